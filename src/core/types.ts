@@ -24,7 +24,7 @@ export interface WalPosition {
 }
 
 /** How the primary waits for standbys before acknowledging a commit. */
-export type SyncMode = "quorum" | "async";
+export type SyncMode = "quorum" | "asynchronous";
 
 /** The Raft membership configuration. Voters elect and form quorums; learners only follow. */
 export interface Membership {
@@ -227,7 +227,12 @@ export type Effect =
   /** Entries newly committed and applied to the cluster state. */
   | { readonly kind: "applied"; readonly entries: readonly LogEntry[] }
   /** Raft role changed (for logs and metrics). */
-  | { readonly kind: "role-changed"; readonly role: RaftRole; readonly term: number; readonly leader: NodeId | null }
+  | {
+    readonly kind: "role-changed";
+    readonly role: RaftRole;
+    readonly term: number;
+    readonly leader: NodeId | null;
+  }
   /** A fault that needs an operator (e.g. an invalid peer message); the node keeps running. */
   | { readonly kind: "warning"; readonly text: string };
 
@@ -306,7 +311,7 @@ export interface CoreConfig {
 export interface Transfer {
   readonly target: NodeId;
   readonly requestId: string | null;
-  readonly startedTick: number;
+  readonly elapsedTicks: number;
   /** True once TimeoutNow was sent: from then on this leader has no write authority. */
   readonly timeoutNowSent: boolean;
 }
@@ -322,8 +327,6 @@ export interface PendingRequest {
 export interface NodeState {
   readonly id: NodeId;
   readonly config: CoreConfig;
-  /** Logical clock: ticks since this core started (reset by a restart). */
-  readonly now: number;
 
   // Persistent (mirrors storage).
   readonly term: number;
@@ -364,18 +367,21 @@ export interface NodeState {
   readonly leaderPosition: WalPosition | null;
 
   // Leader only.
+  // Time is kept as relative counters (ages, remaining ticks), never as absolute clock
+  // readings, so that the state space stays finite for the model checker.
   readonly progress: Readonly<Record<NodeId, PeerProgress>>;
   readonly heartbeatElapsedTicks: number;
-  /** Current heartbeat round number. */
+  /** Current heartbeat round number (restarts at 0 in every leadership). */
   readonly round: number;
-  /** Send tick of recent rounds: round -> tick (bounded, see MAX_TRACKED_ROUNDS). */
-  readonly roundSentTick: Readonly<Record<string, number>>;
-  /** This leader may act as primary while now < leaseExpiresTick. */
-  readonly leaseExpiresTick: number;
-  /** Tick at which this node became leader. */
-  readonly becameLeaderTick: number;
-  /** Promotion of Postgres must not happen before this tick (waiting out a previous lease). */
-  readonly promoteNotBeforeTick: number;
+  /** Age in ticks of recent rounds not yet acknowledged by a majority: round -> age. */
+  readonly roundAgeTicks: Readonly<Record<string, number>>;
+  /** This leader may act as primary for this many more ticks (0: no lease). */
+  readonly leaseRemainingTicks: number;
+  /**
+   * Ticks since a majority last acknowledged a round (capped at the election timeout); a
+   * leader steps down when it reaches the election timeout (check-quorum).
+   */
+  readonly ticksWithoutQuorum: number;
   readonly transfer: Transfer | null;
   readonly pending: readonly PendingRequest[];
 }

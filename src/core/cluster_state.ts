@@ -1,0 +1,52 @@
+/**
+ * The replicated state machine: applying committed commands to the cluster state.
+ *
+ * @module
+ */
+import { assert } from "./assert.ts";
+import type { ClusterState, Command, Membership } from "./types.ts";
+
+/** Keys of the key-value map are at most this long. */
+export const MAX_KEY_LENGTH = 128;
+/** Values of the key-value map are at most this long. */
+export const MAX_VALUE_LENGTH = 4096;
+
+/** The empty membership of a node that belongs to no cluster yet. */
+export const EMPTY_MEMBERSHIP: Membership = { voters: [], learners: [] };
+
+/** The cluster state before any entry is applied. */
+export const INITIAL_CLUSTER_STATE: ClusterState = {
+  membership: EMPTY_MEMBERSHIP,
+  paused: false,
+  syncMode: "quorum",
+  switchoverTarget: null,
+  keyValues: {},
+};
+
+/** Returns the state after applying one committed command. Never mutates `state`. */
+export function applyCommand(state: ClusterState, command: Command): ClusterState {
+  switch (command.kind) {
+    case "noop":
+      return state;
+    case "membership":
+      return { ...state, membership: command.membership };
+    case "pause":
+      return { ...state, paused: command.paused };
+    case "sync-mode":
+      return { ...state, syncMode: command.mode };
+    case "switchover":
+      return { ...state, switchoverTarget: command.target };
+    case "kv": {
+      assert(command.key.length <= MAX_KEY_LENGTH, `key-value key longer than ${MAX_KEY_LENGTH}`);
+      const keyValues = { ...state.keyValues };
+      if (command.value === null) delete keyValues[command.key];
+      else keyValues[command.key] = command.value;
+      return { ...state, keyValues };
+    }
+  }
+}
+
+/** The membership a command sets, or null when the command is not a membership change. */
+export function membershipOf(command: Command): Membership | null {
+  return command.kind === "membership" ? command.membership : null;
+}

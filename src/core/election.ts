@@ -1,0 +1,165 @@
+/**
+ * Elections with pre-vote and leader stickiness, and the vote rule that makes D2 hold:
+ * a vote needs an up-to-date Raft log AND a Postgres (timeline, LSN) not behind the voter's.
+ *
+ * @module
+ */
+import type { Draft, Output } from "./draft.ts";
+import { send } from "./draft.ts";
+import {
+  becomeCandidate,
+  becomeFollower,
+  becomeLeader,
+  becomePreCandidate,
+  resetElectionTimer,
+} from "./roles.ts";
+import { isLogUpToDate, lastIndex, lastTerm } from "./raft_log.ts";
+import { isVoter } from "./membership.ts";
+import { hasMajority } from "./quorum.ts";
+import { compareWalPositions, lagBytes } from "./wal_position.ts";
+import { broadcastAppend } from "./replication.ts";
+import type { PreVoteRequest, VoteRequest, VoteResponse, WalPosition } from "./types.ts";
+
+/** Why this node may not stand for election now, or null when it may. */
+export function campaignBlocker(draft: Draft): string | null {
+  if (!isVoter(draft.membership, draft.id)) return "not a voter";
+  if (draft.postgres === null) return "local Postgres not observed yet";
+  const position = draft.postgres.position;
+  if (position === null) return "no local Postgres data";
+  return lagBlocker(draft, position);
+}
+
+/** D2's maximum-lag rule: a node too far behind the last known primary is never promoted. */
+function lagBlocker(draft: Draft, position: WalPosition): string | null {
+  const limit = draft.config.maxLagBytes;
+  if (limit === null || draft.leaderPosition === null) return null;
+  const lag = lagBytes(position, draft.leaderPosition);
+  if (lag !== null && lag > limit) return `${lag} bytes behind the last primary (limit ${limit})`;
+  return null;
+}
+
+/** The election timer ran out: stand for election (pre-vote first) if allowed. */
+export function startElection(draft: Draft, output: Output): void {
+  if (campaignBlocker(draft) !== null) {
+    resetElectionTimer(draft);
+    return;
+  }
+  if (draft.membership.voters.length === 1) {
+    campaign(draft, output, false);
+    return;
+  }
+  becomePreCandidate(draft, output);
+  const position = draft.postgres?.position;
+  if (!position) return;
+  for (const voter of draft.membership.voters) {
+    if (voter === draft.id) continue;
+    send(output, {
+      kind: "pre-vote",
+      from: draft.id,
+      to: voter,
+      term: draft.term + 1,
+      lastLogIndex: lastIndex(draft),
+      lastLogTerm: lastTerm(draft),
+      position,
+    });
+  }
+}
+
+/** A real election in a new term; `transfer` when the leader asked for it (TimeoutNow). */
+export function campaign(draft: Draft, output: Output, transfer: boolean): void {
+  const position = draft.postgres?.position;
+  if (!position || campaignBlocker(draft) !== null) return;
+  becomeCandidate(draft, output, transfer);
+  if (draft.membership.voters.length === 1) {
+    becomeLeader(draft, output);
+    broadcastAppend(draft, output);
+    return;
+  }
+  for (const voter of draft.membership.voters) {
+    if (voter === draft.id) continue;
+    send(output, {
+      kind: "vote",
+      from: draft.id,
+      to: voter,
+      term: draft.term,
+      lastLogIndex: lastIndex(draft),
+      lastLogTerm: lastTerm(draft),
+      position,
+      transfer,
+    });
+  }
+}
+
+/** Why a (pre-)vote for this request must be refused, or null to grant it. */
+export function voteRefusal(draft: Draft, request: PreVoteRequest | VoteRequest): string | null {
+  if (!isVoter(draft.membership, draft.id)) return "not a voter";
+  if (draft.postgres === null) return "local Postgres not observed yet";
+  const transfer = request.kind === "vote" && request.transfer;
+  if (!transfer && !draft.config.faults.skipLeaseWait) {
+    // Leader stickiness: inside a live leader's lease no vote may depose it (S1).
+    if (draft.ticksSinceLeaderContact < draft.config.electionTimeoutTicks) {
+      return `heard from a leader ${draft.ticksSinceLeaderContact} ticks ago (its lease may still run)`;
+    }
+  }
+  if (request.kind === "vote" && draft.votedFor !== null && draft.votedFor !== request.from) {
+    return `already voted for ${draft.votedFor} in term ${draft.term}`;
+  }
+  if (request.kind === "pre-vote" && request.term <= draft.term) {
+    return `pre-vote for stale term ${request.term}`;
+  }
+  if (!isLogUpToDate(draft, request.lastLogTerm, request.lastLogIndex)) {
+    return `candidate log (${request.lastLogTerm}, ${request.lastLogIndex}) behind ours (${
+      lastTerm(draft)
+    }, ${lastIndex(draft)})`;
+  }
+  const own = draft.postgres.position;
+  if (own !== null && !draft.config.faults.voteIgnoresPosition) {
+    if (compareWalPositions(request.position, own) < 0) {
+      return "candidate's Postgres position is behind ours";
+    }
+  }
+  return lagBlocker(draft, request.position);
+}
+
+/** Answers a pre-vote or vote request (term handling already done by the caller). */
+export function handleVoteRequest(
+  draft: Draft,
+  output: Output,
+  request: PreVoteRequest | VoteRequest,
+): void {
+  const refusal = voteRefusal(draft, request);
+  const preVote = request.kind === "pre-vote";
+  if (refusal === null && !preVote) {
+    draft.votedFor = request.from;
+    resetElectionTimer(draft);
+  }
+  send(output, {
+    kind: "vote-response",
+    from: draft.id,
+    to: request.from,
+    // A granted pre-vote answers in the proposed term; everything else in our own term.
+    term: refusal === null && preVote ? request.term : draft.term,
+    preVote,
+    granted: refusal === null,
+    reason: refusal ?? "",
+  });
+}
+
+/** Counts a (pre-)vote answer; wins or gives up when a majority has spoken. */
+export function handleVoteResponse(draft: Draft, output: Output, response: VoteResponse): void {
+  const counting = (draft.role === "pre-candidate" && response.preVote &&
+    (!response.granted || response.term === draft.term + 1)) ||
+    (draft.role === "candidate" && !response.preVote && response.term === draft.term);
+  if (!counting || !isVoter(draft.membership, response.from)) return;
+  draft.votes = { ...draft.votes, [response.from]: response.granted };
+  const voters = draft.membership.voters;
+  if (hasMajority(voters, (voter) => draft.votes[voter] === true)) {
+    if (draft.role === "pre-candidate") campaign(draft, output, false);
+    else {
+      becomeLeader(draft, output);
+      broadcastAppend(draft, output);
+    }
+  } else if (hasMajority(voters, (voter) => draft.votes[voter] === false)) {
+    becomeFollower(draft, output, draft.term, null);
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * Leader-side handling of operator requests: proposals, membership changes, learner
+ * promotion, and leadership transfer (the basis of switchover).
+ *
+ * @module
+ */
+import type { Draft, Output } from "./draft.ts";
+import { appendEntries, send } from "./draft.ts";
+import { syncProgressWithMembership } from "./roles.ts";
+import { broadcastAppend, sendAppend } from "./replication.ts";
+import { lastIndex } from "./raft_log.ts";
+import { ownTermCommitted } from "./lease.ts";
+import {
+  addLearner,
+  isVoter,
+  type MembershipChange,
+  promoteLearner,
+  removeMember,
+} from "./membership.ts";
+import { compareWalPositions, lagBytes } from "./wal_position.ts";
+import { synchronousStandbyNames } from "./postgres_role.ts";
+import { MAX_KEY_LENGTH, MAX_VALUE_LENGTH } from "./cluster_state.ts";
+import type { AdminRequest, Command, NodeId } from "./types.ts";
+
+/** Answers an admin request at once (refusals, or success that needs no commit). */
+export function answer(
+  output: Output,
+  requestId: string,
+  error: string | null,
+  leaderHint: NodeId | null,
+): void {
+  output.effects.push({ kind: "admin-result", requestId, ok: error === null, error, leaderHint });
+}
+
+/** Handles an operator request; only the leader acts, others point to it. */
+export function handleAdmin(draft: Draft, output: Output, request: AdminRequest): void {
+  if (draft.role !== "leader") {
+    const where = draft.leader
+      ? `the leader is ${draft.leader}`
+      : "no leader is known yet; retry shortly";
+    return answer(
+      output,
+      request.requestId,
+      `${draft.id} is not the leader: ${where}`,
+      draft.leader,
+    );
+  }
+  if (draft.transfer !== null) {
+    return answer(
+      output,
+      request.requestId,
+      `a leadership transfer to ${draft.transfer.target} is under way`,
+      null,
+    );
+  }
+  switch (request.kind) {
+    case "propose":
+      return proposeCommand(draft, output, request.requestId, request.command);
+    case "add-learner":
+      return proposeMembership(
+        draft,
+        output,
+        request.requestId,
+        addLearner(draft.membership, request.node),
+      );
+    case "remove-member":
+      if (request.node === draft.id) {
+        return answer(
+          output,
+          request.requestId,
+          `${draft.id} leads; move leadership first (hactl switchover)`,
+          null,
+        );
+      }
+      return proposeMembership(
+        draft,
+        output,
+        request.requestId,
+        removeMember(draft.membership, request.node),
+      );
+    case "transfer":
+      return startTransfer(draft, output, request.requestId, request.target);
+  }
+}
+
+/** Why a command may not be proposed, or null. */
+function commandRefusal(draft: Draft, command: Command): string | null {
+  if (command.kind === "membership") {
+    return "membership changes go through add-learner and remove-member";
+  }
+  if (command.kind === "kv") {
+    if (command.key.length === 0 || command.key.length > MAX_KEY_LENGTH) {
+      return `key length must be 1-${MAX_KEY_LENGTH}`;
+    }
+    if (command.value !== null && command.value.length > MAX_VALUE_LENGTH) {
+      return `value longer than ${MAX_VALUE_LENGTH} characters`;
+    }
+    const isNewKey = !(command.key in draft.applied.keyValues);
+    if (
+      isNewKey && Object.keys(draft.applied.keyValues).length >= draft.config.maxKeyValueEntries
+    ) {
+      return `the key-value map is full (${draft.config.maxKeyValueEntries} keys); delete keys first`;
+    }
+  }
+  if (
+    command.kind === "switchover" && command.target !== null &&
+    !isVoter(draft.membership, command.target)
+  ) {
+    return `${command.target} is not a voter`;
+  }
+  return null;
+}
+
+/** Appends a command as a new entry and replicates it; answered at commit. */
+export function proposeCommand(
+  draft: Draft,
+  output: Output,
+  requestId: string | null,
+  command: Command,
+): void {
+  const refusal = commandRefusal(draft, command);
+  if (refusal !== null) {
+    if (requestId !== null) answer(output, requestId, refusal, null);
+    return;
+  }
+  appendProposal(draft, output, requestId, command);
+}
+
+function appendProposal(
+  draft: Draft,
+  output: Output,
+  requestId: string | null,
+  command: Command,
+): void {
+  const index = lastIndex(draft) + 1;
+  appendEntries(draft, output, [{ term: draft.term, index, command }]);
+  if (requestId !== null) {
+    draft.pending = [...draft.pending, { requestId, index, term: draft.term }];
+  }
+  syncProgressWithMembership(draft);
+  broadcastAppend(draft, output);
+}
+
+/** Why no membership change may start now, or null. One change at a time, safely ordered. */
+export function membershipChangeBlocker(draft: Draft): string | null {
+  if (!ownTermCommitted(draft)) {
+    return "the new leader has not yet committed an entry of its term; retry shortly";
+  }
+  if (draft.membershipIndex > draft.commitIndex) {
+    return "a previous membership change is not yet committed";
+  }
+  const postgres = draft.postgres;
+  if (
+    draft.applied.syncMode === "quorum" && postgres?.status === "running" && !postgres.inRecovery
+  ) {
+    // The synchronous set must follow the membership in force before the next change, so
+    // that the sync quorum and the Raft quorum never drift more than one change apart.
+    const expected = synchronousStandbyNames(draft);
+    if (postgres.synchronousStandbyNames !== expected) {
+      return `synchronous_standby_names is not yet ${JSON.stringify(expected)} on the primary`;
+    }
+  }
+  return null;
+}
+
+function proposeMembership(
+  draft: Draft,
+  output: Output,
+  requestId: string | null,
+  change: MembershipChange,
+): void {
+  if (!change.ok) {
+    if (requestId !== null) answer(output, requestId, change.error, null);
+    return;
+  }
+  const blocker = membershipChangeBlocker(draft);
+  if (blocker !== null) {
+    if (requestId !== null) answer(output, requestId, blocker, null);
+    return;
+  }
+  appendProposal(draft, output, requestId, { kind: "membership", membership: change.membership });
+}
+
+/** Promotes the first caught-up learner to voter (Raft log caught up, Postgres close enough). */
+export function promoteCaughtUpLearner(draft: Draft, output: Output): void {
+  if (
+    draft.role !== "leader" || draft.transfer !== null || membershipChangeBlocker(draft) !== null
+  ) return;
+  const own = draft.postgres?.position;
+  if (!own) return;
+  for (const learner of draft.membership.learners) {
+    const progress = draft.progress[learner];
+    if (!progress || progress.matchIndex < lastIndex(draft) || progress.position === null) continue;
+    const lag = lagBytes(progress.position, own);
+    if (lag === null || lag > draft.config.learnerCatchUpBytes) continue;
+    proposeMembership(draft, output, null, promoteLearner(draft.membership, learner));
+    return;
+  }
+}
+
+/** The voter best placed to take over: most advanced Postgres, then Raft log. */
+export function bestTransferTarget(draft: Draft): NodeId | null {
+  let best: NodeId | null = null;
+  for (const voter of draft.membership.voters) {
+    if (voter === draft.id) continue;
+    const candidate = draft.progress[voter];
+    if (!candidate?.position) continue;
+    const current = best === null ? null : draft.progress[best];
+    if (!current?.position) {
+      best = voter;
+      continue;
+    }
+    const order = compareWalPositions(candidate.position, current.position) ||
+      candidate.matchIndex - current.matchIndex;
+    if (order > 0) best = voter;
+  }
+  return best;
+}
+
+function startTransfer(
+  draft: Draft,
+  output: Output,
+  requestId: string,
+  target: NodeId | null,
+): void {
+  const chosen = target ?? bestTransferTarget(draft);
+  if (chosen === null) return answer(output, requestId, "no voter is ready to take over", null);
+  if (chosen === draft.id) return answer(output, requestId, `${draft.id} already leads`, draft.id);
+  if (!isVoter(draft.membership, chosen)) {
+    return answer(output, requestId, `${chosen} is not a voter`, null);
+  }
+  // Write authority ends now: the primary is fenced before the target catches up, so
+  // nothing acknowledged can be missing on it (planned switchover loses nothing).
+  draft.transfer = { target: chosen, requestId, elapsedTicks: 0, timeoutNowSent: false };
+  sendAppend(draft, output, chosen);
+}
+
+/** Sends TimeoutNow once the target has every entry and all WAL of the fenced primary. */
+export function progressTransfer(draft: Draft, output: Output): void {
+  const transfer = draft.transfer;
+  if (draft.role !== "leader" || transfer === null || transfer.timeoutNowSent) return;
+  const target = draft.progress[transfer.target];
+  const own = draft.postgres;
+  if (!target || target.matchIndex < lastIndex(draft)) return;
+  if (own?.status === "running" && !own.fenced) return;
+  if (
+    own?.position && (!target.position || compareWalPositions(target.position, own.position) < 0)
+  ) return;
+  draft.transfer = { ...transfer, timeoutNowSent: true };
+  draft.leaseRemainingTicks = 0;
+  send(output, { kind: "timeout-now", from: draft.id, to: transfer.target, term: draft.term });
+}

@@ -1,0 +1,23 @@
+/**
+ * The pure core of hactl: Raft with pre-vote, check-quorum and a leader lease, and the
+ * failover decision. No I/O, clocks, randomness or promises: the agent, the model checker
+ * and the property tests all run this same code.
+ *
+ * @module
+ */
+export * from "./types.ts";
+export { step } from "./step.ts";
+export { createNode, NODE_ID_PATTERN } from "./node.ts";
+export {
+  decidePostgresRole,
+  synchronousStandbyNames,
+  SYSTEM_IDENTIFIER_KEY,
+} from "./postgres_role.ts";
+export { hasWriteAuthority, ownTermCommitted } from "./lease.ts";
+export { defaultCoreConfig, leaseDurationTicks, NO_FAULTS, validateCoreConfig } from "./config.ts";
+export { compareWalPositions, formatWalPosition, lagBytes } from "./wal_position.ts";
+export { AssertionError } from "./assert.ts";
+export { isInitialised, lastIndex, lastTerm, termAt } from "./raft_log.ts";
+export { INITIAL_CLUSTER_STATE, MAX_KEY_LENGTH, MAX_VALUE_LENGTH } from "./cluster_state.ts";
+export { MAX_MEMBERS } from "./membership.ts";
+export { applyPersistRequest, EMPTY_PERSISTENT_STATE } from "./persistence.ts";
