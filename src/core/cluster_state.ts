@@ -38,9 +38,10 @@ export function applyCommand(state: ClusterState, command: Command): ClusterStat
       return { ...state, switchoverTarget: command.target };
     case "kv": {
       assert(command.key.length <= MAX_KEY_LENGTH, `key-value key longer than ${MAX_KEY_LENGTH}`);
-      const keyValues = { ...state.keyValues };
-      if (command.value === null) delete keyValues[command.key];
-      else keyValues[command.key] = command.value;
+      // Object.fromEntries defines own properties, so a key such as "__proto__" stays a key.
+      const kept = Object.entries(state.keyValues).filter(([key]) => key !== command.key);
+      if (command.value !== null) kept.push([command.key, command.value]);
+      const keyValues: Record<string, string> = Object.fromEntries(kept);
       return { ...state, keyValues };
     }
   }

@@ -92,7 +92,9 @@ export function campaign(draft: Draft, output: Output, transfer: boolean): void 
 
 /** Why a (pre-)vote for this request must be refused, or null to grant it. */
 export function voteRefusal(draft: Draft, request: PreVoteRequest | VoteRequest): string | null {
-  if (!isVoter(draft.membership, draft.id)) return "not a voter";
+  // No check that we are a voter ourselves: a member that has not yet received the entry
+  // making it a voter must still answer, or the cluster could not elect (the candidate
+  // counts only the votes of voters in its own configuration).
   if (draft.postgres === null) return "local Postgres not observed yet";
   const transfer = request.kind === "vote" && request.transfer;
   if (!transfer && !draft.config.faults.skipLeaseWait) {

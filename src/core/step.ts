@@ -33,7 +33,6 @@ export function step(state: NodeState, input: Input): StepResult {
       break;
     case "postgres":
       draft.postgres = input.observation;
-      progressTransfer(draft, output);
       promoteCaughtUpLearner(draft, output);
       break;
     case "admin":
@@ -44,6 +43,8 @@ export function step(state: NodeState, input: Input): StepResult {
       break;
   }
   syncProgressWithMembership(draft);
+  // Any input may complete a transfer's preconditions (target caught up, primary fenced).
+  progressTransfer(draft, output);
   return finishStep(state, draft, output);
 }
 

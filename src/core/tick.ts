@@ -8,7 +8,7 @@ import { becomeFollower } from "./roles.ts";
 import { startElection } from "./election.ts";
 import { broadcastAppend } from "./replication.ts";
 import { ageLease } from "./lease.ts";
-import { answer, progressTransfer, promoteCaughtUpLearner } from "./leader_admin.ts";
+import { answer, promoteCaughtUpLearner } from "./leader_admin.ts";
 import { isInitialised } from "./raft_log.ts";
 import type { NodeId, PeerProgress } from "./types.ts";
 
@@ -57,7 +57,6 @@ function leaderTick(draft: Draft, output: Output): void {
   }
   draft.heartbeatElapsedTicks += 1;
   if (draft.heartbeatElapsedTicks >= config.heartbeatIntervalTicks) broadcastAppend(draft, output);
-  progressTransfer(draft, output);
   promoteCaughtUpLearner(draft, output);
 }
 

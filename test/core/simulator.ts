@@ -10,6 +10,7 @@
  */
 import {
   applyPersistRequest,
+  type Command,
   compareWalPositions,
   type CoreConfig,
   createNode,
@@ -104,7 +105,7 @@ const MAX_IN_FLIGHT = 400;
 /** A running simulation. */
 export class Simulation {
   readonly nodes: SimulatedNode[] = [];
-  readonly random: Random;
+  random: Random;
   readonly history: string[] = [];
   readonly options: Required<Omit<SimulationOptions, "config">> & { config: CoreConfig };
   /** Simulated real time, in ticks. */
@@ -112,6 +113,8 @@ export class Simulation {
   inFlight: Flight[] = [];
   /** Pairs "a>b" whose messages are dropped. */
   blocked = new Set<string>();
+  /** Pairs "a>b" whose Raft messages only are dropped (WAL streaming still flows). */
+  raftBlocked = new Set<string>();
   /** term -> leader seen, for election safety. */
   readonly leaders = new Map<number, string>();
   /** index -> committed entry, for durability of committed entries. */
@@ -125,7 +128,7 @@ export class Simulation {
     this.options = {
       lossRate: 0.05,
       duplicateRate: 0.02,
-      crashRate: 0.002,
+      crashRate: 0.001,
       partitionRate: 0.003,
       config: defaultCoreConfig({
         electionTimeoutTicks: 16,
@@ -150,6 +153,43 @@ export class Simulation {
         },
       });
     }
+  }
+
+  /**
+   * A copy of this simulation that continues under another seed: the expensive bootstrap
+   * is done once and every schedule starts from it.
+   */
+  fork(seed: number, overrides: Partial<SimulationOptions> = {}): Simulation {
+    const copy = new Simulation({ ...this.options, ...overrides, seed, nodes: this.nodes.length });
+    copy.nodes.length = 0;
+    for (const node of this.nodes) {
+      const clone = structuredClone(node);
+      // A fork may run another configuration (a negative control) from the same start.
+      if (overrides.config) clone.state = { ...clone.state, config: overrides.config };
+      copy.nodes.push(clone);
+    }
+    copy.time = this.time;
+    copy.inFlight = structuredClone(this.inFlight);
+    copy.blocked = new Set(this.blocked);
+    copy.raftBlocked = new Set(this.raftBlocked);
+    for (const [term, leader] of this.leaders) copy.leaders.set(term, leader);
+    for (const [index, entry] of this.committed) copy.committed.set(index, entry);
+    copy.highestTimeline = this.highestTimeline;
+    copy.nextWriteId = this.nextWriteId;
+    return copy;
+  }
+
+  /** A digest of every node's state, to compare two runs of the same seed. */
+  fingerprint(): string {
+    return JSON.stringify(
+      this.nodes.map((node) => [node.state, node.disk, node.postgres, node.alive]),
+    );
+  }
+
+  /** True when messages from `from` to `to` are dropped. */
+  isCut(from: string, to: string): boolean {
+    const key = `${from}>${to}`;
+    return this.blocked.has(key) || this.raftBlocked.has(key);
   }
 
   /** The node with this id. */
@@ -213,7 +253,7 @@ export class Simulation {
   }
 
   private enqueue(message: Message): void {
-    if (this.blocked.has(`${message.from}>${message.to}`)) return;
+    if (this.isCut(message.from, message.to)) return;
     if (this.random.chance(this.options.lossRate)) return;
     const delay = this.random.below(3);
     this.inFlight.push({ message, deliverAfter: this.time + delay });
@@ -283,12 +323,16 @@ export class Simulation {
   /** One random environment action. */
   randomAction(): void {
     const random = this.random;
+    if (random.chance(this.options.crashRate)) return this.crashOrRestart();
+    if (random.chance(this.options.partitionRate)) return this.changePartition();
     const roll = random.next();
-    if (roll < 0.12) return this.advanceTime();
-    if (roll < 0.9) return this.deliverRandom();
-    if (roll < 0.95) return this.writeAndStream();
-    if (random.chance(this.options.crashRate * 50)) return this.crashOrRestart();
-    if (random.chance(this.options.partitionRate * 50)) return this.changePartition();
+    if (roll < 0.2) return this.advanceTime();
+    if (roll < 0.92) {
+      const burst = 1 + random.below(4);
+      for (let count = 0; count < burst; count++) this.deliverRandom();
+      return;
+    }
+    this.writeAndStream();
   }
 
   /** Every live node ticks once (rarely twice or not at all: bounded drift). */
@@ -309,12 +353,24 @@ export class Simulation {
     const flight = due[this.random.below(due.length)]!;
     this.inFlight.splice(this.inFlight.indexOf(flight), 1);
     const target = this.nodes.find((node) => node.id === flight.message.to);
-    if (!target || this.blocked.has(`${flight.message.from}>${flight.message.to}`)) return;
+    if (!target || this.isCut(flight.message.from, flight.message.to)) return;
     this.input(target, { kind: "message", message: flight.message });
   }
 
   /** A client write on whichever node acts as primary, and streaming to standbys. */
   writeAndStream(): void {
+    const proposer = this.nodes.find((node) => node.alive && node.state.role === "leader");
+    if (proposer && this.random.chance(0.3)) {
+      const key = `k${this.random.below(5)}`;
+      this.input(proposer, {
+        kind: "admin",
+        request: {
+          kind: "propose",
+          requestId: `w${this.nextWriteId}`,
+          command: { kind: "kv", key, value: `${this.nextWriteId}` },
+        },
+      });
+    }
     for (const node of this.nodes) {
       if (!node.alive || node.postgres.inRecovery || node.postgres.status !== "running") continue;
       if (!hasWriteAuthority(node.state)) continue;
@@ -362,24 +418,38 @@ export class Simulation {
 
   /** Cuts a random node off (two-way or one-way), or heals every cut. */
   changePartition(): void {
-    if (this.blocked.size > 0 && this.random.chance(0.5)) {
+    if (this.blocked.size + this.raftBlocked.size > 0 && this.random.chance(0.5)) {
       this.blocked.clear();
+      this.raftBlocked.clear();
       this.history.push("heal");
       return;
     }
     const victim = this.nodes[this.random.below(this.nodes.length)]!.id;
-    const oneWay = this.random.chance(0.3);
+    const kind = this.random.below(3);
+    if (kind === 2) {
+      // A single cut link, one or both directions: the victim still hears the others.
+      const others = this.nodes.filter((node) => node.id !== victim);
+      const peer = others[this.random.below(others.length)]!.id;
+      // Half of the cuts hit only the agents' Raft traffic (e.g. a firewall rule on its port).
+      const raftOnly = this.random.chance(0.5);
+      const set = raftOnly ? this.raftBlocked : this.blocked;
+      set.add(`${peer}>${victim}`);
+      if (this.random.chance(0.5)) set.add(`${victim}>${peer}`);
+      this.history.push(`cut ${raftOnly ? "raft " : ""}link ${peer}-${victim}`);
+      return;
+    }
     for (const other of this.nodes) {
       if (other.id === victim) continue;
       this.blocked.add(`${other.id}>${victim}`);
-      if (!oneWay) this.blocked.add(`${victim}>${other.id}`);
+      if (kind === 0) this.blocked.add(`${victim}>${other.id}`);
     }
-    this.history.push(`partition ${victim}${oneWay ? " (inbound only)" : ""}`);
+    this.history.push(`partition ${victim}${kind === 1 ? " (inbound only)" : ""}`);
   }
 
   /** Heals partitions and restarts every dead node. */
   healAll(): void {
     this.blocked.clear();
+    this.raftBlocked.clear();
     for (const node of this.nodes) {
       if (node.alive) continue;
       node.alive = true;
@@ -421,7 +491,7 @@ export class Simulation {
       if (
         known &&
         (known.term !== entry.term ||
-          JSON.stringify(known.command) !== JSON.stringify(entry.command))
+          commandKey(known.command) !== commandKey(entry.command))
       ) {
         fail(`committed entry ${entry.index} differs on ${node.id}`);
       }
@@ -444,7 +514,7 @@ export class Simulation {
     for (const node of this.nodes) {
       for (const entry of node.state.log) {
         const key = `${entry.index}/${entry.term}`;
-        const value = JSON.stringify(entry.command);
+        const value = commandKey(entry.command);
         const known = byPosition.get(key);
         if (known !== undefined && known !== value) {
           fail(`log matching: ${key} holds different commands`);
@@ -498,6 +568,32 @@ export class Simulation {
         throw new Error(`could not add ${node.id} as a voter (seed ${this.options.seed})`);
       }
     }
+    const everyone = this.nodes.length;
+    const settled = this.runUntil(
+      () => this.nodes.every((node) => node.state.applied.membership.voters.length === everyone),
+      limit,
+    );
+    if (!settled) {
+      throw new Error(`membership did not settle on every node (seed ${this.options.seed})`);
+    }
+  }
+}
+
+/** A cheap identity of a command, for comparing entries across nodes. */
+function commandKey(command: Command): string {
+  switch (command.kind) {
+    case "kv":
+      return `kv:${command.key}=${command.value}`;
+    case "membership":
+      return `m:${command.membership.voters.join(",")}/${command.membership.learners.join(",")}`;
+    case "pause":
+      return `p:${command.paused}`;
+    case "sync-mode":
+      return `s:${command.mode}`;
+    case "switchover":
+      return `t:${command.target}`;
+    case "noop":
+      return "noop";
   }
 }
 

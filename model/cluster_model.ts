@@ -1,0 +1,431 @@
+/**
+ * The environment around N nodes running the real `src/core`, as a {@link Model} for the
+ * explorer: a network of in-flight messages (deliver any, drop, duplicate: reordering is
+ * choosing any), node crash and restart, clock ticks under bounded drift, client writes and
+ * their acknowledgement, WAL streaming, promotion, fencing and rewind.
+ *
+ * Only the environment is modelled. Each node's behaviour is `step` of the real core, its
+ * Postgres role is `decidePostgresRole` of the real core.
+ *
+ * @module
+ */
+import {
+  type CoreConfig,
+  createNode,
+  decidePostgresRole,
+  defaultCoreConfig,
+  hasWriteAuthority,
+  type Message,
+  type PersistentState,
+  SYSTEM_IDENTIFIER_KEY,
+} from "../src/core/mod.ts";
+import type { Model } from "./explorer.ts";
+import type { ClusterModelOptions, ClusterModelState, ModelNode } from "./cluster_types.ts";
+import {
+  INITIAL_POSTGRES,
+  isWritable,
+  observe,
+  reconcilePostgres,
+  streamNext,
+} from "./postgres_model.ts";
+import { type ModelContext, Work } from "./cluster_step.ts";
+import { clusterSymmetry } from "./cluster_encoding.ts";
+import { canonicalFingerprint } from "./symmetry.ts";
+import { describeMessage, describeStateChange } from "./cluster_describe.ts";
+import { clusterProperties } from "./invariants.ts";
+
+/** One choice of the environment. */
+export type ClusterAction =
+  | { readonly kind: "tick-all" | "advance" }
+  | { readonly kind: "tick"; readonly node: number; readonly jitter: number }
+  | { readonly kind: "deliver" | "drop" | "duplicate"; readonly message: number }
+  | { readonly kind: "crash" | "restart" | "write" | "stream" | "reconcile"; readonly node: number }
+  | { readonly kind: "remove"; readonly node: number; readonly target: number };
+
+/**
+ * Core timing for the model. Small, so that elections fit in few steps, and valid for the
+ * core's own configuration check. The lease is leaseDurationTicks = (5 - 1) - 1 = 3 ticks.
+ */
+export const MODEL_TIMING: Partial<CoreConfig> = {
+  electionTimeoutTicks: 5,
+  electionTimeoutJitterTicks: 1,
+  heartbeatIntervalTicks: 1,
+  clockDriftPermille: 0,
+  leaseSafetyTicks: 0,
+};
+
+/** Node ids of an N-node model: n1..nN. */
+export function modelNodeIds(count: number): string[] {
+  return Array.from({ length: count }, (_, index) => `n${index + 1}`);
+}
+
+/** The core configuration of a model instance (timing above, faults from the options). */
+export function modelCoreConfig(options: ClusterModelOptions): CoreConfig {
+  return defaultCoreConfig({ ...MODEL_TIMING, faults: options.faults });
+}
+
+/** Every node a voter of term 1 with the same committed snapshot; Postgres standbys of one base backup. */
+export function coldStartState(options: ClusterModelOptions): ClusterModelState {
+  const ids = modelNodeIds(options.nodeCount);
+  const config = modelCoreConfig(options);
+  const disk: PersistentState = {
+    hardState: { term: 1, votedFor: null, commitIndex: 1 },
+    snapshot: {
+      lastIndex: 1,
+      lastTerm: 1,
+      state: {
+        membership: { voters: ids, learners: [] },
+        paused: false,
+        syncMode: "quorum",
+        switchoverTarget: null,
+        keyValues: { [SYSTEM_IDENTIFIER_KEY]: "model" },
+      },
+    },
+    entries: [],
+  };
+  const work = new Work(contextOf(options), {
+    nodes: ids.map((id): ModelNode => ({
+      core: createNode(id, config, disk, 0),
+      disk,
+      clockLead: 0,
+      postgres: INITIAL_POSTGRES,
+      grant: null,
+    })),
+    messages: [],
+    writesIssued: 0,
+    pending: [],
+    acked: [],
+    crashes: 0,
+    duplicates: 0,
+    membershipChanges: 0,
+    latestPromotion: 0,
+    elected: {},
+    electionClash: null,
+    coreFailure: null,
+  });
+  // The shell reports its Postgres right after start.
+  ids.forEach((_, index) =>
+    work.runCore(index, { kind: "postgres", observation: observe(INITIAL_POSTGRES) })
+  );
+  return work.freeze();
+}
+
+/** The shared, immutable context of one model instance. */
+export function contextOf(options: ClusterModelOptions): ModelContext {
+  return {
+    nodeIds: modelNodeIds(options.nodeCount),
+    config: modelCoreConfig(options),
+    bounds: options.bounds,
+  };
+}
+
+/** The cluster model for the explorer, starting from `initial` (cold or warm). */
+export function createClusterModel(
+  options: ClusterModelOptions,
+  initial: ClusterModelState,
+): Model<ClusterModelState, ClusterAction> {
+  const context = contextOf(options);
+  const symmetry = clusterSymmetry(context.nodeIds);
+  return {
+    name: options.name,
+    initialStates: () => [initial],
+    actions: (state) => enabledActions(context, state),
+    nextState: (state, action) => applyAction(context, state, action),
+    fingerprint: (state, useSymmetry) => canonicalFingerprint(symmetry, state, useSymmetry),
+    withinBoundary: (state) =>
+      highestTerm(state) <= options.bounds.maxTerm && state.coreFailure === null,
+    describeAction: (action) => describeAction(context, action, null),
+    describeTransition: (before, action, after) =>
+      describeStateChange(context, before, action, after),
+    properties: clusterProperties(context, options.invariants),
+  };
+}
+
+/** Highest term held by any core or disk. */
+export function highestTerm(state: ClusterModelState): number {
+  let highest = 0;
+  for (const node of state.nodes) {
+    highest = Math.max(highest, node.core?.term ?? 0, node.disk.hardState.term);
+  }
+  return highest;
+}
+
+/** The enabled actions, in a fixed order. Identical in-flight messages are offered once. */
+export function enabledActions(context: ModelContext, state: ClusterModelState): ClusterAction[] {
+  const actions: ClusterAction[] = [];
+  const bounds = context.bounds;
+  const up = state.nodes.map((node) => node.core !== null);
+  if (up.some(Boolean)) actions.push({ kind: "tick-all" }, { kind: "advance" });
+  state.nodes.forEach((_, node) => {
+    if (up[node] && canTickAlone(state, node, bounds.clockDriftTicks)) {
+      for (const jitter of bounds.jitterChoices) actions.push({ kind: "tick", node, jitter });
+    }
+  });
+  const seen = new Set<string>();
+  const distinct: number[] = [];
+  state.messages.forEach((message, index) => {
+    const key = messageKey(message);
+    if (seen.has(key)) return;
+    seen.add(key);
+    distinct.push(index);
+  });
+  for (const message of distinct) {
+    if (up[context.nodeIds.indexOf(state.messages[message]!.to)]) {
+      actions.push({ kind: "deliver", message });
+    }
+  }
+  if (bounds.dropMessages) {
+    for (const message of distinct) {
+      actions.push({ kind: "drop", message });
+    }
+  }
+  if (state.duplicates < bounds.maxDuplicates && state.messages.length < bounds.maxInFlight) {
+    for (const message of distinct) actions.push({ kind: "duplicate", message });
+  }
+  state.nodes.forEach((node, index) => pushNodeActions(context, state, node, index, actions));
+  return actions;
+}
+
+function pushNodeActions(
+  context: ModelContext,
+  state: ClusterModelState,
+  node: ModelNode,
+  index: number,
+  actions: ClusterAction[],
+): void {
+  const bounds = context.bounds;
+  if (node.core === null) {
+    actions.push({ kind: "restart", node: index });
+    return;
+  }
+  if (state.crashes < bounds.maxCrashes) actions.push({ kind: "crash", node: index });
+  if (state.writesIssued < bounds.maxWrites && isWritable(node.postgres)) {
+    actions.push({ kind: "write", node: index });
+  }
+  const source = state.nodes[node.postgres.source]?.postgres;
+  if (source !== undefined && streamNext(node.postgres, source) !== null) {
+    actions.push({ kind: "stream", node: index });
+  }
+  if (reconciled(context, state, index) !== null) actions.push({ kind: "reconcile", node: index });
+  if (state.membershipChanges < bounds.maxMembershipChanges && node.core.role === "leader") {
+    for (const voter of node.core.membership.voters) {
+      const target = context.nodeIds.indexOf(voter);
+      if (target !== index) actions.push({ kind: "remove", node: index, target });
+    }
+  }
+}
+
+/** Ticking one node alone keeps every running clock within `drift` ticks of the slowest. */
+function canTickAlone(state: ClusterModelState, node: number, drift: number): boolean {
+  const leads = state.nodes.filter((other) => other.core !== null).map((other) => other.clockLead);
+  const own = state.nodes[node]!.clockLead + 1;
+  const others = state.nodes.filter((other, index) => other.core !== null && index !== node);
+  const slowest = Math.min(own, ...others.map((other) => other.clockLead));
+  return own - slowest <= drift && leads.length > 0;
+}
+
+/** Identical messages (duplicates) share a key; cached because messages are immutable and shared. */
+const messageKeys = new WeakMap<Message, string>();
+function messageKey(message: Message): string {
+  let key = messageKeys.get(message);
+  if (key === undefined) {
+    key = JSON.stringify(message);
+    messageKeys.set(message, key);
+  }
+  return key;
+}
+
+/** The Postgres after one supervisor action, or null when the supervisor has nothing to do. */
+function reconciled(context: ModelContext, state: ClusterModelState, index: number) {
+  const node = state.nodes[index]!;
+  if (node.core === null) return null;
+  return reconcilePostgres(node.postgres, decidePostgresRole(node.core), {
+    nodeIds: context.nodeIds,
+    postgresOf: (other) => state.nodes[other]!.postgres,
+    nextPromotion: state.latestPromotion + 1,
+  });
+}
+
+/** The state after `action`. Deterministic: the explorer replays counterexamples through it. */
+export function applyAction(
+  context: ModelContext,
+  state: ClusterModelState,
+  action: ClusterAction,
+): ClusterModelState {
+  const work = new Work(context, state);
+  switch (action.kind) {
+    case "tick-all":
+      tickAll(work);
+      break;
+    case "advance":
+      advance(work);
+      break;
+    case "tick":
+      tickAlone(work, action.node);
+      work.runCore(action.node, { kind: "tick", jitterTicks: action.jitter });
+      break;
+    case "deliver":
+    case "drop":
+    case "duplicate":
+      networkAction(work, action.kind, action.message);
+      break;
+    case "remove":
+      work.membershipChanges++;
+      work.runCore(action.node, {
+        kind: "admin",
+        request: {
+          kind: "remove-member",
+          requestId: "remove",
+          node: context.nodeIds[action.target]!,
+        },
+      });
+      break;
+    default:
+      nodeAction(context, state, work, action.kind, action.node);
+  }
+  return work.freeze();
+}
+
+/** Every running node ticks once (all clocks advance together, so the drift bound holds). */
+function tickAll(work: Work): void {
+  const jitterTicks = work.context.bounds.jitterChoices[0] ?? 0;
+  work.nodes.forEach((node, index) => {
+    if (node.core !== null) work.runCore(index, { kind: "tick", jitterTicks });
+  });
+}
+
+/**
+ * Ticks everyone until something observable happens: a message is sent, or a node's role,
+ * term, leader, write authority, Postgres role or Postgres changes. The ticks it skips
+ * change only counters, so every state it passes through satisfies the same invariants as
+ * the state it starts from; it is a shortcut (time passing quietly costs one step of
+ * depth), and "tick all" remains for interleaving single ticks with other actions.
+ */
+function advance(work: Work): void {
+  const limit = work.context.config.electionTimeoutTicks +
+    work.context.config.electionTimeoutJitterTicks + 1;
+  for (let tick = 0; tick < limit; tick++) {
+    const before = work.nodes.map(observable);
+    const sent = work.messages.length;
+    tickAll(work);
+    if (work.messages.length !== sent || work.coreFailure !== null) return;
+    if (work.nodes.some((node, index) => observable(node) !== before[index])) return;
+  }
+}
+
+/** What "something happened" compares in {@link advance}. */
+function observable(node: ModelNode): string {
+  const core = node.core;
+  if (core === null) return "down";
+  const role = decidePostgresRole(core);
+  const authority = hasWriteAuthority(core);
+  return `${core.role}/${core.term}/${core.leader}/${core.commitIndex}/${authority}/${
+    JSON.stringify(role)
+  }/${node.postgres.status}`;
+}
+
+function tickAlone(work: Work, index: number): void {
+  work.setNode(index, { clockLead: work.node(index).clockLead + 1 });
+  normaliseClocks(work);
+}
+
+/** Keeps clock leads relative to the slowest running node (which is at 0). */
+function normaliseClocks(work: Work): void {
+  const running = work.nodes.filter((node) => node.core !== null).map((node) => node.clockLead);
+  const slowest = running.length === 0 ? 0 : Math.min(...running);
+  work.nodes = work.nodes.map((node) =>
+    node.core === null
+      ? { ...node, clockLead: 0 }
+      : { ...node, clockLead: node.clockLead - slowest }
+  );
+}
+
+function networkAction(work: Work, kind: "deliver" | "drop" | "duplicate", index: number): void {
+  const message = work.messages[index];
+  if (message === undefined) throw new Error(`model: no message #${index} in flight`);
+  if (kind === "duplicate") {
+    work.duplicates++;
+    work.messages.push(message);
+    return;
+  }
+  work.messages.splice(index, 1);
+  if (kind === "deliver") {
+    work.runCore(work.context.nodeIds.indexOf(message.to), { kind: "message", message });
+  }
+}
+
+function nodeAction(
+  context: ModelContext,
+  state: ClusterModelState,
+  work: Work,
+  kind: "crash" | "restart" | "write" | "stream" | "reconcile",
+  index: number,
+): void {
+  const node = work.node(index);
+  switch (kind) {
+    case "crash":
+      // The machine stops: volatile core state is lost, Postgres stops, disks keep what was flushed.
+      work.crashes++;
+      work.setNode(index, { core: null, postgres: { ...node.postgres, status: "stopped" } });
+      work.pending = work.pending.filter((write) => write.node !== index);
+      normaliseClocks(work);
+      return;
+    case "restart":
+      work.setNode(index, {
+        core: createNode(context.nodeIds[index]!, context.config, node.disk, 0),
+        clockLead: 0,
+      });
+      normaliseClocks(work);
+      work.runCore(index, { kind: "postgres", observation: observe(node.postgres) });
+      return;
+    case "write": {
+      work.writesIssued++;
+      const timeline = node.postgres.wal[node.postgres.wal.length - 1]?.timeline ?? 1;
+      work.pending.push({ write: work.writesIssued, node: index });
+      work.setPostgres(index, {
+        ...node.postgres,
+        wal: [...node.postgres.wal, { timeline, write: work.writesIssued }],
+      });
+      return;
+    }
+    case "stream": {
+      const next = streamNext(node.postgres, work.node(node.postgres.source).postgres);
+      if (next !== null) work.setPostgres(index, next);
+      return;
+    }
+    case "reconcile": {
+      const next = reconciled(context, state, index);
+      if (next === null) return;
+      if (next.promotion > node.postgres.promotion) work.latestPromotion = next.promotion;
+      work.setPostgres(index, next);
+      return;
+    }
+  }
+}
+
+/** Names an action; with a state, names the message it acts on. Stable text, used for replay. */
+export function describeAction(
+  context: ModelContext,
+  action: ClusterAction,
+  state: ClusterModelState | null,
+): string {
+  const ids = context.nodeIds;
+  switch (action.kind) {
+    case "tick-all":
+      return "tick all";
+    case "advance":
+      return "advance time until something happens";
+    case "tick":
+      return `tick ${ids[action.node]} (jitter ${action.jitter})`;
+    case "deliver":
+    case "drop":
+    case "duplicate": {
+      const message = state?.messages[action.message];
+      return `${action.kind} #${action.message}${message ? ` ${describeMessage(message)}` : ""}`;
+    }
+    case "remove":
+      return `admin: ${ids[action.node]} removes ${ids[action.target]}`;
+    default:
+      return `${action.kind} ${ids[action.node]}`;
+  }
+}

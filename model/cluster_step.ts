@@ -1,0 +1,207 @@
+/**
+ * The environment's mechanics for one model action: running the real core's `step` on a
+ * node and carrying out what it returns (persist to the modelled disk first, then put the
+ * messages in flight), feeding fresh Postgres observations back, fencing at once a
+ * Postgres whose node lost the primary role, and acknowledging writes whose synchronous
+ * standbys have flushed them.
+ *
+ * @module
+ */
+import {
+  applyPersistRequest,
+  type CoreConfig,
+  decidePostgresRole,
+  type Input,
+  type Message,
+  step,
+} from "../src/core/mod.ts";
+import type {
+  AckedWrite,
+  ClusterBounds,
+  ClusterModelState,
+  Grant,
+  ModelNode,
+  PendingWrite,
+  PostgresModel,
+} from "./cluster_types.ts";
+import {
+  holdsRecordAt,
+  isWritable,
+  observe,
+  parseSynchronousStandbyNames,
+  positionOf,
+} from "./postgres_model.ts";
+
+/** Model constants shared by every action of one model instance. */
+export interface ModelContext {
+  readonly nodeIds: readonly string[];
+  readonly config: CoreConfig;
+  readonly bounds: ClusterBounds;
+}
+
+/** At most this many nested observation feedbacks per action (each fence adds one). */
+const MAX_FEEDBACK_DEPTH = 4;
+
+/** A mutable copy of the state that one action edits, then freezes. */
+export class Work {
+  nodes: ModelNode[];
+  messages: Message[];
+  writesIssued: number;
+  pending: PendingWrite[];
+  acked: AckedWrite[];
+  crashes: number;
+  duplicates: number;
+  membershipChanges: number;
+  latestPromotion: number;
+  elected: Record<string, number>;
+  electionClash: string | null;
+  coreFailure: string | null;
+
+  constructor(readonly context: ModelContext, state: ClusterModelState) {
+    this.nodes = [...state.nodes];
+    this.messages = [...state.messages];
+    this.writesIssued = state.writesIssued;
+    this.pending = [...state.pending];
+    this.acked = [...state.acked];
+    this.crashes = state.crashes;
+    this.duplicates = state.duplicates;
+    this.membershipChanges = state.membershipChanges;
+    this.latestPromotion = state.latestPromotion;
+    this.elected = state.elected;
+    this.electionClash = state.electionClash;
+    this.coreFailure = null;
+  }
+
+  /** The finished state. */
+  freeze(): ClusterModelState {
+    return {
+      nodes: this.nodes,
+      messages: this.messages,
+      writesIssued: this.writesIssued,
+      pending: this.pending,
+      acked: this.acked,
+      crashes: this.crashes,
+      duplicates: this.duplicates,
+      membershipChanges: this.membershipChanges,
+      latestPromotion: this.latestPromotion,
+      elected: this.elected,
+      electionClash: this.electionClash,
+      coreFailure: this.coreFailure,
+    };
+  }
+
+  node(index: number): ModelNode {
+    const node = this.nodes[index];
+    if (node === undefined) throw new Error(`model: no node #${index}`);
+    return node;
+  }
+
+  setNode(index: number, changes: Partial<ModelNode>): void {
+    this.nodes[index] = { ...this.node(index), ...changes };
+  }
+
+  /** Runs the real core on `index` with `input` and carries out the result. */
+  runCore(index: number, input: Input, depth = 0): void {
+    const node = this.node(index);
+    if (node.core === null || this.coreFailure !== null) return;
+    let result;
+    try {
+      result = step(node.core, input);
+    } catch (error) {
+      this.coreFailure = `${this.context.nodeIds[index]}: ${
+        error instanceof Error ? error.message : error
+      }`;
+      return;
+    }
+    // Persist before send: the disk is updated before any message of this step can be delivered.
+    const disk = result.persist === null
+      ? node.disk
+      : applyPersistRequest(node.disk, result.persist);
+    let grant = node.grant;
+    for (const message of result.messages) {
+      if (message.kind === "vote-response" && message.granted && !message.preVote) {
+        grant = this.#grant(node, message);
+      }
+      if (this.messages.length < this.context.bounds.maxInFlight) this.messages.push(message);
+    }
+    this.#noteElection(index, node, result.state);
+    this.setNode(index, { core: result.state, disk, grant });
+    this.enforceFencing(index, depth);
+  }
+
+  #grant(node: ModelNode, message: Message): Grant {
+    return {
+      term: message.term,
+      candidate: this.context.nodeIds.indexOf(message.to),
+      position: positionOf(node.postgres),
+    };
+  }
+
+  #noteElection(index: number, before: ModelNode, after: NonNullable<ModelNode["core"]>): void {
+    if (after.role !== "leader") return;
+    if (before.core?.role === "leader" && before.core.term === after.term) return;
+    const key = String(after.term);
+    const winner = this.elected[key];
+    if (winner !== undefined && winner !== index && this.electionClash === null) {
+      const ids = this.context.nodeIds;
+      this.electionClash = `${ids[winner]} and ${ids[index]} both won term ${after.term}`;
+    }
+    this.elected = { ...this.elected, [key]: index };
+  }
+
+  /**
+   * A writable Postgres whose core no longer says "primary" is stopped at once: the shell's
+   * fencing (and the watchdog) act within the lease safety margin, modelled as zero delay.
+   */
+  enforceFencing(index: number, depth: number): void {
+    const node = this.node(index);
+    if (node.core === null || !isWritable(node.postgres)) return;
+    if (decidePostgresRole(node.core).kind === "primary") return;
+    this.setPostgres(index, { ...node.postgres, status: "stopped" }, depth + 1);
+  }
+
+  /** Replaces a node's Postgres, tells its core, and settles acknowledgements. */
+  setPostgres(index: number, postgres: PostgresModel, depth = 0): void {
+    if (depth > MAX_FEEDBACK_DEPTH) {
+      throw new Error(`model: observation feedback deeper than ${MAX_FEEDBACK_DEPTH}`);
+    }
+    this.setNode(index, { postgres });
+    if (!isWritable(postgres)) this.pending = this.pending.filter((write) => write.node !== index);
+    this.runCore(index, { kind: "postgres", observation: observe(postgres) }, depth);
+    this.settleAcknowledgements();
+  }
+
+  /** Acknowledges every pending write whose primary's synchronous standbys hold it. */
+  settleAcknowledgements(): void {
+    const waiting: PendingWrite[] = [];
+    for (const pending of this.pending) {
+      const primary = this.node(pending.node).postgres;
+      if (!isWritable(primary)) continue; // the client gets an error: never acknowledged
+      if (this.#quorumHolds(pending, primary)) {
+        this.acked.push({
+          write: pending.write,
+          promotion: primary.promotion,
+          afterNewerPrimary: primary.promotion < this.latestPromotion,
+        });
+      } else waiting.push(pending);
+    }
+    this.pending = waiting;
+  }
+
+  /** True when enough standbys streaming directly from the primary flushed the write. */
+  #quorumHolds(pending: PendingWrite, primary: PostgresModel): boolean {
+    const rule = parseSynchronousStandbyNames(primary.synchronousStandbyNames);
+    if (rule === null) return true;
+    const position = primary.wal.findIndex((record) => record.write === pending.write);
+    const record = primary.wal[position];
+    if (record === undefined) return false;
+    let flushed = 0;
+    for (const name of rule.names) {
+      const standby = this.nodes[this.context.nodeIds.indexOf(name)]?.postgres;
+      if (standby === undefined || standby.status !== "running" || !standby.inRecovery) continue;
+      if (standby.source !== pending.node) continue;
+      if (holdsRecordAt(standby.wal, position, record)) flushed++;
+    }
+    return flushed >= rule.count;
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The state of the modelled cluster: N nodes running the real core, each with a modelled
+ * disk, clock and Postgres, the network's in-flight messages, and the ghost variables the
+ * invariants read (acknowledged writes, grants, elections).
+ *
+ * @module
+ */
+import type {
+  FaultSwitches,
+  Message,
+  NodeState,
+  PersistentState,
+  WalPosition,
+} from "../src/core/mod.ts";
+
+/** One WAL record: a client write (write > 0) or the end-of-recovery record of a promotion (0). */
+export interface WalRecord {
+  readonly timeline: number;
+  readonly write: number;
+}
+
+/** The environment's abstract Postgres of one node. */
+export interface PostgresModel {
+  /** The flushed WAL, in order; its length is the LSN. */
+  readonly wal: readonly WalRecord[];
+  readonly status: "running" | "stopped";
+  readonly inRecovery: boolean;
+  /** Index of the node this standby streams from, or -1. */
+  readonly source: number;
+  /** synchronous_standby_names in effect (meaningful on a primary). */
+  readonly synchronousStandbyNames: string;
+  /** Sequence number of the promotion (or primary start) that made this server primary; 0 if never. */
+  readonly promotion: number;
+}
+
+/** Ghost record of the last real vote a node granted, with its own position at that moment (for D2). */
+export interface Grant {
+  readonly term: number;
+  readonly candidate: number;
+  readonly position: WalPosition;
+}
+
+/** One node of the model. */
+export interface ModelNode {
+  /** The real core's state; null while the node is crashed. */
+  readonly core: NodeState | null;
+  /** What the node's storage holds (survives crashes). */
+  readonly disk: PersistentState;
+  /** Ticks this node's clock is ahead of the slowest running node (0..clockDriftTicks). */
+  readonly clockLead: number;
+  readonly postgres: PostgresModel;
+  readonly grant: Grant | null;
+}
+
+/** An acknowledged client write (ghost). */
+export interface AckedWrite {
+  readonly write: number;
+  /** The promotion sequence number of the primary that acknowledged it. */
+  readonly promotion: number;
+  /** True when, at the instant of the acknowledgement, a newer promotion already existed (S2). */
+  readonly afterNewerPrimary: boolean;
+}
+
+/** A write accepted by a primary and waiting for its synchronous standbys. */
+export interface PendingWrite {
+  readonly write: number;
+  readonly node: number;
+}
+
+/** The whole model state. Plain data; never mutated. */
+export interface ClusterModelState {
+  readonly nodes: readonly ModelNode[];
+  /** In-flight messages (a multiset: duplicates are separate entries). */
+  readonly messages: readonly Message[];
+  readonly writesIssued: number;
+  readonly pending: readonly PendingWrite[];
+  readonly acked: readonly AckedWrite[];
+  readonly crashes: number;
+  readonly duplicates: number;
+  readonly membershipChanges: number;
+  /** Highest promotion sequence number so far. */
+  readonly latestPromotion: number;
+  /** Ghost: term -> index of the node elected in it (election safety across time). */
+  readonly elected: Readonly<Record<string, number>>;
+  /** Ghost: a second node became leader of a term already won (kept once seen). */
+  readonly electionClash: string | null;
+  /** A core assertion that fired during the last step, or null. */
+  readonly coreFailure: string | null;
+}
+
+/** Every bound of the exploration, each with the reason it is enough in {@link defaultBounds}. */
+export interface ClusterBounds {
+  /** States whose highest term exceeds this are checked but not expanded. */
+  readonly maxTerm: number;
+  /** Messages sent while this many are in flight are lost (the network may drop anything). */
+  readonly maxInFlight: number;
+  readonly maxCrashes: number;
+  readonly maxWrites: number;
+  readonly maxDuplicates: number;
+  readonly maxMembershipChanges: number;
+  /** A running node's clock may be at most this many ticks ahead of the slowest running node. */
+  readonly clockDriftTicks: number;
+  /** Jitter values a tick may carry (a tiny subset of [0, electionTimeoutJitterTicks)). */
+  readonly jitterChoices: readonly number[];
+  /** Offer message drops as actions (losses by overflow happen regardless). */
+  readonly dropMessages: boolean;
+}
+
+/** Everything that defines one model instance. */
+export interface ClusterModelOptions {
+  readonly name: string;
+  readonly nodeCount: number;
+  readonly faults: FaultSwitches;
+  readonly bounds: ClusterBounds;
+  /** "cold": all voters of term 1, no leader; "warm": after a scripted election and promotion. */
+  readonly start: "cold" | "warm";
+  /** Names of the always-invariants to check ("all" for every one). */
+  readonly invariants: readonly string[] | "all";
+}

@@ -1,0 +1,241 @@
+/**
+ * The safety properties checked on every reached state of the cluster model, and the
+ * non-vacuity (sometimes) properties that show the bounded exploration reaches the
+ * situations the safety properties talk about.
+ *
+ * @module
+ */
+import {
+  compareWalPositions,
+  decidePostgresRole,
+  hasWriteAuthority,
+  type NodeState,
+  termAt,
+} from "../src/core/mod.ts";
+import type { Property, Transition } from "./explorer.ts";
+import type { ClusterModelState } from "./cluster_types.ts";
+import type { ClusterAction } from "./cluster_model.ts";
+import type { ModelContext } from "./cluster_step.ts";
+import { isWritable, parseSynchronousStandbyNames, positionOf } from "./postgres_model.ts";
+
+type Check = (
+  context: ModelContext,
+  state: ClusterModelState,
+  previous: Transition<ClusterModelState, ClusterAction> | null,
+) => string | null;
+
+/** Invariant names, as used by controls and the command line. */
+export const INVARIANTS = {
+  electionSafety: "election safety",
+  logMatching: "log matching",
+  leaderCompleteness: "leader completeness",
+  durability: "D1 acknowledged durability",
+  mostAdvanced: "D2 most-advanced survivor",
+  oneWriter: "S1 one writer",
+  noAckOnDeposed: "S2 no ack on deposed primary",
+  syncQuorum: "sync set = Raft quorum",
+  coreAssertions: "core assertions hold",
+} as const;
+
+const CHECKS: Record<string, Check> = {
+  [INVARIANTS.electionSafety]: electionSafety,
+  [INVARIANTS.logMatching]: logMatching,
+  [INVARIANTS.leaderCompleteness]: leaderCompleteness,
+  [INVARIANTS.durability]: acknowledgedDurability,
+  [INVARIANTS.mostAdvanced]: mostAdvancedSurvivor,
+  [INVARIANTS.oneWriter]: oneWriter,
+  [INVARIANTS.noAckOnDeposed]: noAckOnDeposedPrimary,
+  [INVARIANTS.syncQuorum]: syncSetIsRaftQuorum,
+  [INVARIANTS.coreAssertions]: (_context, state) => state.coreFailure,
+};
+
+/** The properties of a model instance: the selected invariants plus the non-vacuity checks. */
+export function clusterProperties(
+  context: ModelContext,
+  selected: readonly string[] | "all",
+): Property<ClusterModelState, ClusterAction>[] {
+  const names = selected === "all" ? Object.keys(CHECKS) : selected;
+  const properties: Property<ClusterModelState, ClusterAction>[] = names.map((name) => {
+    const check = CHECKS[name];
+    if (check === undefined) {
+      throw new Error(`model: unknown invariant "${name}"; known: ${Object.keys(CHECKS)}`);
+    }
+    return { kind: "always", name, check: (state, previous) => check(context, state, previous) };
+  });
+  return [...properties, ...sometimesProperties()];
+}
+
+/** Non-vacuity: the exploration must reach these, or its bounds are too tight to mean anything. */
+export function sometimesProperties(): Property<ClusterModelState, ClusterAction>[] {
+  return [
+    {
+      kind: "sometimes",
+      name: "a leader is elected",
+      holds: (state) => cores(state).some((core) => core.role === "leader"),
+    },
+    {
+      kind: "sometimes",
+      name: "a primary is promoted",
+      holds: (state) => state.latestPromotion > 0,
+    },
+    {
+      kind: "sometimes",
+      name: "a write is acknowledged",
+      holds: (state) => state.acked.length > 0,
+    },
+    {
+      kind: "sometimes",
+      name: "a failover completes",
+      holds: (state) =>
+        state.nodes.some((node) => isWritable(node.postgres) && node.postgres.promotion >= 2),
+    },
+  ];
+}
+
+function cores(state: ClusterModelState): NodeState[] {
+  return state.nodes.flatMap((node) => node.core === null ? [] : [node.core]);
+}
+
+/** At most one leader per term, ever (a ghost record of every election). */
+function electionSafety(_context: ModelContext, state: ClusterModelState): string | null {
+  if (state.electionClash !== null) return state.electionClash;
+  const leaders = cores(state).filter((core) => core.role === "leader");
+  for (const leader of leaders) {
+    const other = leaders.find((core) => core !== leader && core.term === leader.term);
+    if (other) return `${leader.id} and ${other.id} both lead term ${leader.term}`;
+  }
+  return null;
+}
+
+/** Two logs with an entry of the same index and term agree on every entry up to it. */
+function logMatching(_context: ModelContext, state: ClusterModelState): string | null {
+  const all = cores(state);
+  for (const [position, first] of all.entries()) {
+    for (const second of all.slice(position + 1)) {
+      let matched = false;
+      const top = Math.min(lastIndexOf(first), lastIndexOf(second));
+      for (let index = top; index > 0; index--) {
+        const left = termAt(first, index);
+        const right = termAt(second, index);
+        if (left === null || right === null) break;
+        if (left === right) matched = true;
+        else if (matched) {
+          return `${first.id} and ${second.id} agree at a later index but differ at ${index} (terms ${left}, ${right})`;
+        }
+      }
+    }
+  }
+  return null;
+}
+
+function lastIndexOf(core: NodeState): number {
+  return core.log[core.log.length - 1]?.index ?? core.snapshot?.lastIndex ?? 0;
+}
+
+/**
+ * A leader holds every entry any node knows committed, when that node's term is not newer
+ * (commits learned in terms up to the leader's were made by this or earlier leaders).
+ */
+function leaderCompleteness(_context: ModelContext, state: ClusterModelState): string | null {
+  const all = cores(state);
+  for (const leader of all.filter((core) => core.role === "leader")) {
+    for (const node of all) {
+      if (node.term > leader.term) continue;
+      for (let index = (node.snapshot?.lastIndex ?? 0) + 1; index <= node.commitIndex; index++) {
+        const committed = termAt(node, index);
+        const held = termAt(leader, index);
+        if (committed === null || index <= (leader.snapshot?.lastIndex ?? 0)) continue;
+        if (held !== committed) {
+          return `leader ${leader.id} (t${leader.term}) has term ${held} at ${index}, ` +
+            `which ${node.id} knows committed with term ${committed}`;
+        }
+      }
+    }
+  }
+  return null;
+}
+
+/** D1: every acknowledged write is in the WAL of every writable primary (so of every later promotion). */
+function acknowledgedDurability(context: ModelContext, state: ClusterModelState): string | null {
+  for (const [index, node] of state.nodes.entries()) {
+    if (!isWritable(node.postgres)) continue;
+    for (const acked of state.acked) {
+      if (!node.postgres.wal.some((record) => record.write === acked.write)) {
+        return `acknowledged write w${acked.write} is missing on primary ${context.nodeIds[index]}`;
+      }
+    }
+  }
+  return null;
+}
+
+/** D2: at promotion, the new primary is at least as far as each voter that granted it, when it granted. */
+function mostAdvancedSurvivor(
+  context: ModelContext,
+  state: ClusterModelState,
+  previous: Transition<ClusterModelState, ClusterAction> | null,
+): string | null {
+  if (previous === null) return null;
+  for (const [index, node] of state.nodes.entries()) {
+    const before = previous.state.nodes[index];
+    if (
+      before === undefined || node.core === null ||
+      node.postgres.promotion === before.postgres.promotion
+    ) continue;
+    const position = positionOf(before.postgres);
+    for (const [voter, other] of previous.state.nodes.entries()) {
+      const grant = other.grant;
+      if (grant === null || grant.candidate !== index || grant.term !== node.core.term) continue;
+      if (compareWalPositions(position, grant.position) < 0) {
+        return `${
+          context.nodeIds[index]
+        } promoted at ${position.timeline}/${position.lsn} but voter ` +
+          `${
+            context.nodeIds[voter]
+          } granted it at ${grant.position.timeline}/${grant.position.lsn}`;
+      }
+    }
+  }
+  return null;
+}
+
+/** S1: at most one core holds write authority, and at most one Postgres accepts writes. */
+function oneWriter(context: ModelContext, state: ClusterModelState): string | null {
+  const authorities = cores(state).filter(hasWriteAuthority).map((core) => core.id);
+  if (authorities.length > 1) return `write authority on ${authorities.join(" and ")} at once`;
+  const writable = state.nodes.flatMap((node, index) =>
+    isWritable(node.postgres) ? [context.nodeIds[index]] : []
+  );
+  if (writable.length > 1) return `Postgres accepts writes on ${writable.join(" and ")} at once`;
+  return null;
+}
+
+/** S2: no write is acknowledged by a primary once a newer primary has been promoted. */
+function noAckOnDeposedPrimary(_context: ModelContext, state: ClusterModelState): string | null {
+  const late = state.acked.find((write) => write.afterNewerPrimary);
+  return late
+    ? `write w${late.write} acknowledged by a deposed primary after a newer promotion`
+    : null;
+}
+
+/** The primary's synchronous_standby_names is ANY floor(N/2) over exactly the other voters. */
+function syncSetIsRaftQuorum(_context: ModelContext, state: ClusterModelState): string | null {
+  for (const core of cores(state)) {
+    const role = decidePostgresRole(core);
+    if (role.kind !== "primary" || core.applied.syncMode !== "quorum") continue;
+    const voters = core.membership.voters;
+    const others = voters.filter((voter) => voter !== core.id).sort();
+    const expectedCount = Math.min(Math.floor(voters.length / 2), others.length);
+    const rule = parseSynchronousStandbyNames(role.synchronousStandbyNames);
+    const names = [...(rule?.names ?? [])].sort();
+    const count = rule?.count ?? 0;
+    if (
+      count !== expectedCount || names.join(",") !== (expectedCount === 0 ? "" : others.join(","))
+    ) {
+      return `${core.id} as primary uses "${role.synchronousStandbyNames}" but the voters are ${
+        voters.join(",")
+      }` +
+        ` (expected ANY ${expectedCount} of ${others.join(",")})`;
+    }
+  }
+  return null;
+}

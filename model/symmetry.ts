@@ -1,0 +1,105 @@
+/**
+ * Symmetry reduction over node identities: two states that differ only by a renaming of
+ * the nodes (in node states, in-flight messages, everything) get the same canonical
+ * fingerprint, so the explorer visits one of them.
+ *
+ * The canonical fingerprint is the smallest fingerprint over the renamings that sort nodes
+ * by a rename-invariant signature. Signatures are invariant, so a state and any renaming of
+ * it sort into the same signature sequence and try the same set of renamed states: the
+ * minimum is the same. Only nodes with equal signatures need their orders tried, which is
+ * one order for most states and N! only for fully symmetric ones.
+ *
+ * @module
+ */
+import { compareFingerprints, type Fingerprint } from "./fingerprint.ts";
+
+/** How a model exposes node identities to symmetry reduction. */
+export interface NodeSymmetry<State> {
+  /** Number of interchangeable nodes in `state`. */
+  nodeCount(state: State): number;
+  /** Node `node`'s local state with other identities erased (must not change under renaming). */
+  signature(state: State, node: number): Fingerprint;
+  /** Fingerprint of the whole state with node ids renamed: node `old` becomes node `rename[old]`. */
+  fingerprint(state: State, rename: readonly number[]): Fingerprint;
+}
+
+/** At most this many renamings are tried for one state (5! covers a fully symmetric N=5). */
+const MAX_RENAMINGS = 120;
+
+/** The fingerprint of `state`, canonical over renamings when `enabled`. */
+export function canonicalFingerprint<State>(
+  symmetry: NodeSymmetry<State>,
+  state: State,
+  enabled: boolean,
+): Fingerprint {
+  const count = symmetry.nodeCount(state);
+  const identity = Array.from({ length: count }, (_, index) => index);
+  if (!enabled) return symmetry.fingerprint(state, identity);
+  const signatures = identity.map((node) => symmetry.signature(state, node));
+  const sorted = [...identity].sort((a, b) => compareFingerprints(signatures[a]!, signatures[b]!));
+  const groups = tieGroups(sorted, signatures);
+  let best: Fingerprint | null = null;
+  let tried = 0;
+  for (const order of orderings(groups)) {
+    if (++tried > MAX_RENAMINGS) {
+      throw new Error(`symmetry: more than ${MAX_RENAMINGS} renamings for one state`);
+    }
+    const rename = new Array<number>(count);
+    order.forEach((old, position) => rename[old] = position);
+    const fingerprint = symmetry.fingerprint(state, rename);
+    if (best === null || compareFingerprints(fingerprint, best) < 0) best = fingerprint;
+  }
+  return best ?? symmetry.fingerprint(state, identity);
+}
+
+/** Every ordering of `count` nodes (order[new position] = old index). */
+export function allRenamings(count: number): number[][] {
+  return orderings([Array.from({ length: count }, (_, index) => index)]);
+}
+
+/** Splits the sorted node list into runs of equal signature. */
+function tieGroups(sorted: readonly number[], signatures: readonly Fingerprint[]): number[][] {
+  const groups: number[][] = [];
+  for (const node of sorted) {
+    const last = groups[groups.length - 1];
+    if (last !== undefined && compareFingerprints(signatures[last[0]!]!, signatures[node]!) === 0) {
+      last.push(node);
+    } else groups.push([node]);
+  }
+  return groups;
+}
+
+/** All concatenations of one permutation of each group, in group order. */
+function orderings(groups: readonly number[][]): number[][] {
+  let partial: number[][] = [[]];
+  for (const group of groups) {
+    const next: number[][] = [];
+    for (const prefix of partial) {
+      for (const permutation of permutations(group)) next.push([...prefix, ...permutation]);
+    }
+    partial = next;
+  }
+  return partial;
+}
+
+/** Heap's algorithm, iterative (no recursion), over a small group. */
+function permutations(items: readonly number[]): number[][] {
+  const current = [...items];
+  const result = [[...current]];
+  const counters = new Array<number>(current.length).fill(0);
+  let index = 1;
+  while (index < current.length) {
+    const counter = counters[index] ?? 0;
+    if (counter < index) {
+      const swapWith = index % 2 === 0 ? 0 : counter;
+      [current[swapWith], current[index]] = [current[index] ?? 0, current[swapWith] ?? 0];
+      result.push([...current]);
+      counters[index] = counter + 1;
+      index = 1;
+    } else {
+      counters[index] = 0;
+      index++;
+    }
+  }
+  return result;
+}

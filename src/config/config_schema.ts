@@ -1,0 +1,476 @@
+/**
+ * The schema of hactl.toml: every section and key, its type, check, default and explanation.
+ * The same table drives validation, environment and flag overrides, and the commented template,
+ * so the three cannot drift apart.
+ *
+ * @module
+ */
+import type { NodeId, SyncMode } from "../core/types.ts";
+import * as defaults from "./defaults.ts";
+import type { TomlValue } from "./toml_subset.ts";
+
+/** A host and port, the shape the transport and servers take. */
+export interface HostPort {
+  readonly hostname: string;
+  readonly port: number;
+}
+
+/** A peer to contact when joining: its node id and Raft address. */
+export interface PeerSpec extends HostPort {
+  readonly id: NodeId;
+}
+
+/** One `name=value` Postgres setting. */
+export interface PostgresParameter {
+  readonly name: string;
+  readonly value: string;
+}
+
+/** hactl's node configuration, validated. */
+export interface AgentConfig {
+  readonly node: { readonly id: NodeId; readonly dataDir: string };
+  readonly cluster: {
+    readonly name: string;
+    readonly secretFile: string;
+    readonly peers: readonly PeerSpec[];
+    readonly syncMode: SyncMode;
+    /** null: no limit. */
+    readonly maxLagBytes: number | null;
+  };
+  readonly raft: {
+    readonly listen: HostPort;
+    readonly advertise: HostPort;
+    readonly tickMs: number;
+    readonly electionTimeoutTicks: number;
+    readonly electionTimeoutJitterTicks: number;
+    readonly heartbeatIntervalTicks: number;
+    readonly clockDriftPermille: number;
+  };
+  readonly api: { readonly listen: HostPort };
+  /** listen is null when the gateway is off. */
+  readonly gateway: { readonly listen: HostPort | null };
+  readonly postgres: {
+    /** null: look for the binaries on PATH and in the usual directories. */
+    readonly binDir: string | null;
+    readonly dataDir: string;
+    readonly listenAddress: string;
+    readonly port: number;
+    readonly advertiseHost: string;
+    readonly runAsUser: string;
+    readonly replicationUser: string;
+    readonly superuser: string;
+    readonly parameters: readonly PostgresParameter[];
+  };
+}
+
+/** Sections in file order, with the comment the template puts above each. */
+export const CONFIG_SECTIONS = {
+  node: "This node's identity and where hactl keeps its own state.",
+  cluster: "The cluster this node belongs to. Every member must use the same name and secret.",
+  raft: "The embedded Raft group: peer-to-peer address and timing.",
+  api:
+    "REST API and Patroni-style health endpoints (/primary, /replica, /health) for load balancers.",
+  gateway: "Optional TCP gateway that always forwards to the current primary.",
+  postgres: "The local PostgreSQL server that hactl supervises.",
+} as const;
+
+/** A section name. */
+export type ConfigSection = keyof typeof CONFIG_SECTIONS;
+
+/** Every key, as "section.key", in template order. */
+export const CONFIG_KEY_PATHS = [
+  "node.id",
+  "node.data_dir",
+  "cluster.name",
+  "cluster.secret_file",
+  "cluster.peers",
+  "cluster.sync_mode",
+  "cluster.max_lag_bytes",
+  "raft.listen",
+  "raft.advertise",
+  "raft.tick_ms",
+  "raft.election_timeout_ticks",
+  "raft.election_timeout_jitter_ticks",
+  "raft.heartbeat_interval_ticks",
+  "raft.clock_drift_permille",
+  "api.listen",
+  "gateway.listen",
+  "postgres.bin_dir",
+  "postgres.data_dir",
+  "postgres.listen_address",
+  "postgres.port",
+  "postgres.advertise_host",
+  "postgres.run_as_user",
+  "postgres.replication_user",
+  "postgres.superuser",
+  "postgres.parameters",
+] as const;
+
+/** A key of the configuration, "section.key". */
+export type ConfigKeyPath = typeof CONFIG_KEY_PATHS[number];
+
+/** How a key's text is read from an environment variable or a flag. */
+export type FieldKind = "string" | "integer" | "boolean" | "string-array" | "integer-or-string";
+
+/** Everything known about one key. */
+export interface ConfigField {
+  readonly kind: FieldKind;
+  /** Returns null for a valid value, else what was expected ("expected a port 1-65535"). */
+  readonly check: (value: TomlValue) => string | null;
+  /** `required`: must be set; `optional`: may be left out (no default); else the default. */
+  readonly default: TomlValue | "required" | "optional";
+  /** Comment lines for the template. */
+  readonly help: readonly string[];
+  /** A sample value (TOML text) for the template when the key has no value. */
+  readonly example: string;
+}
+
+/** Node ids and cluster names: what the transport's frames can carry. */
+export const ID_PATTERN = /^[A-Za-z0-9_-]{1,63}$/;
+const HOSTNAME_PATTERN =
+  /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const IPV6_PATTERN = /^[0-9A-Fa-f:.]{2,45}$/;
+const ROLE_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+const PARAMETER_NAME_PATTERN = /^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/;
+const MAX_PEERS = 64;
+const MAX_PARAMETERS = 200;
+/** Settings hactl writes itself; setting them by hand would fight hactl. */
+export const MANAGED_POSTGRES_PARAMETERS: readonly string[] = [
+  "port",
+  "listen_addresses",
+  "hot_standby",
+  "primary_conninfo",
+  "primary_slot_name",
+  "synchronous_standby_names",
+  "synchronous_commit",
+  "wal_level",
+  "wal_log_hints",
+  "restore_command",
+  "recovery_target_timeline",
+  "data_directory",
+];
+
+const string = (value: TomlValue) => value.kind === "string" ? value.value : null;
+
+function idCheck(what: string) {
+  return (value: TomlValue) =>
+    ID_PATTERN.test(string(value) ?? "") ? null : `expected ${what} (1-63 letters, digits, _ or -)`;
+}
+
+function absolutePathCheck(value: TomlValue): string | null {
+  const text = string(value);
+  return text !== null && text.startsWith("/") && !text.includes("\0")
+    ? null
+    : "expected an absolute path";
+}
+
+function integerCheck(minimum: number, maximum: number, what: string) {
+  return (value: TomlValue) =>
+    value.kind === "integer" && value.value >= minimum && value.value <= maximum
+      ? null
+      : `expected ${what}`;
+}
+
+function hostPortCheck(value: TomlValue): string | null {
+  const text = string(value);
+  return text !== null && parseHostPort(text) !== null
+    ? null
+    : 'expected "host:port" with a port 1-65535';
+}
+
+function hostCheck(value: TomlValue): string | null {
+  const text = string(value);
+  return text !== null && isHost(text) ? null : "expected a host name or IP address";
+}
+
+function roleCheck(what: string) {
+  return (value: TomlValue) =>
+    ROLE_PATTERN.test(string(value) ?? "")
+      ? null
+      : `expected ${what} (lowercase letters, digits and _)`;
+}
+
+function peersCheck(value: TomlValue): string | null {
+  if (value.kind !== "string-array") return 'expected an array of "id=host:port" strings';
+  if (value.value.length > MAX_PEERS) return `expected at most ${MAX_PEERS} peers`;
+  const seen = new Set<string>();
+  for (const [position, item] of value.value.entries()) {
+    const peer = parsePeer(item);
+    if (peer === null) {
+      return `element ${position + 1} ${JSON.stringify(item)} is not "id=host:port"`;
+    }
+    if (seen.has(peer.id)) return `peer ${peer.id} is listed twice`;
+    seen.add(peer.id);
+  }
+  return null;
+}
+
+function parametersCheck(value: TomlValue): string | null {
+  if (value.kind !== "string-array") return 'expected an array of "name=value" strings';
+  if (value.value.length > MAX_PARAMETERS) return `expected at most ${MAX_PARAMETERS} parameters`;
+  for (const [position, item] of value.value.entries()) {
+    const parameter = parseParameter(item);
+    if (parameter === null) {
+      return `element ${position + 1} ${JSON.stringify(item)} is not "name=value"`;
+    }
+    if (MANAGED_POSTGRES_PARAMETERS.includes(parameter.name)) {
+      return `${parameter.name} is managed by hactl; remove it (see the [postgres] keys)`;
+    }
+  }
+  return null;
+}
+
+/** Every key's schema. */
+export const CONFIG_FIELDS: Readonly<Record<ConfigKeyPath, ConfigField>> = {
+  "node.id": {
+    kind: "string",
+    check: idCheck("a node id"),
+    default: "required",
+    help: ["Unique name of this node in the cluster, e.g. its short host name."],
+    example: '"node1"',
+  },
+  "node.data_dir": {
+    kind: "string",
+    check: absolutePathCheck,
+    default: { kind: "string", value: defaults.DEFAULT_DATA_DIR },
+    help: ["Where hactl keeps its Raft log, snapshots and node identity (not the Postgres data)."],
+    example: `"${defaults.DEFAULT_DATA_DIR}"`,
+  },
+  "cluster.name": {
+    kind: "string",
+    check: idCheck("a cluster name"),
+    default: "required",
+    help: ["Name of the cluster; messages from members of another cluster are refused."],
+    example: '"main"',
+  },
+  "cluster.secret_file": {
+    kind: "string",
+    check: absolutePathCheck,
+    default: "required",
+    help: [
+      "File holding the shared cluster secret that authenticates peer messages.",
+      "Must not be readable by other users (chmod 600); `hactl init` creates one.",
+    ],
+    example: '"/etc/hactl/cluster.secret"',
+  },
+  "cluster.peers": {
+    kind: "string-array",
+    check: peersCheck,
+    default: { kind: "string-array", value: [] },
+    help: [
+      'Members to contact when joining, as "id=host:port" (their raft.advertise address).',
+      "Leave empty on the node that bootstraps a new cluster.",
+    ],
+    example: '["node2=10.0.0.2:7401", "node3=10.0.0.3:7401"]',
+  },
+  "cluster.sync_mode": {
+    kind: "string",
+    check: (value) =>
+      string(value) === "quorum" || string(value) === "asynchronous"
+        ? null
+        : 'expected "quorum" or "asynchronous"',
+    default: { kind: "string", value: defaults.DEFAULT_SYNC_MODE },
+    help: [
+      '"quorum": a commit is acknowledged once a majority of members has it, so failover',
+      'never loses an acknowledged commit. "asynchronous": faster commits, failover may lose',
+      "the last ones. Applies when the cluster is bootstrapped; change it later with hactl.",
+    ],
+    example: '"quorum"',
+  },
+  "cluster.max_lag_bytes": {
+    kind: "integer-or-string",
+    check: (value) =>
+      (value.kind === "integer" && value.value >= 0) || string(value) === defaults.UNLIMITED_LAG
+        ? null
+        : `expected a number of bytes >= 0 or "${defaults.UNLIMITED_LAG}"`,
+    default: { kind: "integer", value: defaults.DEFAULT_MAX_LAG_BYTES },
+    help: [
+      "A standby further behind the primary than this many bytes of WAL is never promoted",
+      `automatically. "${defaults.UNLIMITED_LAG}" removes the limit.`,
+    ],
+    example: String(defaults.DEFAULT_MAX_LAG_BYTES),
+  },
+  "raft.listen": {
+    kind: "string",
+    check: hostPortCheck,
+    default: { kind: "string", value: defaults.DEFAULT_RAFT_LISTEN },
+    help: ["Address the Raft transport listens on for peers."],
+    example: `"${defaults.DEFAULT_RAFT_LISTEN}"`,
+  },
+  "raft.advertise": {
+    kind: "string",
+    check: hostPortCheck,
+    default: "optional",
+    help: [
+      "Address peers use to reach this node's Raft port. Required when raft.listen is a",
+      "wildcard address (0.0.0.0 or ::); otherwise it defaults to raft.listen.",
+    ],
+    example: '"10.0.0.1:7401"',
+  },
+  "raft.tick_ms": {
+    kind: "integer",
+    check: integerCheck(1, 10_000, "a tick of 1-10000 ms"),
+    default: { kind: "integer", value: defaults.DEFAULT_TICK_MS },
+    help: ["Length of one Raft tick in milliseconds; the settings below count in ticks."],
+    example: String(defaults.DEFAULT_TICK_MS),
+  },
+  "raft.election_timeout_ticks": {
+    kind: "integer",
+    check: integerCheck(2, 100_000, "a number of ticks from 2 to 100000"),
+    default: { kind: "integer", value: defaults.DEFAULT_ELECTION_TIMEOUT_TICKS },
+    help: [
+      "A follower that hears no leader for this many ticks (plus jitter) starts an election.",
+      "The leader lease is derived from it: lower means faster failover, more false alarms.",
+    ],
+    example: String(defaults.DEFAULT_ELECTION_TIMEOUT_TICKS),
+  },
+  "raft.election_timeout_jitter_ticks": {
+    kind: "integer",
+    check: integerCheck(1, 100_000, "a number of ticks from 1 to 100000"),
+    default: { kind: "integer", value: defaults.DEFAULT_ELECTION_TIMEOUT_JITTER_TICKS },
+    help: ["Random extra ticks added to each election timeout, so that candidates rarely tie."],
+    example: String(defaults.DEFAULT_ELECTION_TIMEOUT_JITTER_TICKS),
+  },
+  "raft.heartbeat_interval_ticks": {
+    kind: "integer",
+    check: integerCheck(1, 100_000, "a number of ticks from 1 to 100000"),
+    default: { kind: "integer", value: defaults.DEFAULT_HEARTBEAT_INTERVAL_TICKS },
+    help: ["The leader sends heartbeats (and renews its lease) every this many ticks."],
+    example: String(defaults.DEFAULT_HEARTBEAT_INTERVAL_TICKS),
+  },
+  "raft.clock_drift_permille": {
+    kind: "integer",
+    check: integerCheck(0, 499, "a drift of 0-499 permille"),
+    default: { kind: "integer", value: defaults.DEFAULT_CLOCK_DRIFT_PERMILLE },
+    help: [
+      "Largest difference between the clock rates of two members, in parts per thousand.",
+      "The lease is shortened by it; raise it only if your clocks are known to drift more.",
+    ],
+    example: String(defaults.DEFAULT_CLOCK_DRIFT_PERMILLE),
+  },
+  "api.listen": {
+    kind: "string",
+    check: hostPortCheck,
+    default: { kind: "string", value: defaults.DEFAULT_API_LISTEN },
+    help: ["Address of the REST and health API."],
+    example: `"${defaults.DEFAULT_API_LISTEN}"`,
+  },
+  "gateway.listen": {
+    kind: "string",
+    check: hostPortCheck,
+    default: "optional",
+    help: ["Address of the gateway; leave it out to run without a gateway."],
+    example: '"0.0.0.0:6432"',
+  },
+  "postgres.bin_dir": {
+    kind: "string",
+    check: absolutePathCheck,
+    default: "optional",
+    help: ["Directory of initdb, pg_ctl, pg_basebackup, pg_rewind; found on PATH when left out."],
+    example: '"/usr/lib/postgresql/15/bin"',
+  },
+  "postgres.data_dir": {
+    kind: "string",
+    check: absolutePathCheck,
+    default: "required",
+    help: ["The Postgres data directory; hactl creates it (initdb or pg_basebackup)."],
+    example: '"/var/lib/postgresql/15/hactl"',
+  },
+  "postgres.listen_address": {
+    kind: "string",
+    check: (value) => string(value) === "*" ? null : hostCheck(value),
+    default: { kind: "string", value: defaults.DEFAULT_POSTGRES_LISTEN_ADDRESS },
+    help: ['Address Postgres listens on (its listen_addresses); "*" for every interface.'],
+    example: `"${defaults.DEFAULT_POSTGRES_LISTEN_ADDRESS}"`,
+  },
+  "postgres.port": {
+    kind: "integer",
+    check: integerCheck(1, 65_535, "a port 1-65535"),
+    default: { kind: "integer", value: defaults.DEFAULT_POSTGRES_PORT },
+    help: ["Port Postgres listens on."],
+    example: String(defaults.DEFAULT_POSTGRES_PORT),
+  },
+  "postgres.advertise_host": {
+    kind: "string",
+    check: hostCheck,
+    default: "optional",
+    help: [
+      "Host other members and clients use to reach this Postgres; defaults to the host of raft.advertise.",
+    ],
+    example: '"10.0.0.1"',
+  },
+  "postgres.run_as_user": {
+    kind: "string",
+    check: (value) =>
+      /^[a-z_][a-z0-9_-]{0,31}$/.test(string(value) ?? "") ? null : "expected an OS user name",
+    default: { kind: "string", value: defaults.DEFAULT_POSTGRES_RUN_AS_USER },
+    help: [
+      "OS user that owns the data directory and runs Postgres (Postgres refuses to run as root).",
+    ],
+    example: `"${defaults.DEFAULT_POSTGRES_RUN_AS_USER}"`,
+  },
+  "postgres.replication_user": {
+    kind: "string",
+    check: roleCheck("a role name"),
+    default: { kind: "string", value: defaults.DEFAULT_POSTGRES_REPLICATION_USER },
+    help: ["Database role standbys use to stream WAL and clone the primary."],
+    example: `"${defaults.DEFAULT_POSTGRES_REPLICATION_USER}"`,
+  },
+  "postgres.superuser": {
+    kind: "string",
+    check: roleCheck("a role name"),
+    default: { kind: "string", value: defaults.DEFAULT_POSTGRES_SUPERUSER },
+    help: ["Database superuser hactl connects as for health checks, fencing and pg_rewind."],
+    example: `"${defaults.DEFAULT_POSTGRES_SUPERUSER}"`,
+  },
+  "postgres.parameters": {
+    kind: "string-array",
+    check: parametersCheck,
+    default: { kind: "string-array", value: [] },
+    help: [
+      'Extra postgresql.conf settings as "name=value", applied on every member.',
+      "Settings hactl manages (port, listen_addresses, synchronous_standby_names, ...) are refused.",
+    ],
+    example: '["shared_buffers=256MB", "max_connections=200"]',
+  },
+};
+
+/** Reads "host:port" or "[ipv6]:port"; null when malformed or the port is outside 1-65535. */
+export function parseHostPort(text: string): HostPort | null {
+  const match = /^\[([^\]]+)\]:(\d{1,5})$/.exec(text) ?? /^([^:\[\]]+):(\d{1,5})$/.exec(text);
+  if (match === null) return null;
+  const hostname = match[1]!;
+  const port = Number(match[2]);
+  const isIpv6 = text.startsWith("[");
+  if (port < 1 || port > 65_535) return null;
+  if (isIpv6 ? !IPV6_PATTERN.test(hostname) : !isHost(hostname)) return null;
+  return { hostname, port };
+}
+
+/** Reads "id=host:port"; null when malformed. */
+export function parsePeer(text: string): PeerSpec | null {
+  const separator = text.indexOf("=");
+  if (separator < 0) return null;
+  const id = text.slice(0, separator);
+  const address = parseHostPort(text.slice(separator + 1));
+  return ID_PATTERN.test(id) && address !== null ? { id, ...address } : null;
+}
+
+/** Reads "name=value"; null when the name is not a Postgres setting name. */
+export function parseParameter(text: string): PostgresParameter | null {
+  const separator = text.indexOf("=");
+  if (separator < 0) return null;
+  const name = text.slice(0, separator).trim();
+  return PARAMETER_NAME_PATTERN.test(name)
+    ? { name, value: text.slice(separator + 1).trim() }
+    : null;
+}
+
+/** True for 0.0.0.0, :: and the like: listening everywhere, not an address peers can use. */
+export function isWildcardHost(hostname: string): boolean {
+  return hostname === "0.0.0.0" || hostname === "::" || hostname === "*";
+}
+
+function isHost(text: string): boolean {
+  return HOSTNAME_PATTERN.test(text) || (text.includes(":") && IPV6_PATTERN.test(text));
+}

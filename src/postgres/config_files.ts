@@ -1,0 +1,209 @@
+/**
+ * The configuration files hactl owns in and beside a data directory: `hactl.conf` (included
+ * from postgresql.conf), pg_hba.conf, pg_ident.conf, the password file, standby.signal and
+ * keys of postgresql.auto.conf. They are rewritten after every clone and rewind, because
+ * pg_basebackup and pg_rewind copy the source node's files.
+ *
+ * @module
+ */
+
+import { userInfo } from "node:os";
+import { ownerFor, pathExists, writeFileDurably } from "./files.ts";
+import { passwordFileOf, type PostgresSettings } from "./settings.ts";
+
+/** The include line hactl appends to postgresql.conf. */
+export const HACTL_INCLUDE_LINE = "include_if_exists = 'hactl.conf'";
+/** Name of the pg_ident map that lets the agent's and Postgres' OS users in as superuser. */
+export const IDENT_MAP_NAME = "hactl";
+/** Bounds for replication, sized for a cluster of at most this many members plus tools. */
+export const MAX_WAL_SENDERS = 16;
+/** See {@link MAX_WAL_SENDERS}. */
+export const MAX_REPLICATION_SLOTS = 16;
+
+/** Quotes a value for postgresql.conf / postgresql.auto.conf. */
+export function quoteConfigValue(value: string): string {
+  return `'${value.replaceAll("\\", "\\\\").replaceAll("'", "''")}'`;
+}
+
+/** Quotes a value for a libpq connection string (key='value'). */
+export function quoteConninfoValue(value: string): string {
+  return `'${value.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+}
+
+/** The text of hactl.conf: node-local addresses and the replication settings hactl needs. */
+export function renderHactlConf(settings: PostgresSettings): string {
+  const lines: Array<[string, string]> = [
+    ["listen_addresses", quoteConfigValue(settings.listenAddress)],
+    ["port", String(settings.port)],
+    ["unix_socket_directories", quoteConfigValue(settings.socketDirectory)],
+    ["cluster_name", quoteConfigValue(settings.applicationName)],
+    ["wal_level", "replica"],
+    ["wal_log_hints", "on"],
+    ["max_wal_senders", String(MAX_WAL_SENDERS)],
+    ["max_replication_slots", String(MAX_REPLICATION_SLOTS)],
+    ["hot_standby", "on"],
+    ["hot_standby_feedback", "on"],
+    ["wal_keep_size", quoteConfigValue(`${settings.walKeepSizeMb}MB`)],
+    ["password_encryption", "'scram-sha-256'"],
+    // The live value is set by ALTER SYSTEM (postgresql.auto.conf), which takes precedence.
+    ["synchronous_standby_names", "''"],
+    ["recovery_target_timeline", "'latest'"],
+    ["logging_collector", "off"],
+  ];
+  return [
+    "# Written by hactl from its configuration; rewritten after clone and rewind. Do not edit.",
+    ...lines.map(([name, value]) => `${name} = ${value}`),
+    "",
+  ].join("\n");
+}
+
+/**
+ * The text of pg_hba.conf. Never `trust`: local connections use peer (mapped), network ones
+ * scram-sha-256. When `fenced`, ordinary clients lose every entry so that new connections are
+ * refused; the superuser (agent) and the replication user (walsenders, pg_rewind) keep theirs.
+ */
+export function renderPgHba(settings: PostgresSettings, fenced: boolean): string {
+  const lines = [
+    `# Written by hactl (${fenced ? "FENCED: clients refused" : "normal"}). Do not edit.`,
+    `local all ${settings.superuser} peer map=${IDENT_MAP_NAME}`,
+    `local replication ${settings.superuser} peer map=${IDENT_MAP_NAME}`,
+  ];
+  if (!fenced) lines.push("local all all peer");
+  for (const network of settings.allowedNetworks) {
+    lines.push(`host replication ${settings.replicationUser} ${network} scram-sha-256`);
+    lines.push(`host all ${settings.replicationUser} ${network} scram-sha-256`);
+  }
+  if (!fenced) {
+    for (const network of settings.allowedNetworks) {
+      lines.push(`host all all ${network} scram-sha-256`);
+    }
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** The text of pg_ident.conf: Postgres' OS user and the agent's OS user map to the superuser. */
+export function renderPgIdent(settings: PostgresSettings): string {
+  const osUsers = new Set<string>([userInfo().username]);
+  if (settings.runAsUser !== null) osUsers.add(settings.runAsUser);
+  return [
+    "# Written by hactl. Do not edit.",
+    ...[...osUsers].map((osUser) => `${IDENT_MAP_NAME} ${osUser} ${settings.superuser}`),
+    "",
+  ].join("\n");
+}
+
+/** Writes pg_hba.conf (normal or fenced) durably; the server needs a reload to use it. */
+export async function writePgHba(
+  settings: PostgresSettings,
+  fenced: boolean,
+  directory: string = settings.dataDirectory,
+): Promise<void> {
+  await writeFileDurably(
+    `${directory}/pg_hba.conf`,
+    renderPgHba(settings, fenced),
+    { mode: 0o600, owner: await ownerFor(settings.runAsUser) },
+  );
+}
+
+/**
+ * Writes hactl.conf, pg_hba.conf (not fenced), pg_ident.conf and the password file, and makes
+ * sure postgresql.conf includes hactl.conf. `directory` defaults to the data directory (a
+ * fresh clone is configured before it is swapped in).
+ */
+export async function writeNodeConfiguration(
+  settings: PostgresSettings,
+  directory: string = settings.dataDirectory,
+): Promise<void> {
+  const owner = await ownerFor(settings.runAsUser);
+  await writeFileDurably(`${directory}/hactl.conf`, renderHactlConf(settings), {
+    mode: 0o600,
+    owner,
+  });
+  await writePgHba(settings, false, directory);
+  await writeFileDurably(`${directory}/pg_ident.conf`, renderPgIdent(settings), {
+    mode: 0o600,
+    owner,
+  });
+  await writePasswordFile(settings);
+  const mainConf = await Deno.readTextFile(`${directory}/postgresql.conf`);
+  if (!mainConf.split("\n").some((line) => line.trim() === HACTL_INCLUDE_LINE)) {
+    await writeFileDurably(
+      `${directory}/postgresql.conf`,
+      `${mainConf.trimEnd()}\n\n# Added by hactl: its settings override the ones above.\n` +
+        `${HACTL_INCLUDE_LINE}\n`,
+      { mode: 0o600, owner },
+    );
+  }
+}
+
+/** Writes the libpq password file (mode 0600) for the replication user. */
+export async function writePasswordFile(settings: PostgresSettings): Promise<void> {
+  const escape = (value: string) => value.replaceAll("\\", "\\\\").replaceAll(":", "\\:");
+  await writeFileDurably(
+    passwordFileOf(settings),
+    `*:*:*:${escape(settings.replicationUser)}:${escape(settings.replicationPassword)}\n`,
+    { mode: 0o600, owner: await ownerFor(settings.runAsUser) },
+  );
+}
+
+/** Writes an empty standby.signal durably: the server will start as a standby. */
+export async function writeStandbySignal(
+  settings: PostgresSettings,
+  directory: string = settings.dataDirectory,
+): Promise<void> {
+  await writeFileDurably(`${directory}/standby.signal`, "", {
+    mode: 0o600,
+    owner: await ownerFor(settings.runAsUser),
+  });
+}
+
+/** True when standby.signal exists in the data directory. */
+export async function hasStandbySignal(dataDirectory: string): Promise<boolean> {
+  return await pathExists(`${dataDirectory}/standby.signal`);
+}
+
+/**
+ * Sets (string) or removes (null) keys of postgresql.auto.conf while the server is stopped,
+ * the way ALTER SYSTEM would.
+ */
+export async function editAutoConf(
+  settings: PostgresSettings,
+  changes: Readonly<Record<string, string | null>>,
+  directory: string = settings.dataDirectory,
+): Promise<void> {
+  const path = `${directory}/postgresql.auto.conf`;
+  let text = "";
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  const keys = new Set(Object.keys(changes).map((key) => key.toLowerCase()));
+  const kept = text.split("\n").filter((line) => {
+    const match = /^\s*([A-Za-z_.][A-Za-z0-9_.]*)\s*=?/.exec(line);
+    return line.trim() !== "" && !(match !== null && keys.has(match[1]!.toLowerCase()));
+  });
+  for (const [key, value] of Object.entries(changes)) {
+    if (value !== null) kept.push(`${key} = ${quoteConfigValue(value)}`);
+  }
+  await writeFileDurably(path, kept.join("\n") + "\n", {
+    mode: 0o600,
+    owner: await ownerFor(settings.runAsUser),
+  });
+}
+
+/** The conninfo a standby of this node uses to stream from `source`. */
+export function primaryConninfo(
+  settings: PostgresSettings,
+  source: { readonly host: string; readonly port: number },
+): string {
+  return [
+    `host=${quoteConninfoValue(source.host)}`,
+    `port=${source.port}`,
+    `user=${quoteConninfoValue(settings.replicationUser)}`,
+    `passfile=${quoteConninfoValue(passwordFileOf(settings))}`,
+    `application_name=${quoteConninfoValue(settings.applicationName)}`,
+    "sslmode=prefer",
+    "connect_timeout=5",
+  ].join(" ");
+}

@@ -1,0 +1,177 @@
+/**
+ * Observing the local Postgres for the core: status, role, (timeline, LSN), replay progress,
+ * synchronous_standby_names and the fence.
+ *
+ * @module
+ */
+
+import type { PostgresObservation } from "../core/types.ts";
+import type { PostgresBinaries } from "./binaries.ts";
+import { hasStandbySignal } from "./config_files.ts";
+import { findEndOfWal, newestWalTimeline, readControlData } from "./control_data.ts";
+import { FENCE_SYNCHRONOUS_STANDBY_NAMES, isFencedBySettings } from "./fence.ts";
+import { pathExists } from "./files.ts";
+import { parseLsn } from "./lsn.ts";
+import type { PostgresSettings } from "./settings.ts";
+import { withLocalSql } from "./sql_client.ts";
+
+/** Time limits of one observation. */
+export interface ObserveOptions {
+  /** Give up connecting after this many seconds and observe the stopped server instead. */
+  readonly connectTimeoutSeconds?: number;
+  readonly statementTimeoutMs?: number;
+}
+
+/** The observation of a node without a data directory. */
+export const ABSENT_OBSERVATION: PostgresObservation = {
+  status: "absent",
+  inRecovery: false,
+  position: null,
+  replayCaughtUp: false,
+  synchronousStandbyNames: null,
+  fenced: false,
+};
+
+/**
+ * Observes the local Postgres: `absent` without PG_VERSION; `running` when it answers SQL;
+ * else `stopped`, from pg_controldata, the end of WAL found by pg_waldump, standby.signal
+ * and postgresql.auto.conf.
+ */
+export async function observePostgres(
+  settings: PostgresSettings,
+  binaries: PostgresBinaries,
+  options: ObserveOptions = {},
+): Promise<PostgresObservation> {
+  if (!await pathExists(`${settings.dataDirectory}/PG_VERSION`)) return ABSENT_OBSERVATION;
+  try {
+    return await observeRunning(settings, options);
+  } catch {
+    return await observeStopped(settings, binaries);
+  }
+}
+
+interface RunningRow {
+  in_recovery: boolean;
+  sync_names: string;
+  read_only: string;
+  walfile: string | null;
+  flush_lsn: string | null;
+  receive_lsn: string | null;
+  replay_lsn: string | null;
+  checkpoint_timeline: number;
+  min_recovery_timeline: number;
+  received_timeline: number | null;
+}
+
+/** Observes a server that answers SQL; throws when it cannot connect. */
+export async function observeRunning(
+  settings: PostgresSettings,
+  options: ObserveOptions = {},
+): Promise<PostgresObservation> {
+  const rows = await withLocalSql(settings, (sql) =>
+    sql<RunningRow[]>`
+    SELECT pg_is_in_recovery() AS in_recovery,
+      current_setting('synchronous_standby_names') AS sync_names,
+      current_setting('default_transaction_read_only') AS read_only,
+      CASE WHEN NOT pg_is_in_recovery()
+        THEN pg_walfile_name(pg_current_wal_flush_lsn()) END AS walfile,
+      CASE WHEN NOT pg_is_in_recovery() THEN pg_current_wal_flush_lsn()::text END AS flush_lsn,
+      pg_last_wal_receive_lsn()::text AS receive_lsn,
+      pg_last_wal_replay_lsn()::text AS replay_lsn,
+      (SELECT timeline_id FROM pg_control_checkpoint())::int AS checkpoint_timeline,
+      (SELECT min_recovery_end_timeline FROM pg_control_recovery())::int
+        AS min_recovery_timeline,
+      (SELECT received_tli FROM pg_stat_wal_receiver)::int AS received_timeline`, {
+    connectTimeoutSeconds: options.connectTimeoutSeconds ?? 2,
+    statementTimeoutMs: options.statementTimeoutMs ?? 5_000,
+  });
+  const row = rows[0];
+  if (row === undefined) throw new Error("observing Postgres: the status query returned no row");
+  return {
+    status: "running",
+    inRecovery: row.in_recovery,
+    ...(row.in_recovery ? standbyPosition(row) : primaryPosition(row)),
+    synchronousStandbyNames: row.sync_names,
+    fenced: isFencedBySettings(row.sync_names, row.read_only),
+  };
+}
+
+function primaryPosition(row: RunningRow): Pick<PostgresObservation, "position" | "replayCaughtUp"> {
+  if (row.walfile === null || row.flush_lsn === null) {
+    throw new Error("observing Postgres: a primary reported no WAL flush position");
+  }
+  return {
+    position: { timeline: parseInt(row.walfile.slice(0, 8), 16), lsn: parseLsn(row.flush_lsn) },
+    replayCaughtUp: true,
+  };
+}
+
+function standbyPosition(row: RunningRow): Pick<PostgresObservation, "position" | "replayCaughtUp"> {
+  const received = row.receive_lsn === null ? null : parseLsn(row.receive_lsn);
+  const replayed = row.replay_lsn === null ? null : parseLsn(row.replay_lsn);
+  const lsn = Math.max(received ?? 0, replayed ?? 0);
+  const timeline = Math.max(
+    row.checkpoint_timeline,
+    row.min_recovery_timeline,
+    row.received_timeline ?? 0,
+  );
+  return {
+    position: { timeline, lsn },
+    replayCaughtUp: received === null || (replayed !== null && replayed >= received),
+  };
+}
+
+/** Observes a stopped server from its files (pg_controldata, pg_waldump, standby.signal). */
+export async function observeStopped(
+  settings: PostgresSettings,
+  binaries: PostgresBinaries,
+): Promise<PostgresObservation> {
+  const directory = settings.dataDirectory;
+  const control = await readControlData(binaries, directory);
+  const inRecovery = await hasStandbySignal(directory);
+  let position = {
+    timeline: Math.max(control.checkpointTimeline, control.minRecoveryTimeline),
+    lsn: Math.max(control.checkpointLsn, control.minRecoveryLsn),
+  };
+  try {
+    const { timeline, startLsn } = await newestWalTimeline(directory, control);
+    const end = await findEndOfWal(binaries, directory, timeline, startLsn);
+    if (end !== null && (timeline > position.timeline || end > position.lsn)) {
+      position = { timeline: Math.max(timeline, position.timeline), lsn: Math.max(end, position.lsn) };
+    }
+  } catch {
+    // pg_wal unreadable: the control file's position is the best known lower bound.
+  }
+  const autoConf = await readAutoConf(directory);
+  return {
+    status: "stopped",
+    inRecovery,
+    position,
+    // A stopped standby may hold WAL it has not replayed; only a primary is surely caught up.
+    replayCaughtUp: !inRecovery,
+    synchronousStandbyNames: autoConf.get("synchronous_standby_names") ?? null,
+    fenced: autoConf.get("synchronous_standby_names") === FENCE_SYNCHRONOUS_STANDBY_NAMES &&
+      autoConf.get("default_transaction_read_only") === "on",
+  };
+}
+
+/** Settings of postgresql.auto.conf (unquoted values), lower-case names. */
+export async function readAutoConf(dataDirectory: string): Promise<Map<string, string>> {
+  const values = new Map<string, string>();
+  let text = "";
+  try {
+    text = await Deno.readTextFile(`${dataDirectory}/postgresql.auto.conf`);
+  } catch {
+    return values;
+  }
+  for (const line of text.split("\n")) {
+    const match = /^\s*([A-Za-z_.][A-Za-z0-9_.]*)\s*=?\s*(.*?)\s*$/.exec(line);
+    if (match === null || line.trim().startsWith("#")) continue;
+    let value = match[2]!;
+    if (value.startsWith("'") && value.endsWith("'") && value.length >= 2) {
+      value = value.slice(1, -1).replaceAll("''", "'").replaceAll("\\\\", "\\");
+    }
+    values.set(match[1]!.toLowerCase(), value);
+  }
+  return values;
+}

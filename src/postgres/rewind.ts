@@ -1,0 +1,167 @@
+/**
+ * Rejoining a deposed primary by pg_rewind.
+ *
+ * The source connection uses the replication role, which {@link createReplicationRole} grants
+ * EXECUTE on the four functions pg_rewind calls (pg_ls_dir, pg_stat_file, pg_read_binary_file
+ * twice), so no superuser password travels on the network.
+ *
+ * Safety: standby.signal and the standby-required marker are written BEFORE pg_rewind runs and
+ * again after it (pg_rewind deletes target files the source lacks), so the deposed primary is
+ * never started as a primary, even after a failed or interrupted rewind.
+ *
+ * @module
+ */
+
+import type { PostgresBinaries } from "./binaries.ts";
+import {
+  editAutoConf,
+  primaryConninfo,
+  quoteConninfoValue,
+  writeNodeConfiguration,
+  writePasswordFile,
+  writeStandbySignal,
+} from "./config_files.ts";
+import { readControlData } from "./control_data.ts";
+import { livePostmasterPid, Postmaster, requireStandby } from "./postmaster.ts";
+import { lastLines, runCommand } from "./process_runner.ts";
+import type { ReplicationSource } from "./roles.ts";
+import { passwordFileOf, type PostgresSettings } from "./settings.ts";
+
+/** The outcome of {@link rewindFrom}. */
+export interface RewindResult {
+  readonly ok: boolean;
+  /** True when pg_rewind cannot work on this data directory (WAL gone, unrelated system, damaged
+   * by a failed rewind): clone the node afresh with cloneFrom. */
+  readonly recloneNeeded: boolean;
+  /** pg_rewind said "no rewind required" (the histories had not diverged). */
+  readonly noRewindRequired: boolean;
+  /** pg_rewind's stderr tail, or why it did not run. */
+  readonly detail: string;
+}
+
+/** Options of {@link rewindFrom}. */
+export interface RewindOptions {
+  /** primary_slot_name to stream with afterwards, or null. */
+  readonly slotName: string | null;
+  /** Time limit for pg_rewind. */
+  readonly timeoutMs: number;
+  /** Time limit for the crash recovery that must precede a rewind of a crashed server. */
+  readonly recoveryTimeoutMs?: number;
+}
+
+const DEFAULT_RECOVERY_TIMEOUT_MS = 120_000;
+
+/** pg_rewind messages meaning this data directory cannot be rewound: clone instead. */
+const RECLONE_PATTERNS: readonly RegExp[] = [
+  /could not find previous WAL record/i,
+  /could not open file ".*pg_wal\//i,
+  /could not find common ancestor/i,
+  /source and target clusters are from different systems/i,
+  /clusters are not compatible/i,
+  /could not find WAL file/i,
+  /target server needs to use either data checksums or "wal_log_hints = on"/i,
+  /invalid record|record with incorrect prev-link|unexpected pageaddr/i,
+];
+/** pg_rewind messages meaning the source was unreachable: nothing changed, retry later. */
+const RETRY_PATTERNS: readonly RegExp[] = [
+  /could not connect|connection to server|timeout expired|password authentication failed/i,
+];
+
+/**
+ * Rewinds the stopped data directory to follow `source` (the new primary): writes
+ * standby.signal first, brings a crashed server to a clean state by recovering it as a
+ * standby, runs `pg_rewind --source-server`, then configures it as a standby of `source`.
+ */
+export async function rewindFrom(
+  settings: PostgresSettings,
+  binaries: PostgresBinaries,
+  source: ReplicationSource,
+  options: RewindOptions,
+): Promise<RewindResult> {
+  if (await livePostmasterPid(settings.dataDirectory) !== null) {
+    throw new Error(`cannot rewind ${settings.dataDirectory}: its postmaster is running; stop it`);
+  }
+  await requireStandby(settings);
+  await writeStandbySignal(settings);
+  await writePasswordFile(settings);
+  await editAutoConf(settings, {
+    primary_conninfo: primaryConninfo(settings, source),
+    primary_slot_name: options.slotName,
+  });
+  const recovered = await ensureCleanShutdown(settings, binaries, options);
+  if (recovered !== null) return recovered;
+  const result = await runCommand([
+    binaries.path("pg_rewind"),
+    `--target-pgdata=${settings.dataDirectory}`,
+    `--source-server=${sourceConninfo(settings, source)}`,
+  ], { timeoutMs: options.timeoutMs, runAsUser: settings.runAsUser });
+  // pg_rewind removes target files missing on the source, standby.signal among them.
+  await writeStandbySignal(settings);
+  const output = `${result.stdout}\n${result.stderr}`;
+  if (result.code !== 0) {
+    return {
+      ok: false,
+      recloneNeeded: !RETRY_PATTERNS.some((pattern) => pattern.test(output)) ||
+        RECLONE_PATTERNS.some((pattern) => pattern.test(output)),
+      noRewindRequired: false,
+      detail: lastLines(output),
+    };
+  }
+  // pg_rewind copied the source's configuration files: restore this node's own.
+  await writeNodeConfiguration(settings);
+  await editAutoConf(settings, {
+    primary_conninfo: primaryConninfo(settings, source),
+    primary_slot_name: options.slotName,
+  });
+  return {
+    ok: true,
+    recloneNeeded: false,
+    noRewindRequired: /no rewind required/i.test(output),
+    detail: lastLines(output),
+  };
+}
+
+/** The libpq conninfo pg_rewind uses to read the source (an ordinary, not a replication, session). */
+export function sourceConninfo(settings: PostgresSettings, source: ReplicationSource): string {
+  return [
+    `host=${quoteConninfoValue(source.host)}`,
+    `port=${source.port}`,
+    `user=${quoteConninfoValue(settings.replicationUser)}`,
+    `passfile=${quoteConninfoValue(passwordFileOf(settings))}`,
+    "dbname=postgres",
+    `application_name=${quoteConninfoValue(`${settings.applicationName}-rewind`)}`,
+    "sslmode=prefer",
+    "connect_timeout=10",
+  ].join(" ");
+}
+
+/**
+ * pg_rewind needs a cleanly shut down target. pg_rewind's own crash recovery uses single-user
+ * mode, which refuses standby.signal, so a crashed server is instead started as a standby
+ * (standby.signal is present), allowed to reach consistency, and stopped fast. Returns null
+ * when the target is clean, else a failed result.
+ */
+async function ensureCleanShutdown(
+  settings: PostgresSettings,
+  binaries: PostgresBinaries,
+  options: RewindOptions,
+): Promise<RewindResult | null> {
+  const control = await readControlData(binaries, settings.dataDirectory);
+  if (control.state === "shut down" || control.state === "shut down in recovery") return null;
+  const postmaster = await Postmaster.start(settings, binaries);
+  try {
+    await postmaster.waitUntilReady(options.recoveryTimeoutMs ?? DEFAULT_RECOVERY_TIMEOUT_MS);
+  } catch (error) {
+    return {
+      ok: false,
+      recloneNeeded: true,
+      noRewindRequired: false,
+      detail: `crash recovery before pg_rewind failed (state "${control.state}"): ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+    };
+  } finally {
+    if (postmaster.alive) await postmaster.stop();
+  }
+  return null;
+}

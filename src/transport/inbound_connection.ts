@@ -1,0 +1,217 @@
+/**
+ * One accepted connection: send the hello, then read, authenticate and validate frames.
+ *
+ * Frame-level faults (garbage, oversized length, wrong version or cluster, unknown sender, bad
+ * HMAC, sequence gap) close this connection: after them the byte stream cannot be trusted. A
+ * frame that authenticates but carries an invalid message is refused alone and the connection
+ * stays open: the sender holds the secret, so the fault is a bug or a version skew, and closing
+ * would only add reconnect churn. Every refusal is reported through `reject`, never thrown.
+ *
+ * @module
+ */
+import type { Message, NodeId } from "../core/types.ts";
+import {
+  CHALLENGE_BYTES,
+  encodeHello,
+  FRAME_PROTOCOL_VERSION,
+  FrameReader,
+  parseFrameBody,
+  verifyFrameMac,
+} from "./frame.ts";
+import { decodeMessageBytes } from "./message_codec.ts";
+import { closeQuietly, writeAll } from "./connection_io.ts";
+import { formatAddress, type TransportLimits } from "./transport_limits.ts";
+import { withDeadline } from "./wakeup.ts";
+
+/** Bytes read from the socket at a time. */
+const READ_BUFFER_BYTES = 64 * 1024;
+
+/** What an accepted connection needs from its transport. */
+export interface InboundContext {
+  readonly nodeId: NodeId;
+  readonly clusterId: string;
+  readonly frameKey: Uint8Array;
+  readonly limits: TransportLimits;
+  /** True when `id` is a current peer of this node. */
+  readonly isKnownPeer: (id: NodeId) => boolean;
+  /** Hands a valid message to the node. */
+  readonly deliver: (message: Message) => void;
+  /** Reports a refused frame or message. */
+  readonly reject: (reason: string, remote: string) => void;
+  /** Called when the connection's first frame authenticates (the transport drops older ones). */
+  readonly authenticated: (connection: InboundConnection) => void;
+}
+
+/** An accepted peer connection. `serve()` runs it to its end and never rejects. */
+export class InboundConnection {
+  /** The remote "host:port", for reports. */
+  readonly remote: string;
+  readonly #connection: Deno.TcpConn;
+  readonly #context: InboundContext;
+  readonly #challenge = crypto.getRandomValues(new Uint8Array(CHALLENGE_BYTES));
+  readonly #reader = new FrameReader();
+  #senderId: NodeId | null = null;
+  #expectedSequence = 0;
+  #closed = false;
+
+  /** Wraps an accepted connection; nothing is sent before `serve()`. */
+  constructor(connection: Deno.TcpConn, context: InboundContext) {
+    this.#connection = connection;
+    this.#context = context;
+    const address = connection.remoteAddr;
+    this.remote = formatAddress({ hostname: address.hostname, port: address.port });
+  }
+
+  /** The authenticated sender, or null before the first valid frame. */
+  get senderId(): NodeId | null {
+    return this.#senderId;
+  }
+
+  /** Closes the connection; `serve()` then returns. */
+  close(): void {
+    this.#closed = true;
+    closeQuietly(this.#connection);
+  }
+
+  /** Sends the hello and handles frames until the connection ends or must be closed. */
+  async serve(): Promise<void> {
+    const handshakeTimer = setTimeout(() => {
+      if (this.#senderId !== null || this.#closed) return;
+      this.#refuse(`no authenticated frame within ${this.#context.limits.handshakeTimeoutMs} ms`);
+    }, this.#context.limits.handshakeTimeoutMs);
+    try {
+      await withDeadline(
+        writeAll(this.#connection, encodeHello(this.#challenge)),
+        this.#context.limits.handshakeTimeoutMs,
+        "sending the hello",
+        () => this.close(),
+      );
+      await this.#readLoop();
+    } catch {
+      // The connection failed (reset, closed by us): there is nothing to report beyond its end.
+    } finally {
+      clearTimeout(handshakeTimer);
+      this.close();
+    }
+  }
+
+  async #readLoop(): Promise<void> {
+    const buffer = new Uint8Array(READ_BUFFER_BYTES);
+    while (!this.#closed) {
+      const count = await this.#connection.read(buffer);
+      if (count === null) {
+        if (this.#reader.bufferedBytes > 0 && !this.#closed) {
+          this.#refuse(
+            `connection ended inside a frame (${this.#reader.bufferedBytes} bytes pending)`,
+          );
+        }
+        return;
+      }
+      this.#reader.push(buffer.slice(0, count));
+      this.#drainFrames();
+    }
+  }
+
+  /** Handles every complete frame received so far. */
+  #drainFrames(): void {
+    while (!this.#closed) {
+      const next = this.#reader.next();
+      if (next.kind === "need-more") return;
+      if (next.kind === "error") {
+        this.#refuse(next.error);
+        return;
+      }
+      const message = this.#openFrame(next.body);
+      if (message !== null) this.#deliver(message);
+    }
+  }
+
+  /** Authenticates a frame and decodes its message; null when refused. */
+  #openFrame(body: Uint8Array): Message | null {
+    const { clusterId, frameKey } = this.#context;
+    const parsed = parseFrameBody(body);
+    if (!parsed.ok) return this.#refuse(`malformed frame: ${parsed.error}`);
+    const { fields } = parsed.frame;
+    if (fields.version !== FRAME_PROTOCOL_VERSION) {
+      return this.#refuse(
+        `frame has protocol version ${fields.version}, this node speaks ${FRAME_PROTOCOL_VERSION}`,
+      );
+    }
+    if (fields.clusterId !== clusterId) {
+      return this.#refuse(
+        `frame from ${fields.senderId} is for cluster ${fields.clusterId}, this node is in cluster ${clusterId}: ` +
+          "check cluster.name and cluster.peers on both nodes",
+      );
+    }
+    if (!this.#context.isKnownPeer(fields.senderId)) {
+      return this.#refuse(`frame from ${fields.senderId}, which is not a peer of this node`);
+    }
+    if (this.#senderId !== null && fields.senderId !== this.#senderId) {
+      return this.#refuse(
+        `frame claims sender ${fields.senderId} on a connection of ${this.#senderId}`,
+      );
+    }
+    if (!verifyFrameMac(parsed.frame, frameKey, this.#challenge)) {
+      return this.#refuse(
+        `frame from ${fields.senderId} failed authentication (HMAC mismatch): ` +
+          "the sender uses another cluster secret, or the frame was altered or replayed",
+      );
+    }
+    if (fields.sequence !== this.#expectedSequence) {
+      return this.#refuse(
+        `frame from ${fields.senderId} has sequence ${fields.sequence}, expected ${this.#expectedSequence}`,
+      );
+    }
+    this.#expectedSequence++;
+    if (this.#senderId === null) {
+      this.#senderId = fields.senderId;
+      this.#context.authenticated(this);
+    }
+    return this.#decodeMessage(fields.senderId, fields.payload);
+  }
+
+  /** Validates the payload of an authenticated frame; a bad one is refused alone. */
+  #decodeMessage(senderId: NodeId, payload: Uint8Array): Message | null {
+    const decoded = decodeMessageBytes(payload);
+    if (!decoded.ok) {
+      return this.#refuseMessage(`invalid message from ${senderId}: ${decoded.error}`);
+    }
+    const { message } = decoded;
+    if (message.from !== senderId) {
+      return this.#refuseMessage(
+        `message says it is from ${message.from}, but its frame is authenticated as ${senderId}`,
+      );
+    }
+    if (message.to !== this.#context.nodeId) {
+      return this.#refuseMessage(
+        `message from ${senderId} is addressed to ${message.to}, this node is ${this.#context.nodeId}`,
+      );
+    }
+    return message;
+  }
+
+  #deliver(message: Message): void {
+    try {
+      this.#context.deliver(message);
+    } catch (error) {
+      // A throwing handler is a bug in the node, not a peer fault: let it reach the process
+      // instead of ending this connection quietly.
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  }
+
+  /** Reports a frame fault and closes the connection; returns null for the caller's convenience. */
+  #refuse(reason: string): null {
+    this.#context.reject(reason, this.remote);
+    this.close();
+    return null;
+  }
+
+  /** Reports a refused message; the connection stays open. */
+  #refuseMessage(reason: string): null {
+    this.#context.reject(reason, this.remote);
+    return null;
+  }
+}

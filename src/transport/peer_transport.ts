@@ -1,0 +1,261 @@
+/**
+ * Authenticated Raft messaging between peers over TCP.
+ *
+ * Each node listens on its Raft port for incoming messages and dials each peer it sends to, so
+ * every connection carries messages one way. Frames are authenticated with the cluster secret
+ * (see frame.ts); refusals are reported through `onRejected` and never thrown or allowed to
+ * stop the transport. Sending never blocks: each peer has a bounded outbox that drops its oldest
+ * message when full.
+ *
+ * @module
+ */
+import type { Message, NodeId } from "../core/types.ts";
+import { deriveFrameKey } from "./frame.ts";
+import { InboundConnection } from "./inbound_connection.ts";
+import { decodeMessage, encodeMessage } from "./message_codec.ts";
+import { OutboundLink } from "./outbound_link.ts";
+import {
+  DEFAULT_TRANSPORT_LIMITS,
+  formatAddress,
+  type MutableTransportCounters,
+  type PeerAddress,
+  type TransportCounters,
+  type TransportLimits,
+  zeroCounters,
+} from "./transport_limits.ts";
+import { sleepUnlessWoken, Wakeup } from "./wakeup.ts";
+
+/** Delay before accepting again after `accept` failed (e.g. out of file descriptors). */
+const ACCEPT_RETRY_DELAY_MS = 100;
+
+/** How a {@link PeerTransport} is set up. */
+export interface PeerTransportOptions {
+  readonly nodeId: NodeId;
+  /** The cluster name; frames of another cluster are refused. */
+  readonly clusterId: string;
+  /** The cluster secret shared by every member. */
+  readonly secret: string | Uint8Array;
+  /** Where to listen for peers (port 0 picks a free port, see `listenAddress`). */
+  readonly listen: PeerAddress;
+  /** The current peers (this node excluded). */
+  readonly peers: ReadonlyMap<NodeId, PeerAddress>;
+  /** Receives every authenticated, valid message addressed to this node. Must not throw. */
+  readonly onMessage: (message: Message) => void;
+  /** Receives every refused frame or message with a reason and the remote "host:port". */
+  readonly onRejected: (reason: string, remote: string) => void;
+  /** Called once per outage of the outgoing connection to a peer. */
+  readonly onPeerDown?: (peer: NodeId, reason: string) => void;
+  /** Called when the outgoing connection to a peer is (re-)established. */
+  readonly onPeerUp?: (peer: NodeId) => void;
+  /** Overrides of {@link DEFAULT_TRANSPORT_LIMITS}. */
+  readonly limits?: Partial<TransportLimits>;
+}
+
+/** Peer-to-peer Raft messaging. `start()`, then `send()`; `close()` when done. */
+export class PeerTransport {
+  readonly #options: PeerTransportOptions;
+  readonly #limits: TransportLimits;
+  readonly #frameKey: Uint8Array;
+  readonly #counters: MutableTransportCounters = zeroCounters();
+  #peers: Map<NodeId, PeerAddress>;
+  readonly #links = new Map<NodeId, OutboundLink>();
+  readonly #inbound = new Set<InboundConnection>();
+  readonly #tasks = new Set<Promise<void>>();
+  readonly #acceptRetry = new Wakeup();
+  #listener: Deno.TcpListener | null = null;
+  #closed = false;
+
+  /** Validates the options; nothing is opened before `start()`. */
+  constructor(options: PeerTransportOptions) {
+    this.#options = options;
+    this.#limits = { ...DEFAULT_TRANSPORT_LIMITS, ...options.limits };
+    this.#frameKey = deriveFrameKey(options.secret);
+    this.#peers = new Map(options.peers);
+    this.#peers.delete(options.nodeId);
+  }
+
+  /** Opens the listening socket; throws when the address cannot be bound. */
+  start(): void {
+    if (this.#listener !== null || this.#closed) {
+      throw new Error("PeerTransport.start: already started or closed");
+    }
+    const { hostname, port } = this.#options.listen;
+    try {
+      this.#listener = Deno.listen({ hostname, port, transport: "tcp" });
+    } catch (error) {
+      throw new Error(
+        `raft transport: cannot listen on ${formatAddress(this.#options.listen)}: ${
+          String(error)
+        }; ` +
+          "check raft.listen and that no other process uses the port",
+      );
+    }
+    this.#track(this.#acceptLoop(this.#listener));
+  }
+
+  /** The bound listening address (with the real port when 0 was asked). */
+  get listenAddress(): PeerAddress {
+    if (this.#listener === null) throw new Error("PeerTransport.listenAddress: call start() first");
+    const address = this.#listener.addr;
+    return { hostname: address.hostname, port: address.port };
+  }
+
+  /**
+   * Queues a message for its `to` peer and returns at once. Returns false when it was dropped
+   * because the destination is not a peer or the transport is closed. Throws only on a message
+   * this node must never send (invalid, or not from this node): that is a bug in the caller.
+   */
+  send(message: Message): boolean {
+    if (message.from !== this.#options.nodeId) {
+      throw new Error(
+        `PeerTransport.send: message from ${message.from} given to the transport of ${this.#options.nodeId}`,
+      );
+    }
+    const checked = decodeMessage(message);
+    if (!checked.ok) {
+      throw new Error(`PeerTransport.send: refusing to send an invalid message: ${checked.error}`);
+    }
+    const address = this.#peers.get(message.to);
+    if (this.#closed || address === undefined) {
+      this.#counters.messagesDropped++;
+      return false;
+    }
+    let link = this.#links.get(message.to);
+    if (link === undefined) {
+      link = new OutboundLink(message.to, address, this.#linkContext());
+      this.#links.set(message.to, link);
+    }
+    link.enqueue(encodeMessage(message));
+    return true;
+  }
+
+  /** Replaces the peer set (membership changed): links to removed peers close, moved ones reconnect. */
+  setPeers(peers: ReadonlyMap<NodeId, PeerAddress>): void {
+    this.#peers = new Map(peers);
+    this.#peers.delete(this.#options.nodeId);
+    for (const [peer, link] of this.#links) {
+      const address = this.#peers.get(peer);
+      if (address !== undefined) {
+        link.setAddress(address);
+        continue;
+      }
+      this.#links.delete(peer);
+      this.#track(link.close());
+    }
+    for (const connection of this.#inbound) {
+      if (connection.senderId !== null && !this.#peers.has(connection.senderId)) connection.close();
+    }
+  }
+
+  /** Counters since creation, for metrics. */
+  counters(): TransportCounters {
+    return { ...this.#counters };
+  }
+
+  /** Messages waiting in the outbox of `peer` (0 when none or unknown). */
+  queuedMessages(peer: NodeId): number {
+    return this.#links.get(peer)?.queuedMessages ?? 0;
+  }
+
+  /** Stops listening, closes every connection and waits until all of the transport's work ended. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#listener?.close();
+    } catch {
+      // Already closed.
+    }
+    this.#acceptRetry.notify();
+    for (const link of this.#links.values()) this.#track(link.close());
+    this.#links.clear();
+    for (const connection of this.#inbound) connection.close();
+    while (this.#tasks.size > 0) await Promise.all([...this.#tasks]);
+  }
+
+  async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
+    while (!this.#closed) {
+      let connection: Deno.TcpConn;
+      try {
+        connection = await listener.accept();
+      } catch (error) {
+        if (this.#closed) return;
+        this.#report(
+          `accepting a connection failed: ${String(error)}`,
+          formatAddress(this.#options.listen),
+        );
+        await sleepUnlessWoken(ACCEPT_RETRY_DELAY_MS, this.#acceptRetry);
+        continue;
+      }
+      this.#admit(connection);
+    }
+  }
+
+  #admit(connection: Deno.TcpConn): void {
+    const inbound = new InboundConnection(connection, this.#inboundContext());
+    const unauthenticated =
+      [...this.#inbound].filter((existing) => existing.senderId === null).length;
+    if (this.#closed || unauthenticated >= this.#limits.maxUnauthenticatedConnections) {
+      inbound.close();
+      if (!this.#closed) {
+        this.#report(
+          `refused a connection: ${unauthenticated} connections are already waiting to authenticate`,
+          inbound.remote,
+        );
+      }
+      return;
+    }
+    this.#inbound.add(inbound);
+    this.#track(inbound.serve().finally(() => this.#inbound.delete(inbound)));
+  }
+
+  #inboundContext() {
+    return {
+      nodeId: this.#options.nodeId,
+      clusterId: this.#options.clusterId,
+      frameKey: this.#frameKey,
+      limits: this.#limits,
+      isKnownPeer: (id: NodeId) => this.#peers.has(id),
+      deliver: (message: Message) => {
+        this.#counters.messagesReceived++;
+        this.#options.onMessage(message);
+      },
+      reject: (reason: string, remote: string) => this.#report(reason, remote),
+      authenticated: (connection: InboundConnection) => {
+        // A peer reconnects when its old connection broke; the old one here is stale.
+        for (const other of this.#inbound) {
+          if (other !== connection && other.senderId === connection.senderId) other.close();
+        }
+      },
+    };
+  }
+
+  #linkContext() {
+    return {
+      nodeId: this.#options.nodeId,
+      clusterId: this.#options.clusterId,
+      frameKey: this.#frameKey,
+      limits: this.#limits,
+      counters: this.#counters,
+      onPeerDown: (peer: NodeId, reason: string) => this.#options.onPeerDown?.(peer, reason),
+      onPeerUp: (peer: NodeId) => this.#options.onPeerUp?.(peer),
+    };
+  }
+
+  #report(reason: string, remote: string): void {
+    this.#counters.framesRejected++;
+    try {
+      this.#options.onRejected(reason, remote);
+    } catch (error) {
+      // A throwing logger is a bug of the node; surface it without stopping the transport.
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  }
+
+  #track(task: Promise<void>): void {
+    this.#tasks.add(task);
+    task.finally(() => this.#tasks.delete(task));
+  }
+}
