@@ -63,10 +63,12 @@ function describeCore(core: NodeState): string {
 export function describeStateChange(
   context: ModelContext,
   before: ClusterModelState,
-  _action: unknown,
+  action: { readonly kind: string; readonly message?: number },
   after: ClusterModelState,
 ): string {
   const parts: string[] = [];
+  const message = action.message === undefined ? undefined : before.messages[action.message];
+  if (message !== undefined) parts.push(`[${describeMessage(message)}]`);
   after.nodes.forEach((node, index) => {
     const previous = before.nodes[index];
     if (previous === undefined) return;

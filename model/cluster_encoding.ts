@@ -297,5 +297,6 @@ function stateFingerprint(
   for (const entry of elected) builder.word(entry);
   hasher.feed(builder, state.electionClash, rename, key);
   hasher.feed(builder, state.coreFailure, rename, key);
+  hasher.feed(builder, state.transientViolation, rename, key);
   return builder.finish();
 }

@@ -32,12 +32,14 @@ import { type ModelContext, Work } from "./cluster_step.ts";
 import { clusterSymmetry } from "./cluster_encoding.ts";
 import { canonicalFingerprint } from "./symmetry.ts";
 import { describeMessage, describeStateChange } from "./cluster_describe.ts";
-import { clusterProperties } from "./invariants.ts";
+import { clusterProperties, stateCheckpoint } from "./invariants.ts";
 
 /** One choice of the environment. */
 export type ClusterAction =
   | { readonly kind: "tick-all" | "advance" }
+  | { readonly kind: "round"; readonly isolated: number }
   | { readonly kind: "tick"; readonly node: number; readonly jitter: number }
+  | { readonly kind: "rush"; readonly node: number }
   | { readonly kind: "deliver" | "drop" | "duplicate"; readonly message: number }
   | { readonly kind: "crash" | "restart" | "write" | "stream" | "reconcile"; readonly node: number }
   | { readonly kind: "remove"; readonly node: number; readonly target: number };
@@ -52,6 +54,9 @@ export const MODEL_TIMING: Partial<CoreConfig> = {
   heartbeatIntervalTicks: 1,
   clockDriftPermille: 0,
   leaseSafetyTicks: 0,
+  // One entry per append: replication of a multi-entry suffix can stop half-way, which is
+  // what Raft's figure 8 needs (an old-term entry on a majority without the new-term one).
+  maxEntriesPerMessage: 1,
 };
 
 /** Node ids of an N-node model: n1..nN. */
@@ -102,6 +107,7 @@ export function coldStartState(options: ClusterModelOptions): ClusterModelState 
     elected: {},
     electionClash: null,
     coreFailure: null,
+    transientViolation: null,
   });
   // The shell reports its Postgres right after start.
   ids.forEach((_, index) =>
@@ -112,11 +118,12 @@ export function coldStartState(options: ClusterModelOptions): ClusterModelState 
 
 /** The shared, immutable context of one model instance. */
 export function contextOf(options: ClusterModelOptions): ModelContext {
-  return {
+  const base = {
     nodeIds: modelNodeIds(options.nodeCount),
     config: modelCoreConfig(options),
     bounds: options.bounds,
   };
+  return { ...base, checkpoint: stateCheckpoint(base, options.invariants) };
 }
 
 /** The cluster model for the explorer, starting from `initial` (cold or warm). */
@@ -156,9 +163,14 @@ export function enabledActions(context: ModelContext, state: ClusterModelState):
   const bounds = context.bounds;
   const up = state.nodes.map((node) => node.core !== null);
   if (up.some(Boolean)) actions.push({ kind: "tick-all" }, { kind: "advance" });
+  if (bounds.rounds && up.some(Boolean)) {
+    actions.push({ kind: "round", isolated: -1 });
+    state.nodes.forEach((_, isolated) => actions.push({ kind: "round", isolated }));
+  }
   state.nodes.forEach((_, node) => {
     if (up[node] && canTickAlone(state, node, bounds.clockDriftTicks)) {
       for (const jitter of bounds.jitterChoices) actions.push({ kind: "tick", node, jitter });
+      actions.push({ kind: "rush", node });
     }
   });
   const seen = new Set<string>();
@@ -260,6 +272,12 @@ export function applyAction(
     case "advance":
       advance(work);
       break;
+    case "round":
+      synchronousRound(work, action.isolated);
+      break;
+    case "rush":
+      rush(work, action.node);
+      break;
     case "tick":
       tickAlone(work, action.node);
       work.runCore(action.node, { kind: "tick", jitterTicks: action.jitter });
@@ -310,6 +328,52 @@ function advance(work: Work): void {
     tickAll(work);
     if (work.messages.length !== sent || work.coreFailure !== null) return;
     if (work.nodes.some((node, index) => observable(node) !== before[index])) return;
+  }
+}
+
+/** Most deliveries in one synchronous round (a round of N nodes needs a few per pair). */
+const MAX_ROUND_DELIVERIES = 64;
+
+/**
+ * A synchronous round: everyone ticks, then in-flight messages are delivered in order (and
+ * the answers they cause) until none is left, except that messages to or from `isolated`
+ * are lost. A shortcut through states reachable one action at a time; the invariants are
+ * checked after every delivery inside it, so it cannot step over a violation.
+ */
+function synchronousRound(work: Work, isolated: number): void {
+  tickAll(work);
+  if (work.checkpoint("a round, after the ticks")) return;
+  const ids = work.context.nodeIds;
+  for (
+    let delivered = 0;
+    delivered < MAX_ROUND_DELIVERIES && work.messages.length > 0;
+    delivered++
+  ) {
+    const message = work.messages.shift()!;
+    const target = ids.indexOf(message.to);
+    if (
+      target === isolated || ids.indexOf(message.from) === isolated ||
+      work.node(target).core === null
+    ) continue;
+    work.runCore(target, { kind: "message", message });
+    if (work.checkpoint(`a round, delivering ${describeMessage(message)}`)) return;
+  }
+}
+
+/**
+ * Runs one node's clock ahead alone, as far as the drift bound allows, stopping early when
+ * its role, term, authority or Postgres role changes. Messages it sends stay in flight. A
+ * shortcut like {@link advance}: ticks never grant authority or break an invariant without
+ * one of those changes, so the skipped intermediate states hold what the start held.
+ */
+function rush(work: Work, index: number): void {
+  const limit = 2 * work.context.bounds.clockDriftTicks + 1;
+  for (let tick = 0; tick < limit; tick++) {
+    if (!canTickAlone(work.freeze(), index, work.context.bounds.clockDriftTicks)) return;
+    const before = observable(work.node(index));
+    tickAlone(work, index);
+    work.runCore(index, { kind: "tick", jitterTicks: work.context.bounds.jitterChoices[0] ?? 0 });
+    if (work.coreFailure !== null || observable(work.node(index)) !== before) return;
   }
 }
 
@@ -415,6 +479,12 @@ export function describeAction(
       return "tick all";
     case "advance":
       return "advance time until something happens";
+    case "rush":
+      return `run ${ids[action.node]}'s clock ahead`;
+    case "round":
+      return action.isolated < 0
+        ? "synchronous round"
+        : `synchronous round, ${ids[action.isolated]} cut off`;
     case "tick":
       return `tick ${ids[action.node]} (jitter ${action.jitter})`;
     case "deliver":

@@ -37,6 +37,8 @@ export interface ModelContext {
   readonly nodeIds: readonly string[];
   readonly config: CoreConfig;
   readonly bounds: ClusterBounds;
+  /** Checks the selected invariants on an intermediate state of a macro action. */
+  readonly checkpoint: (state: ClusterModelState) => string | null;
 }
 
 /** At most this many nested observation feedbacks per action (each fence adds one). */
@@ -56,6 +58,7 @@ export class Work {
   elected: Record<string, number>;
   electionClash: string | null;
   coreFailure: string | null;
+  transientViolation: string | null;
 
   constructor(readonly context: ModelContext, state: ClusterModelState) {
     this.nodes = [...state.nodes];
@@ -70,6 +73,15 @@ export class Work {
     this.elected = state.elected;
     this.electionClash = state.electionClash;
     this.coreFailure = null;
+    this.transientViolation = state.transientViolation;
+  }
+
+  /** Inside a macro: checks the invariants on the state so far; true when one failed. */
+  checkpoint(where: string): boolean {
+    if (this.transientViolation !== null) return true;
+    const problem = this.context.checkpoint(this.freeze());
+    if (problem !== null) this.transientViolation = `${problem} (inside ${where})`;
+    return problem !== null;
   }
 
   /** The finished state. */
@@ -87,6 +99,7 @@ export class Work {
       elected: this.elected,
       electionClash: this.electionClash,
       coreFailure: this.coreFailure,
+      transientViolation: this.transientViolation,
     };
   }
 

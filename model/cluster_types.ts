@@ -86,6 +86,8 @@ export interface ClusterModelState {
   readonly electionClash: string | null;
   /** A core assertion that fired during the last step, or null. */
   readonly coreFailure: string | null;
+  /** An invariant that failed inside a macro action (at an intermediate state), or null. */
+  readonly transientViolation: string | null;
 }
 
 /** Every bound of the exploration, each with the reason it is enough in {@link defaultBounds}. */
@@ -104,6 +106,8 @@ export interface ClusterBounds {
   readonly jitterChoices: readonly number[];
   /** Offer message drops as actions (losses by overflow happen regardless). */
   readonly dropMessages: boolean;
+  /** Offer synchronous rounds (everyone ticks, messages delivered, one node optionally cut off). */
+  readonly rounds: boolean;
 }
 
 /** Everything that defines one model instance. */

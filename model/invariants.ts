@@ -60,9 +60,34 @@ export function clusterProperties(
     if (check === undefined) {
       throw new Error(`model: unknown invariant "${name}"; known: ${Object.keys(CHECKS)}`);
     }
-    return { kind: "always", name, check: (state, previous) => check(context, state, previous) };
+    return {
+      kind: "always",
+      name,
+      check: (state, previous) => {
+        if (state.transientViolation?.startsWith(`${name}: `)) {
+          return state.transientViolation.slice(name.length + 2);
+        }
+        return check(context, state, previous);
+      },
+    };
   });
   return [...properties, ...sometimesProperties()];
+}
+
+/** The selected state invariants as one check for intermediate states of macro actions ("name: problem"). */
+export function stateCheckpoint(
+  context: Omit<ModelContext, "checkpoint">,
+  selected: readonly string[] | "all",
+): (state: ClusterModelState) => string | null {
+  const names = selected === "all" ? Object.keys(CHECKS) : selected;
+  const full: ModelContext = { ...context, checkpoint: () => null };
+  return (state) => {
+    for (const name of names) {
+      const problem = CHECKS[name]?.(full, state, null) ?? null;
+      if (problem !== null) return `${name}: ${problem}`;
+    }
+    return null;
+  };
 }
 
 /** Non-vacuity: the exploration must reach these, or its bounds are too tight to mean anything. */

@@ -18,6 +18,10 @@ export interface HostPort {
 /** A peer to contact when joining: its node id and Raft address. */
 export interface PeerSpec extends HostPort {
   readonly id: NodeId;
+  /** The peer's Postgres port; null: the same as this node's postgres.port. */
+  readonly postgresPort: number | null;
+  /** The peer's API port; null: the same as this node's api.listen port. */
+  readonly apiPort: number | null;
 }
 
 /** One `name=value` Postgres setting. */
@@ -197,7 +201,8 @@ function peersCheck(value: TomlValue): string | null {
   for (const [position, item] of value.value.entries()) {
     const peer = parsePeer(item);
     if (peer === null) {
-      return `element ${position + 1} ${JSON.stringify(item)} is not "id=host:port"`;
+      return `element ${position + 1} ${JSON.stringify(item)} is not ` +
+        `"id=host:port" optionally followed by ",postgres=PORT,api=PORT"`;
     }
     if (seen.has(peer.id)) return `peer ${peer.id} is listed twice`;
     seen.add(peer.id);
@@ -258,8 +263,10 @@ export const CONFIG_FIELDS: Readonly<Record<ConfigKeyPath, ConfigField>> = {
     check: peersCheck,
     default: { kind: "string-array", value: [] },
     help: [
-      'Members to contact when joining, as "id=host:port" (their raft.advertise address).',
-      "Leave empty on the node that bootstraps a new cluster.",
+      'Every other member, as "id=host:port" (its raft.advertise address), optionally',
+      'followed by ",postgres=PORT,api=PORT" when its ports differ from this node\'s.',
+      "The leader adds listed nodes that are not yet members as learners; each is promoted",
+      "to voter once its clone has caught up. List the same members on every node.",
     ],
     example: '["node2=10.0.0.2:7401", "node3=10.0.0.3:7401"]',
   },
@@ -452,8 +459,19 @@ export function parsePeer(text: string): PeerSpec | null {
   const separator = text.indexOf("=");
   if (separator < 0) return null;
   const id = text.slice(0, separator);
-  const address = parseHostPort(text.slice(separator + 1));
-  return ID_PATTERN.test(id) && address !== null ? { id, ...address } : null;
+  const [addressText, ...options] = text.slice(separator + 1).split(",");
+  const address = parseHostPort(addressText ?? "");
+  if (!ID_PATTERN.test(id) || address === null) return null;
+  let postgresPort: number | null = null;
+  let apiPort: number | null = null;
+  for (const option of options) {
+    const match = /^(postgres|api)=(\d{1,5})$/.exec(option.trim());
+    const port = match ? Number(match[2]) : 0;
+    if (!match || port < 1 || port > 65535) return null;
+    if (match[1] === "postgres") postgresPort = port;
+    else apiPort = port;
+  }
+  return { id, ...address, postgresPort, apiPort };
 }
 
 /** Reads "name=value"; null when the name is not a Postgres setting name. */

@@ -160,7 +160,9 @@ async function swapIn(settings: PostgresSettings): Promise<void> {
  */
 export async function finishInterruptedSwap(settings: PostgresSettings): Promise<void> {
   if (await pathExists(settings.dataDirectory)) return;
-  if (await pathExists(cloneDirectoryOf(settings)) && await pathExists(previousDirectoryOf(settings))) {
+  if (
+    await pathExists(cloneDirectoryOf(settings)) && await pathExists(previousDirectoryOf(settings))
+  ) {
     await Deno.rename(cloneDirectoryOf(settings), settings.dataDirectory);
     await syncDirectory(parentOf(settings.dataDirectory));
     await Deno.remove(previousDirectoryOf(settings), { recursive: true }).catch(() => {});

@@ -28,7 +28,7 @@ export const FENCE_SYNCHRONOUS_STANDBY_NAMES = '"hactl.fenced"';
 export const FENCE_APPLICATION_NAME = "hactl-fence";
 const CONFIRM_POLL_INTERVAL_MS = 50;
 /** Time allowed for an immediate shutdown in step 2 before SIGKILL. */
-const IMMEDIATE_STOP_TIMEOUT_MS = 5_000;
+const IMMEDIATE_STOP_TIMEOUT_MS = 2_000;
 
 /** How a fence was achieved. */
 export interface FenceResult {

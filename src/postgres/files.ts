@@ -62,7 +62,9 @@ export async function writeFileDurably(
   try {
     await writeAll(file, new TextEncoder().encode(content));
     await Deno.chmod(temporaryPath, options.mode);
-    if (options.owner !== null) await Deno.chown(temporaryPath, options.owner.uid, options.owner.gid);
+    if (options.owner !== null) {
+      await Deno.chown(temporaryPath, options.owner.uid, options.owner.gid);
+    }
     await file.sync();
   } finally {
     file.close();

@@ -96,7 +96,9 @@ export async function observeRunning(
   };
 }
 
-function primaryPosition(row: RunningRow): Pick<PostgresObservation, "position" | "replayCaughtUp"> {
+function primaryPosition(
+  row: RunningRow,
+): Pick<PostgresObservation, "position" | "replayCaughtUp"> {
   if (row.walfile === null || row.flush_lsn === null) {
     throw new Error("observing Postgres: a primary reported no WAL flush position");
   }
@@ -106,7 +108,9 @@ function primaryPosition(row: RunningRow): Pick<PostgresObservation, "position" 
   };
 }
 
-function standbyPosition(row: RunningRow): Pick<PostgresObservation, "position" | "replayCaughtUp"> {
+function standbyPosition(
+  row: RunningRow,
+): Pick<PostgresObservation, "position" | "replayCaughtUp"> {
   const received = row.receive_lsn === null ? null : parseLsn(row.receive_lsn);
   const replayed = row.replay_lsn === null ? null : parseLsn(row.replay_lsn);
   const lsn = Math.max(received ?? 0, replayed ?? 0);
@@ -137,7 +141,10 @@ export async function observeStopped(
     const { timeline, startLsn } = await newestWalTimeline(directory, control);
     const end = await findEndOfWal(binaries, directory, timeline, startLsn);
     if (end !== null && (timeline > position.timeline || end > position.lsn)) {
-      position = { timeline: Math.max(timeline, position.timeline), lsn: Math.max(end, position.lsn) };
+      position = {
+        timeline: Math.max(timeline, position.timeline),
+        lsn: Math.max(end, position.lsn),
+      };
     }
   } catch {
     // pg_wal unreadable: the control file's position is the best known lower bound.

@@ -120,7 +120,13 @@ export class Postmaster {
     ], settings.runAsUser);
     // sh opens the log as the agent, then execs: the child pid is the postmaster's own.
     const child = new Deno.Command("sh", {
-      args: ["-c", 'log="$1"; shift; exec "$@" >>"$log" 2>&1', "hactl-postgres", logFile, ...server],
+      args: [
+        "-c",
+        'log="$1"; shift; exec "$@" >>"$log" 2>&1',
+        "hactl-postgres",
+        logFile,
+        ...server,
+      ],
       cwd: "/",
       env: { LC_MESSAGES: "C" },
       stdin: "null",

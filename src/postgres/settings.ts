@@ -80,10 +80,12 @@ export function validatePostgresSettings(settings: PostgresSettings): void {
       `applicationName must be 1-63 letters, digits, "_" or "-", got "${settings.applicationName}"`,
     );
   }
-  for (const [name, value] of [["replicationUser", settings.replicationUser], [
-    "superuser",
-    settings.superuser,
-  ]] as const) {
+  for (
+    const [name, value] of [["replicationUser", settings.replicationUser], [
+      "superuser",
+      settings.superuser,
+    ]] as const
+  ) {
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(value)) {
       problems.push(`${name} must be a lower-case SQL identifier, got "${value}"`);
     }

@@ -126,9 +126,9 @@ parameters = ["shared_buffers = 256MB", "log_line_prefix=%m [%p] "]
 `);
   assertEquals(config.node, { id: "pg-east_1", dataDir: "/srv/hactl" });
   assertEquals(config.cluster.peers, [
-    { id: "node2", hostname: "10.0.0.2", port: 7401 },
-    { id: "node3", hostname: "fd00::3", port: 7401 },
-    { id: "node4", hostname: "db4.example.com", port: 7000 },
+    { id: "node2", hostname: "10.0.0.2", port: 7401, postgresPort: null, apiPort: null },
+    { id: "node3", hostname: "fd00::3", port: 7401, postgresPort: null, apiPort: null },
+    { id: "node4", hostname: "db4.example.com", port: 7000, postgresPort: null, apiPort: null },
   ]);
   assertEquals(config.cluster.syncMode, "asynchronous");
   assertEquals(config.cluster.maxLagBytes, null);
@@ -183,7 +183,8 @@ const MISTAKES: readonly [string, string, string][] = [
   [
     "a peer without a port",
     withLines("cluster", 'peers = ["node2=10.0.0.2"]'),
-    'hactl.toml:6: cluster.peers = ["node2=10.0.0.2"]: element 1 "node2=10.0.0.2" is not "id=host:port"',
+    'hactl.toml:6: cluster.peers = ["node2=10.0.0.2"]: element 1 "node2=10.0.0.2" is not ' +
+      '"id=host:port" optionally followed by ",postgres=PORT,api=PORT"',
   ],
   [
     "a peer listed twice",

@@ -15,7 +15,11 @@ import { Postmaster } from "../../src/postgres/postmaster.ts";
 import { rewindFrom } from "../../src/postgres/rewind.ts";
 import { promote, setSynchronousStandbyNames } from "../../src/postgres/roles.ts";
 import type { PostgresSettings } from "../../src/postgres/settings.ts";
-import { createReplicationSlot, listReplicationSlots, slotNameFor } from "../../src/postgres/slots.ts";
+import {
+  createReplicationSlot,
+  listReplicationSlots,
+  slotNameFor,
+} from "../../src/postgres/slots.ts";
 import { withLocalSql } from "../../src/postgres/sql_client.ts";
 import { APP_PASSWORD, appClient, TEST_PORT_BASE, TestCluster, waitFor } from "./test_cluster.ts";
 
@@ -112,18 +116,34 @@ Deno.test({
         assertEquals(slots.map((slot) => [slot.name, slot.active]), [["hactl_node_hb", true]]);
       });
 
-      await step(t, "promote the standby to timeline 2 while the old primary diverges", async () => {
-        await setSynchronousStandbyNames(nodeB, "");
-        const timeline = await promote(nodeB);
-        assertEquals(timeline, 2);
-        const promoted = await positionOf(cluster, nodeB);
-        assertEquals(promoted.observation.inRecovery, false);
-        assertEquals(promoted.position.timeline, 2);
-        // Split brain on purpose: the old primary writes on timeline 1, then crashes.
-        await withLocalSql(nodeA, (sql) => sql`INSERT INTO t VALUES (5000, 'lost on timeline 1')`);
-        await postmasterA.stop({ immediate: true });
-        await withLocalSql(nodeB, (sql) => sql`INSERT INTO t VALUES (2000, 'timeline 2')`);
-      });
+      await step(
+        t,
+        "promote the standby to timeline 2 while the old primary diverges",
+        async () => {
+          await setSynchronousStandbyNames(nodeB, "");
+          const timeline = await promote(nodeB);
+          assertEquals(timeline, 2);
+          const promoted = await positionOf(cluster, nodeB);
+          assertEquals(promoted.observation.inRecovery, false);
+          assertEquals(promoted.position.timeline, 2);
+          // Split brain on purpose: the old primary writes on timeline 1, then crashes.
+          await withLocalSql(
+            nodeA,
+            (sql) => sql`INSERT INTO t VALUES (5000, 'lost on timeline 1')`,
+          );
+          const lastRunning = await positionOf(cluster, nodeA);
+          await postmasterA.stop({ immediate: true });
+          // A crashed node must not under-report: its voters' promise (D2) depends on it.
+          const crashed = await positionOf(cluster, nodeA);
+          assertEquals(crashed.observation.status, "stopped");
+          assertEquals(crashed.position.timeline, 1);
+          assert(
+            crashed.position.lsn >= lastRunning.position.lsn,
+            `stopped LSN ${crashed.position.lsn} < running LSN ${lastRunning.position.lsn}`,
+          );
+          await withLocalSql(nodeB, (sql) => sql`INSERT INTO t VALUES (2000, 'timeline 2')`);
+        },
+      );
 
       await step(t, "rewind the crashed old primary; it streams on timeline 2", async () => {
         await withLocalSql(nodeB, (sql) => createReplicationSlot(sql, slotNameFor("node-a")));

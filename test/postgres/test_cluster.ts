@@ -19,7 +19,23 @@ export const APP_PASSWORD = "app-secret:1";
 /** A temp directory for one test's nodes, and everything to clean up. */
 export class TestCluster {
   readonly postmasters: Postmaster[] = [];
-  private constructor(readonly root: string, readonly binaries: PostgresBinaries) {}
+  private constructor(readonly root: string, readonly binaries: PostgresBinaries) {
+    // An uncaught error ends the test module without running `finally`: clean up on unload.
+    globalThis.addEventListener("unload", this.#cleanupSync);
+  }
+
+  #cleanupSync = (): void => {
+    for (const postmaster of this.postmasters) {
+      if (postmaster.alive) {
+        try {
+          Deno.kill(postmaster.pid, "SIGKILL");
+        } catch { /* already gone */ }
+      }
+    }
+    try {
+      Deno.removeSync(this.root, { recursive: true });
+    } catch { /* already removed */ }
+  };
 
   /** Creates a temp directory owned by the postgres OS user. */
   static async create(): Promise<TestCluster> {
@@ -66,6 +82,7 @@ export class TestCluster {
       }
     }
     await Deno.remove(this.root, { recursive: true });
+    globalThis.removeEventListener("unload", this.#cleanupSync);
   }
 }
 

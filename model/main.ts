@@ -1,0 +1,187 @@
+/**
+ * `deno task model-check`: explores the real core at N=3 and N=5 and every negative
+ * control, prints a table, and exits non-zero unless the real configuration passes (every
+ * invariant holds, every non-vacuity property is reached) and every control yields a
+ * counterexample of the invariant it targets.
+ *
+ * Options: `--large` widens bounds; `--no-symmetry` turns symmetry reduction off (to
+ * measure what it saves); `--save-counterexample DIR` writes each counterexample as JSON;
+ * `--only TEXT` runs the configurations whose name contains TEXT.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import type { ClusterModelState } from "./cluster_types.ts";
+import { type ClusterAction, coldStartState, createClusterModel } from "./cluster_model.ts";
+import {
+  defaultExploreOptions,
+  type ExplorationReport,
+  explore,
+  formatTrace,
+  type Model,
+} from "./explorer.ts";
+import { modelCheckRuns, type RunSpec } from "./runs.ts";
+import { warmStart } from "./warm_start.ts";
+import { saveCounterexample, type SavedCounterexample } from "./saved_counterexample.ts";
+
+/** The outcome of one run, for the table. */
+interface RunOutcome {
+  readonly spec: RunSpec;
+  readonly report: ExplorationReport<ClusterAction>;
+  readonly ok: boolean;
+  readonly result: string;
+}
+
+/** Runs everything; returns the process exit code. */
+export async function modelCheck(args: readonly string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      large: { type: "boolean", default: false },
+      "no-symmetry": { type: "boolean", default: false },
+      "save-counterexample": { type: "string" },
+      only: { type: "string" },
+    },
+  });
+  const runs = modelCheckRuns(values.large).filter((spec) =>
+    !values.only || spec.options.name.includes(values.only)
+  );
+  if (runs.length === 0) {
+    console.error(`model-check: no configuration matches --only ${values.only}`);
+    return 2;
+  }
+  const outcomes: RunOutcome[] = [];
+  for (const spec of runs) {
+    const outcome = runOne(spec, !values["no-symmetry"]);
+    outcomes.push(outcome.outcome);
+    if (values["save-counterexample"] && outcome.saved.length > 0) {
+      for (const saved of outcome.saved) {
+        await saveCounterexample(values["save-counterexample"], saved);
+      }
+    }
+  }
+  console.log(formatTable(outcomes));
+  const failed = outcomes.filter((outcome) => !outcome.ok);
+  console.log(
+    failed.length === 0 ? "model check: all passed" : `model check: ${failed.length} FAILED`,
+  );
+  return failed.length === 0 ? 0 : 1;
+}
+
+function runOne(
+  spec: RunSpec,
+  symmetry: boolean,
+): { outcome: RunOutcome; saved: SavedCounterexample[] } {
+  const warm = spec.scenario === "cold" ? null : warmStart(spec.options, spec.scenario);
+  const initial = warm?.state ?? coldStartState(spec.options);
+  const model = createClusterModel(spec.options, initial);
+  console.error(
+    `== ${label(spec)}: exploring (depth <= ${spec.maxDepth}, states <= ${spec.maxStates})`,
+  );
+  const report = explore(
+    model,
+    defaultExploreOptions({
+      maxDepth: spec.maxDepth,
+      maxStates: spec.maxStates,
+      symmetry,
+      stopOnViolation: true,
+    }),
+  );
+  const saved: SavedCounterexample[] = [];
+  for (const violation of report.violations) {
+    if (warm !== null) {
+      console.log(`(from the ${spec.scenario} warm start: ${warm.script.length} scripted steps)`);
+    }
+    console.log(
+      `${label(spec)}: ${
+        formatTrace(model as Model<ClusterModelState, ClusterAction>, violation)
+      }\n`,
+    );
+    saved.push({
+      configuration: spec.options.name,
+      options: spec.options,
+      scenario: spec.scenario,
+      script: warm?.script ?? [],
+      actions: violation.actions,
+      property: violation.property,
+      message: violation.message,
+    });
+  }
+  return { outcome: judge(spec, report), saved };
+}
+
+/** Whether a run did what it must: pass (real) or break its target (control). */
+function judge(spec: RunSpec, report: ExplorationReport<ClusterAction>): RunOutcome {
+  const violation = report.violations[0];
+  if (spec.mustBreak !== null) {
+    const caught = violation?.property === spec.mustBreak;
+    if (!caught && spec.knownGap !== undefined) {
+      return { spec, report, ok: true, result: `KNOWN GAP, not caught: ${spec.knownGap}` };
+    }
+    const result = caught
+      ? `caught: ${spec.mustBreak} at depth ${violation.actions.length}`
+      : `NOT CAUGHT: ${spec.mustBreak}${violation ? ` (broke ${violation.property} instead)` : ""}`;
+    return { spec, report, ok: caught, result };
+  }
+  if (violation !== undefined) {
+    return {
+      spec,
+      report,
+      ok: false,
+      result: `VIOLATED: ${violation.property}: ${violation.message}`,
+    };
+  }
+  const missing = report.witnesses
+    .filter((entry) => entry.witness === null && spec.mustReach.includes(entry.property))
+    .map((entry) => entry.property);
+  if (missing.length > 0) {
+    return { spec, report, ok: false, result: `VACUOUS: never reached ${missing.join(", ")}` };
+  }
+  const coverage = report.complete ? "exhaustive" : "state cap hit";
+  return { spec, report, ok: true, result: `pass (${coverage})` };
+}
+
+function label(spec: RunSpec): string {
+  return `${spec.options.name} N=${spec.options.nodeCount}`;
+}
+
+function describeBounds(spec: RunSpec): string {
+  const bounds = spec.options.bounds;
+  return `depth<=${spec.maxDepth} term<=${bounds.maxTerm} msgs<=${bounds.maxInFlight} crash<=${bounds.maxCrashes} ` +
+    `writes<=${bounds.maxWrites} dup<=${bounds.maxDuplicates} drift<=${bounds.clockDriftTicks}`;
+}
+
+function formatTable(outcomes: readonly RunOutcome[]): string {
+  const header = [
+    "configuration",
+    "N",
+    "start",
+    "bounds",
+    "states",
+    "depth",
+    "seconds",
+    "states/s",
+    "result",
+  ];
+  const rows = outcomes.map(({ spec, report, result }) => [
+    spec.options.name,
+    String(spec.options.nodeCount),
+    spec.scenario,
+    describeBounds(spec),
+    String(report.states),
+    String(report.maxDepthReached),
+    report.seconds.toFixed(1),
+    String(Math.round(report.states / Math.max(report.seconds, 0.001))),
+    result,
+  ]);
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => row[column]!.length))
+  );
+  const line = (cells: readonly string[]) =>
+    cells.map((cell, column) => cell.padEnd(widths[column]!)).join("  ");
+  return [line(header), line(widths.map((width) => "-".repeat(width))), ...rows.map(line)].join(
+    "\n",
+  );
+}
+
+if (import.meta.main) Deno.exit(await modelCheck(Deno.args));

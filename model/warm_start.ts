@@ -1,0 +1,80 @@
+/**
+ * Warm starts: states reached from the cold start by a fixed, scripted schedule of model
+ * actions (so every warm state is reachable, and a counterexample found from it replays
+ * from the cold start as script + found actions). They let a bounded search begin where
+ * the interesting failures begin — a primary serving writes — instead of spending its
+ * depth on the first election.
+ *
+ * @module
+ */
+import { hasWriteAuthority } from "../src/core/mod.ts";
+import type { ClusterModelOptions, ClusterModelState } from "./cluster_types.ts";
+import { type ClusterAction, coldStartState, contextOf, enabledActions } from "./cluster_model.ts";
+import { applyAction } from "./cluster_model.ts";
+import { isWritable } from "./postgres_model.ts";
+
+/** A scripted prefix and the state it reaches. */
+export interface WarmStart {
+  readonly state: ClusterModelState;
+  readonly script: readonly ClusterAction[];
+}
+
+/** Most scripted steps before giving up (an election and promotion take a few dozen). */
+const MAX_SCRIPT_STEPS = 400;
+
+/**
+ * "steady": one node (the first elected) is the writable primary with write authority, every other node a caught-up
+ * standby streaming from it, the synchronous names applied, nothing in flight.
+ * "write-in-flight": steady, then a client write on the primary that one standby has flushed.
+ */
+export function warmStart(
+  options: ClusterModelOptions,
+  scenario: "steady" | "write-in-flight",
+): WarmStart {
+  const context = contextOf(options);
+  let state = coldStartState(options);
+  const script: ClusterAction[] = [];
+  const run = (action: ClusterAction) => {
+    script.push(action);
+    state = applyAction(context, state, action);
+  };
+  // n1's clock runs one tick ahead so that it times out first: a clean first election.
+  run({ kind: "tick", node: 0, jitter: 0 });
+  for (let step = 0; steadyPrimary(state) < 0; step++) {
+    if (step >= MAX_SCRIPT_STEPS) {
+      throw new Error(
+        `warm start of ${options.name}: no steady primary after ${MAX_SCRIPT_STEPS} scripted steps`,
+      );
+    }
+    run(nextScriptedAction(enabledActions(context, state)));
+  }
+  if (scenario === "write-in-flight") {
+    const primary = steadyPrimary(state);
+    run({ kind: "write", node: primary });
+    run({ kind: "stream", node: primary === 0 ? 1 : 0 });
+  }
+  return { state, script };
+}
+
+/** Deliver first, then reconcile Postgres, then stream WAL, then let time pass. */
+function nextScriptedAction(actions: readonly ClusterAction[]): ClusterAction {
+  const order: ClusterAction["kind"][] = ["deliver", "reconcile", "stream", "tick-all"];
+  for (const kind of order) {
+    const action = actions.find((candidate) => candidate.kind === kind);
+    if (action !== undefined) return action;
+  }
+  throw new Error("warm start: no scripted action is enabled");
+}
+
+/** The index of the steady primary, or -1 when the cluster is not steady yet. */
+function steadyPrimary(state: ClusterModelState): number {
+  if (state.messages.length > 0) return -1;
+  const index = state.nodes.findIndex((node) => isWritable(node.postgres));
+  const primary = state.nodes[index];
+  if (primary === undefined || primary.core === null || !hasWriteAuthority(primary.core)) return -1;
+  const caughtUp = state.nodes.every((node, other) =>
+    other === index || (node.postgres.status === "running" && node.postgres.inRecovery &&
+      node.postgres.source === index && node.postgres.wal.length === primary.postgres.wal.length)
+  );
+  return caughtUp ? index : -1;
+}
