@@ -1,0 +1,378 @@
+/**
+ * The agent: one loop that feeds ticks, peer messages, Postgres observations and operator
+ * requests into the pure core, one at a time, and carries out each step's output in
+ * order: persist (fsync) → send → effects → desired Postgres role.
+ *
+ * @module
+ */
+import {
+  type AdminRequest,
+  createNode,
+  decidePostgresRole,
+  defaultCoreConfig,
+  hasWriteAuthority,
+  type Input,
+  isInitialised,
+  lagBytes,
+  lastIndex,
+  type NodeState,
+  ownTermCommitted,
+  step,
+  SYSTEM_IDENTIFIER_KEY,
+} from "../core/mod.ts";
+import type { AgentConfig } from "../config/config_schema.ts";
+import { RaftStorage } from "../storage/raft_storage.ts";
+import { StorageCorruptionError } from "../storage/durable_file.ts";
+import { readNodeIdentity, writeNodeIdentity } from "../storage/node_identity.ts";
+import { PeerTransport } from "../transport/peer_transport.ts";
+import { findPostgresBinaries } from "../postgres/binaries.ts";
+import { PostgresReconciler } from "./reconciler.ts";
+import { Logger } from "./logger.ts";
+import { buildPostgresSettings, memberAddresses } from "./members.ts";
+import type { AdminResult, AgentHandle, AgentStatus, MemberAddress } from "./agent_handle.ts";
+
+/** Most inputs waiting for the core; beyond it peer messages are dropped (Raft tolerates loss). */
+export const MAX_QUEUED_INPUTS = 4096;
+/** The leader re-checks its housekeeping (joins, settings) every this many ticks. */
+const HOUSEKEEPING_INTERVAL_TICKS = 10;
+/** Most ticks delivered at once after a stall (more carry no extra meaning: counters are capped). */
+const MAX_CATCH_UP_TICKS = 1000;
+
+/** How the agent is started. */
+export interface AgentOptions {
+  readonly config: AgentConfig;
+  readonly secret: string;
+  /** Create a new cluster on this node if it belongs to none. */
+  readonly bootstrap: boolean;
+  readonly log: Logger;
+}
+
+/** A running agent. */
+export class Agent implements AgentHandle {
+  #state: NodeState;
+  readonly #queue: Input[] = [];
+  #wakeLoop: (() => void) | null = null;
+  #running = true;
+  #loop: Promise<void> | null = null;
+  #ticker: ReturnType<typeof setInterval> | null = null;
+  #ticksDelivered = 0;
+  #startedMs = performance.now();
+  readonly #waiting = new Map<string, (result: AdminResult) => void>();
+  readonly #counters: Record<string, number> = { steps: 0, persists: 0, messages_sent: 0, inputs_dropped: 0 };
+  #requestSequence = 0;
+  #systemIdentifier: string | null = null;
+  readonly startedAtIso = new Date().toISOString();
+  readonly members: readonly MemberAddress[];
+  transport: PeerTransport | null = null;
+  reconciler: PostgresReconciler | null = null;
+  refusal: string | null = null;
+
+  private constructor(
+    readonly options: AgentOptions,
+    private readonly storage: RaftStorage | null,
+    state: NodeState,
+  ) {
+    this.#state = state;
+    this.members = memberAddresses(options.config);
+  }
+
+  /** Opens storage, checks identity, and starts transport, reconciler and clock. */
+  static async start(options: AgentOptions): Promise<Agent> {
+    const { config, log } = options;
+    const coreConfig = defaultCoreConfig({
+      electionTimeoutTicks: config.raft.electionTimeoutTicks,
+      electionTimeoutJitterTicks: config.raft.electionTimeoutJitterTicks,
+      heartbeatIntervalTicks: config.raft.heartbeatIntervalTicks,
+      clockDriftPermille: config.raft.clockDriftPermille,
+      maxLagBytes: config.cluster.maxLagBytes,
+    });
+    await Deno.mkdir(config.node.dataDir, { recursive: true, mode: 0o700 });
+    const refusal = await checkIdentity(config, options.bootstrap);
+    let storage: RaftStorage | null = null;
+    let persistent = null;
+    let damaged: string | null = refusal;
+    if (damaged === null) {
+      storage = await RaftStorage.open(`${config.node.dataDir}/raft`);
+      try {
+        persistent = await storage.load();
+      } catch (error) {
+        if (!(error instanceof StorageCorruptionError)) throw error;
+        damaged = error.message;
+      }
+    }
+    const jitter = Math.floor(Math.random() * coreConfig.electionTimeoutJitterTicks);
+    const state = createNode(config.node.id, coreConfig, persistent, jitter);
+    const agent = new Agent(options, storage, state);
+    if (damaged !== null) {
+      // R2: a node with damaged state refuses to vote rather than forgetting a vote.
+      agent.refusal = damaged;
+      log.error("storage", `${damaged}\nthis node will not take part in the cluster until this is fixed`);
+      return agent;
+    }
+    await agent.#startServices(persistent === null);
+    return agent;
+  }
+
+  async #startServices(fresh: boolean): Promise<void> {
+    const { config, log } = this.options;
+    const binaries = await findPostgresBinaries(config.postgres.binDir ? { binDirectory: config.postgres.binDir } : {});
+    const settings = buildPostgresSettings(config, this.options.secret, binaries.directory);
+    const peers = new Map(
+      this.members.filter((member) => member.id !== config.node.id).map((member) => [member.id, member.raft]),
+    );
+    this.transport = new PeerTransport({
+      nodeId: config.node.id,
+      clusterId: config.cluster.name,
+      secret: this.options.secret,
+      listen: config.raft.listen,
+      peers,
+      onMessage: (message) => this.#enqueue({ kind: "message", message }),
+      onRejected: (reason, remote) => log.warn("transport", `refused from ${remote}: ${reason}`),
+    });
+    this.transport.start();
+    this.reconciler = new PostgresReconciler({
+      settings,
+      binaries,
+      log,
+      resolve: (node) => {
+        const member = this.members.find((candidate) => candidate.id === node);
+        return member ? { host: member.postgres.hostname, port: member.postgres.port } : null;
+      },
+      slotMembers: () => this.members.map((member) => member.id).filter((id) => id !== config.node.id),
+      observed: (observation) => this.#enqueue({ kind: "postgres", observation }),
+      initialized: (systemIdentifier) => {
+        this.#systemIdentifier = systemIdentifier;
+      },
+    });
+    this.reconciler.start();
+    if (this.options.bootstrap) {
+      if (fresh && !isInitialised(this.#state)) {
+        log.info("raft", `bootstrapping a new cluster "${config.cluster.name}" with ${config.node.id} as first member`);
+        this.#enqueue({ kind: "bootstrap" });
+      } else {
+        log.info("raft", "this node already belongs to a cluster; --bootstrap ignored");
+      }
+    } else if (!isInitialised(this.#state)) {
+      log.info("raft", "no cluster state yet: waiting for a leader to add this node (listed in its cluster.peers)");
+    }
+    this.#loop = this.#run();
+    this.#ticker = setInterval(() => this.#deliverTicks(), Math.max(5, Math.floor(config.raft.tickMs / 2)));
+  }
+
+  /** Delivers as many ticks as the monotonic clock says are due (a stall delivers them late). */
+  #deliverTicks(): void {
+    const due = Math.floor((performance.now() - this.#startedMs) / this.options.config.raft.tickMs);
+    let missing = Math.min(due - this.#ticksDelivered, MAX_CATCH_UP_TICKS);
+    this.#ticksDelivered = due;
+    const jitterRange = this.#state.config.electionTimeoutJitterTicks;
+    while (missing-- > 0) this.#enqueue({ kind: "tick", jitterTicks: Math.floor(Math.random() * jitterRange) });
+  }
+
+  #enqueue(input: Input): void {
+    if (!this.#running) return;
+    if (this.#queue.length >= MAX_QUEUED_INPUTS && input.kind === "message") {
+      this.#counters.inputs_dropped = (this.#counters.inputs_dropped ?? 0) + 1;
+      return;
+    }
+    this.#queue.push(input);
+    this.#wakeLoop?.();
+  }
+
+  async #run(): Promise<void> {
+    while (this.#running) {
+      const input = this.#queue.shift();
+      if (input === undefined) {
+        await new Promise<void>((resolve) => (this.#wakeLoop = resolve));
+        this.#wakeLoop = null;
+        continue;
+      }
+      await this.#process(input);
+    }
+  }
+
+  async #process(input: Input): Promise<void> {
+    const result = step(this.#state, input);
+    this.#counters.steps = (this.#counters.steps ?? 0) + 1;
+    if (result.persist !== null && this.storage !== null) {
+      // Persist before send: a vote or an acknowledgement never leaves before it is durable.
+      await this.storage.apply(result.persist);
+      this.#counters.persists = (this.#counters.persists ?? 0) + 1;
+    }
+    this.#state = result.state;
+    for (const message of result.messages) {
+      if (this.transport?.send(message)) this.#counters.messages_sent = (this.#counters.messages_sent ?? 0) + 1;
+    }
+    for (const effect of result.effects) this.#handleEffect(effect);
+    this.reconciler?.setDesired(decidePostgresRole(this.#state));
+    if (input.kind === "tick" && this.#ticksDelivered % HOUSEKEEPING_INTERVAL_TICKS === 0) this.#leaderHousekeeping();
+  }
+
+  #handleEffect(effect: ReturnType<typeof step>["effects"][number]): void {
+    const log = this.options.log;
+    switch (effect.kind) {
+      case "admin-result": {
+        const resolve = this.#waiting.get(effect.requestId);
+        this.#waiting.delete(effect.requestId);
+        resolve?.({ ok: effect.ok, error: effect.error, leaderHint: effect.leaderHint });
+        if (!resolve && !effect.ok && !effect.requestId.startsWith("auto-")) {
+          log.debug("raft", `request ${effect.requestId}: ${effect.error}`);
+        }
+        return;
+      }
+      case "role-changed":
+        log.info("raft", `${effect.role} in term ${effect.term}${effect.leader ? `, leader ${effect.leader}` : ""}`);
+        return;
+      case "warning":
+        log.warn("raft", effect.text);
+        return;
+      case "applied":
+        for (const entry of effect.entries) {
+          if (entry.command.kind === "membership") {
+            const { voters, learners } = entry.command.membership;
+            log.info("raft", `membership: voters ${voters.join(", ")}; learners ${learners.join(", ") || "none"}`);
+          }
+        }
+        return;
+    }
+  }
+
+  /** The leader's shell duties: record the first primary, add configured peers, sync mode. */
+  #leaderHousekeeping(): void {
+    const state = this.#state;
+    if (state.role !== "leader" || !ownTermCommitted(state) || state.transfer !== null) return;
+    const propose = (request: AdminRequest) => this.#enqueue({ kind: "admin", request });
+    const id = () => `auto-${++this.#requestSequence}`;
+    if (this.#systemIdentifier !== null && state.applied.keyValues[SYSTEM_IDENTIFIER_KEY] === undefined) {
+      propose({
+        kind: "propose",
+        requestId: id(),
+        command: { kind: "kv", key: SYSTEM_IDENTIFIER_KEY, value: this.#systemIdentifier },
+      });
+      return;
+    }
+    if (state.applied.syncMode !== this.options.config.cluster.syncMode) {
+      propose({ kind: "propose", requestId: id(), command: { kind: "sync-mode", mode: this.options.config.cluster.syncMode } });
+      return;
+    }
+    const members = new Set([...state.membership.voters, ...state.membership.learners]);
+    const removed = (node: string) => state.applied.keyValues[`removed/${node}`] !== undefined;
+    const joining = this.members.find((member) => !members.has(member.id) && !removed(member.id));
+    if (joining) propose({ kind: "add-learner", requestId: id(), node: joining.id });
+  }
+
+  /** The latest status snapshot. */
+  status(): AgentStatus {
+    const state = this.#state;
+    const own = state.postgres?.position ?? null;
+    return {
+      nodeId: state.id,
+      clusterName: this.options.config.cluster.name,
+      raft: {
+        role: state.role,
+        term: state.term,
+        leader: state.leader,
+        commitIndex: state.commitIndex,
+        lastIndex: lastIndex(state),
+        logEntries: state.log.length,
+        snapshotIndex: state.snapshot?.lastIndex ?? 0,
+        voters: state.membership.voters,
+        learners: state.membership.learners,
+        leaseRemainingMs: state.leaseRemainingTicks * this.options.config.raft.tickMs,
+        writeAuthority: hasWriteAuthority(state),
+      },
+      cluster: {
+        paused: state.applied.paused,
+        syncMode: state.applied.syncMode,
+        keyValues: state.applied.keyValues,
+      },
+      postgres: {
+        observation: state.postgres,
+        desired: decidePostgresRole(state),
+        activity: this.reconciler?.activity ?? "not started",
+        lastError: this.reconciler?.lastError ?? null,
+      },
+      peers: Object.entries(state.progress).map(([id, progress]) => ({
+        id,
+        voter: state.membership.voters.includes(id),
+        matchIndex: progress.matchIndex,
+        position: progress.position,
+        lagBytes: own && progress.position ? lagBytes(progress.position, own) : null,
+        ticksSinceResponse: progress.ticksSinceResponse,
+      })),
+      members: this.members,
+      refusal: this.refusal,
+      startedAtIso: this.startedAtIso,
+    };
+  }
+
+  /** Submits an operator request to the core and waits for its answer. */
+  submit(request: AdminRequest, timeoutMs: number): Promise<AdminResult> {
+    if (this.refusal !== null) return Promise.resolve({ ok: false, error: this.refusal, leaderHint: null });
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#waiting.delete(request.requestId);
+        resolve({ ok: false, error: `no answer within ${timeoutMs} ms; the outcome is unknown`, leaderHint: null });
+      }, timeoutMs);
+      this.#waiting.set(request.requestId, (result) => {
+        clearTimeout(timer);
+        resolve(result);
+      });
+      this.#enqueue({ kind: "admin", request });
+    });
+  }
+
+  /** Counters for metrics. */
+  counters(): Readonly<Record<string, number>> {
+    return { ...this.#counters, ...(this.transport?.counters() ?? {}) };
+  }
+
+  /** The core state (for tests and the watchdog). */
+  get state(): NodeState {
+    return this.#state;
+  }
+
+  /** Stops the clock, the loop, the transport and (by default) the local Postgres. */
+  async stop(stopPostgres = true): Promise<void> {
+    this.#running = false;
+    if (this.#ticker !== null) clearInterval(this.#ticker);
+    this.#wakeLoop?.();
+    await this.#loop?.catch(() => {});
+    await this.reconciler?.stop(stopPostgres);
+    await this.transport?.close();
+    this.storage?.close();
+    for (const resolve of this.#waiting.values()) resolve({ ok: false, error: "agent stopping", leaderHint: null });
+  }
+}
+
+/**
+ * Checks the node's identity file. A node records its cluster once; it refuses to run with
+ * a config naming another cluster or node id, and refuses when its Raft state vanished.
+ * Returns a refusal text, or null.
+ */
+async function checkIdentity(config: AgentConfig, bootstrap: boolean): Promise<string | null> {
+  const directory = config.node.dataDir;
+  const identity = await readNodeIdentity(directory);
+  if (identity === null) {
+    await writeNodeIdentity(directory, {
+      clusterId: config.cluster.name,
+      nodeId: config.node.id,
+      createdAtIso: new Date().toISOString(),
+    });
+    return null;
+  }
+  if (identity.nodeId !== config.node.id || identity.clusterId !== config.cluster.name) {
+    return `${directory} belongs to node ${identity.nodeId} of cluster ${identity.clusterId}, but the config says ` +
+      `node ${config.node.id} of cluster ${config.cluster.name}; point node.data_dir at this node's own directory`;
+  }
+  let raftFiles = 0;
+  try {
+    for await (const _ of Deno.readDir(`${directory}/raft`)) raftFiles++;
+  } catch {
+    raftFiles = 0;
+  }
+  if (raftFiles === 0 && !bootstrap) {
+    return `${directory} has an identity but its Raft state (${directory}/raft) is missing; restore it from a ` +
+      "backup, or remove the node (hactl members remove) and re-add it with an empty node.data_dir";
+  }
+  return null;
+}

@@ -1,0 +1,305 @@
+/**
+ * The Postgres reconciler: a loop, apart from the core's step loop, that makes the local
+ * Postgres match the role the core decided (initdb, start, promote, follow, fence, rewind,
+ * clone) and reports what it observes. Long actions (a basebackup) never delay ticks.
+ *
+ * @module
+ */
+import type { NodeId, PostgresObservation, PostgresRole } from "../core/mod.ts";
+import type { PostgresBinaries } from "../postgres/binaries.ts";
+import type { PostgresSettings } from "../postgres/settings.ts";
+import { observePostgres } from "../postgres/observe.ts";
+import { createReplicationRole, initCluster } from "../postgres/cluster_setup.ts";
+import { Postmaster } from "../postgres/postmaster.ts";
+import { withLocalSql } from "../postgres/sql_client.ts";
+import { configureStandby, promote, type ReplicationSource, setSynchronousStandbyNames } from "../postgres/roles.ts";
+import { fence, unfence } from "../postgres/fence.ts";
+import { rewindFrom } from "../postgres/rewind.ts";
+import { cloneFrom, finishInterruptedSwap } from "../postgres/clone.ts";
+import { createReplicationSlot, dropReplicationSlot, listReplicationSlots, slotNameFor } from "../postgres/slots.ts";
+import { writePasswordFile } from "../postgres/config_files.ts";
+import { ensureStateDirectory } from "../postgres/postmaster.ts";
+import type { Logger } from "./logger.ts";
+
+/** How often the reconciler observes Postgres when nothing else wakes it. */
+export const OBSERVE_INTERVAL_MS = 250;
+/** Fencing must be confirmed within this time, else the postmaster is stopped. */
+export const FENCE_DEADLINE_MS = 300;
+/** Time limits of long actions. */
+const CLONE_TIMEOUT_MS = 6 * 60 * 60 * 1000;
+const REWIND_TIMEOUT_MS = 30 * 60 * 1000;
+const READY_TIMEOUT_MS = 120_000;
+
+/** What the reconciler needs from the agent. */
+export interface ReconcilerHost {
+  readonly settings: PostgresSettings;
+  readonly binaries: PostgresBinaries;
+  readonly log: Logger;
+  /** Where a member's Postgres listens, or null when unknown. */
+  resolve(node: NodeId): ReplicationSource | null;
+  /** Members that should have a replication slot on the primary (every other member). */
+  slotMembers(): readonly NodeId[];
+  /** Reports an observation to the core. */
+  observed(observation: PostgresObservation): void;
+  /** Called once after initdb created the first primary (the agent records it in the log). */
+  initialized(systemIdentifier: string): void;
+}
+
+/** Carries out the desired Postgres role, one action at a time. */
+export class PostgresReconciler {
+  #desired: PostgresRole = { kind: "hold", reason: "starting" };
+  #postmaster: Postmaster | null = null;
+  #observation: PostgresObservation | null = null;
+  #wake: (() => void) | null = null;
+  #stopped = false;
+  /** The source the running standby was last pointed at ("host:port"), to reconfigure only on change. */
+  #following: string | null = null;
+  #loop: Promise<void> | null = null;
+  /** What the reconciler is doing, for status. */
+  activity = "starting";
+  /** The last action error, for status. */
+  lastError: string | null = null;
+
+  /** Creates a reconciler; call {@link start}. */
+  constructor(private readonly host: ReconcilerHost) {}
+
+  /** Starts the loop. */
+  start(): void {
+    this.#loop = this.#run();
+  }
+
+  /** Sets the role to reach; wakes the loop at once when it changed. */
+  setDesired(role: PostgresRole): void {
+    const changed = JSON.stringify(role) !== JSON.stringify(this.#desired);
+    this.#desired = role;
+    if (changed) this.#wake?.();
+  }
+
+  /** The postmaster this agent started, if running. */
+  get postmaster(): Postmaster | null {
+    return this.#postmaster?.alive ? this.#postmaster : null;
+  }
+
+  /** Stops the loop; `stopPostgres` also stops the postmaster (fast). */
+  async stop(stopPostgres: boolean): Promise<void> {
+    this.#stopped = true;
+    this.#wake?.();
+    await this.#loop?.catch(() => {});
+    if (stopPostgres && this.#postmaster?.alive) await this.#postmaster.stop({ fastTimeoutMs: 10_000 });
+  }
+
+  async #run(): Promise<void> {
+    await finishInterruptedSwap(this.host.settings).catch(() => {});
+    while (!this.#stopped) {
+      try {
+        await this.#observe();
+        await this.#act(this.#desired);
+        this.lastError = null;
+      } catch (error) {
+        this.lastError = error instanceof Error ? error.message : String(error);
+        this.host.log.warn("postgres", `action for ${this.#desired.kind} failed: ${this.lastError}`);
+        await this.#sleep(1000);
+      }
+      await this.#sleep(OBSERVE_INTERVAL_MS);
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#wake = null;
+        resolve();
+      }, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        this.#wake = null;
+        resolve();
+      };
+    });
+  }
+
+  async #observe(): Promise<PostgresObservation> {
+    const observation = await observePostgres(this.host.settings, this.host.binaries, {
+      connectTimeoutSeconds: 1,
+      statementTimeoutMs: 2000,
+    });
+    this.#observation = observation;
+    this.host.observed(observation);
+    return observation;
+  }
+
+  async #act(role: PostgresRole): Promise<void> {
+    const observation = this.#observation;
+    if (observation === null) return;
+    switch (role.kind) {
+      case "hold":
+        this.activity = `holding: ${role.reason}`;
+        return;
+      case "initdb":
+        return await this.#initdb(observation);
+      case "primary":
+        return await this.#primary(observation, role.synchronousStandbyNames);
+      case "standby":
+        return await this.#standby(observation, role.source);
+      case "fenced":
+        return await this.#fence(observation, role.reason);
+      case "rejoin":
+        return await this.#rejoin(observation, role.source);
+      case "clone":
+        return await this.#clone(observation, role.source);
+    }
+  }
+
+  async #initdb(observation: PostgresObservation): Promise<void> {
+    if (observation.status !== "absent") return;
+    this.activity = "initdb";
+    this.host.log.info("postgres", `initdb into ${this.host.settings.dataDirectory}`);
+    await initCluster(this.host.settings, this.host.binaries);
+    await this.#startPostmaster();
+    const systemIdentifier = await withLocalSql(this.host.settings, async (sql) => {
+      await createReplicationRole(sql, this.host.settings);
+      const rows = await sql<{ id: string }[]>`SELECT system_identifier::text AS id FROM pg_control_system()`;
+      return rows[0]?.id ?? "unknown";
+    });
+    this.host.log.info("postgres", `first primary created, system identifier ${systemIdentifier}`);
+    this.host.initialized(systemIdentifier);
+    await this.#observe();
+  }
+
+  async #startPostmaster(): Promise<void> {
+    if (this.#postmaster?.alive) return;
+    this.activity = "starting postgres";
+    const postmaster = await Postmaster.start(this.host.settings, this.host.binaries);
+    this.#postmaster = postmaster;
+    postmaster.onExit((code) => {
+      this.#following = null;
+      this.host.log.warn("postgres", `postmaster exited with code ${code}`);
+      this.#wake?.();
+    });
+    await postmaster.waitUntilReady(READY_TIMEOUT_MS);
+  }
+
+  async #primary(observation: PostgresObservation, synchronousStandbyNames: string): Promise<void> {
+    if (observation.status === "absent") return;
+    if (observation.status === "stopped") {
+      await this.#startPostmaster();
+      await this.#observe();
+      return;
+    }
+    if (observation.inRecovery) {
+      this.activity = "promoting";
+      // D1: the synchronous set is in place before the first commit on the new timeline.
+      await setSynchronousStandbyNames(this.host.settings, synchronousStandbyNames).catch(() => {});
+      const timeline = await promote(this.host.settings);
+      this.host.log.info("postgres", `promoted to primary on timeline ${timeline}`);
+      await this.#observe();
+      return;
+    }
+    if (observation.fenced) {
+      this.activity = "unfencing";
+      await unfence(this.host.settings, synchronousStandbyNames, { timeoutMs: 5000 });
+      this.host.log.info("postgres", "unfenced: accepting writes");
+    } else if (observation.synchronousStandbyNames !== synchronousStandbyNames) {
+      await setSynchronousStandbyNames(this.host.settings, synchronousStandbyNames);
+      this.host.log.info("postgres", `synchronous_standby_names = '${synchronousStandbyNames}'`);
+    }
+    await this.#manageSlots();
+    this.activity = "primary";
+  }
+
+  /** One slot per other member; slots of departed members are dropped (R3). */
+  async #manageSlots(): Promise<void> {
+    const wanted = new Set(this.host.slotMembers().map(slotNameFor));
+    await withLocalSql(this.host.settings, async (sql) => {
+      const existing = await listReplicationSlots(sql);
+      const names = new Set(existing.map((slot) => slot.name));
+      for (const name of wanted) if (!names.has(name)) await createReplicationSlot(sql, name);
+      for (const slot of existing) {
+        if (slot.name.startsWith("hactl_") && !wanted.has(slot.name)) await dropReplicationSlot(sql, slot.name);
+      }
+    });
+  }
+
+  async #standby(observation: PostgresObservation, sourceId: NodeId | null): Promise<void> {
+    if (observation.status === "absent") return;
+    const source = sourceId === null ? null : this.host.resolve(sourceId);
+    if (!observation.inRecovery) {
+      // A primary must never be turned into a standby without a rewind: the core asks for
+      // "rejoin" in that case; here it is a leader waiting for its lease.
+      this.activity = "waiting";
+      return;
+    }
+    const key = source === null ? null : `${source.host}:${source.port}`;
+    const running = observation.status === "running";
+    if (source !== null && (!running || key !== this.#following)) {
+      const slot = slotNameFor(this.host.settings.applicationName);
+      await configureStandby(this.host.settings, source, slot, { running });
+      this.#following = key;
+      this.host.log.info("postgres", `following ${sourceId} (${key})`);
+    }
+    if (observation.status === "stopped") await this.#startPostmaster();
+    this.activity = source === null ? "standby (no primary known)" : `standby of ${sourceId}`;
+  }
+
+  async #fence(observation: PostgresObservation, reason: string): Promise<void> {
+    this.activity = `fenced: ${reason}`;
+    if (observation.status !== "running" || observation.inRecovery || observation.fenced) return;
+    const result = await fence(this.host.settings, { deadlineMs: FENCE_DEADLINE_MS, postmaster: this.postmaster });
+    this.host.log.warn("postgres", `fenced (${result.method}): ${reason}`);
+    await this.#observe();
+  }
+
+  async #rejoin(observation: PostgresObservation, sourceId: NodeId): Promise<void> {
+    const source = this.host.resolve(sourceId);
+    if (source === null) throw new Error(`no address known for ${sourceId}`);
+    if (observation.status === "running") {
+      this.activity = "stopping the deposed primary";
+      if (this.#postmaster?.alive) await this.#postmaster.stop({ fastTimeoutMs: 10_000 });
+    }
+    this.activity = `rewinding from ${sourceId}`;
+    const slot = slotNameFor(this.host.settings.applicationName);
+    const result = await rewindFrom(this.host.settings, this.host.binaries, source, {
+      slotName: slot,
+      timeoutMs: REWIND_TIMEOUT_MS,
+    });
+    if (result.ok) {
+      this.host.log.info("postgres", `rejoined ${sourceId} by pg_rewind${result.noRewindRequired ? " (no divergence)" : ""}`);
+    } else if (result.recloneNeeded) {
+      this.host.log.warn("postgres", `pg_rewind cannot rejoin (${result.detail}); re-cloning from ${sourceId}`);
+      await this.#cloneFromSource(sourceId, source);
+    } else {
+      throw new Error(`pg_rewind from ${sourceId} failed: ${result.detail}`);
+    }
+    await this.#startPostmaster();
+    await this.#observe();
+  }
+
+  async #clone(observation: PostgresObservation, sourceId: NodeId): Promise<void> {
+    if (observation.status !== "absent") return;
+    const source = this.host.resolve(sourceId);
+    if (source === null) throw new Error(`no address known for ${sourceId}`);
+    await this.#cloneFromSource(sourceId, source);
+    await this.#startPostmaster();
+    await this.#observe();
+  }
+
+  async #cloneFromSource(sourceId: NodeId, source: ReplicationSource): Promise<void> {
+    await ensureStateDirectory(this.host.settings);
+    await writePasswordFile(this.host.settings);
+    this.activity = `cloning from ${sourceId}`;
+    this.host.log.info("postgres", `pg_basebackup from ${sourceId} (${source.host}:${source.port})`);
+    let lastPercent = -1;
+    await cloneFrom(this.host.settings, this.host.binaries, source, {
+      slotName: slotNameFor(this.host.settings.applicationName),
+      timeoutMs: CLONE_TIMEOUT_MS,
+      onProgress: (progress) => {
+        this.activity = `cloning from ${sourceId}: ${progress.percent}%`;
+        if (progress.percent >= lastPercent + 10 || progress.percent === 100) {
+          lastPercent = progress.percent;
+          this.host.log.info("postgres", `basebackup ${progress.percent}% (${progress.doneBytes} of ${progress.totalBytes} bytes)`);
+        }
+      },
+    });
+    this.host.log.info("postgres", `clone from ${sourceId} complete`);
+  }
+}

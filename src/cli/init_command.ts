@@ -1,0 +1,75 @@
+/**
+ * `hactl init`: writes a commented config file and a cluster secret for one node.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { renderConfigTemplate, type TemplateValues } from "../config/config_template.ts";
+import { generateClusterSecret, writeClusterSecretFile } from "../config/cluster_secret.ts";
+import { UsageError } from "./usage_error.ts";
+
+/** Usage text of `hactl init`. */
+export const INIT_USAGE = `usage: hactl init --node-id ID --output FILE [--secret-file FILE] [--peers LIST]
+                  [--advertise HOST] [--data-dir DIR]
+
+Writes a fully commented config for one node (and a new cluster secret, mode 0600, unless
+--secret-file names an existing one: copy the same secret file to every member).
+  --peers "node2=10.0.0.2:7401,node3=10.0.0.3:7401"   the other members`;
+
+/** Writes the config; refuses to overwrite an existing file. */
+export async function initCommand(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: {
+        "node-id": { type: "string" },
+        output: { type: "string" },
+        "secret-file": { type: "string" },
+        peers: { type: "string" },
+        advertise: { type: "string" },
+        "data-dir": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error), INIT_USAGE);
+  }
+  const values = parsed.values;
+  if (values.help) {
+    console.log(INIT_USAGE);
+    return 0;
+  }
+  if (!values["node-id"] || !values.output) throw new UsageError("--node-id and --output are required", INIT_USAGE);
+  const output = values.output;
+  if (await exists(output)) throw new UsageError(`${output} exists; hactl init never overwrites a config`, INIT_USAGE);
+  const directory = output.includes("/") ? output.slice(0, output.lastIndexOf("/")) : ".";
+  const secretFile = values["secret-file"] ?? `${directory}/cluster.secret`;
+  if (!await exists(secretFile)) {
+    await writeClusterSecretFile(secretFile, generateClusterSecret());
+    console.log(`wrote a new cluster secret to ${secretFile}: copy it to every member (mode 0600)`);
+  }
+  const advertise = values.advertise ?? "127.0.0.1";
+  const dataDir = values["data-dir"] ?? `/var/lib/hactl/${values["node-id"]}`;
+  const template: TemplateValues = {
+    "node.id": values["node-id"],
+    "node.data_dir": dataDir,
+    "cluster.secret_file": secretFile,
+    "cluster.peers": values.peers ? values.peers.split(",").map((peer) => peer.trim()).filter(Boolean) : [],
+    "raft.advertise": `${advertise}:7401`,
+    "postgres.data_dir": `${dataDir}/pgdata`,
+    "postgres.advertise_host": advertise,
+  };
+  await Deno.writeTextFile(output, renderConfigTemplate(template), { createNew: true, mode: 0o644 });
+  console.log(`wrote ${output}; start the first node with: hactl run --config ${output} --bootstrap`);
+  return 0;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

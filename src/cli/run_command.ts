@@ -1,0 +1,80 @@
+/**
+ * `hactl run`: the agent of one node.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { ConfigError, loadAgentConfig, overridesFromEnvironment } from "../config/config_file.ts";
+import { readClusterSecret } from "../config/cluster_secret.ts";
+import { Agent } from "../agent/agent.ts";
+import { Logger, type LogLevel } from "../agent/logger.ts";
+import { startApiServer } from "../api/server.ts";
+import { UsageError } from "./usage_error.ts";
+
+/** Usage text of `hactl run`. */
+export const RUN_USAGE = `usage: hactl run --config FILE [--bootstrap] [--log-level debug|info|warn|error]
+
+Runs this node's agent: the embedded Raft member, the Postgres supervisor and the REST API.
+  --config FILE   the node's config (hactl init writes one)
+  --bootstrap     create a new cluster with this node as its first member, if this node
+                  belongs to none (run it on exactly one node, once)
+Settings may be overridden by HACTL_<SECTION>_<KEY> environment variables.`;
+
+/** Runs the agent until SIGINT or SIGTERM; returns the exit code. */
+export async function runCommand(args: string[]): Promise<number> {
+  const { values } = parseOrThrow(args);
+  if (values.help) {
+    console.log(RUN_USAGE);
+    return 0;
+  }
+  if (!values.config) throw new UsageError("hactl run needs --config FILE", RUN_USAGE);
+  const level = (values["log-level"] ?? "info") as LogLevel;
+  if (!["debug", "info", "warn", "error"].includes(level)) {
+    throw new UsageError(`--log-level ${level}: expected debug, info, warn or error`, RUN_USAGE);
+  }
+  let config;
+  try {
+    config = await loadAgentConfig(values.config, { environment: overridesFromEnvironment(Deno.env.toObject()) });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      return 2;
+    }
+    throw error;
+  }
+  const secret = await readClusterSecret(config.cluster.secretFile);
+  const log = new Logger(config.node.id, level);
+  const agent = await Agent.start({ config, secret, bootstrap: values.bootstrap ?? false, log });
+  const api = startApiServer(agent, { ...config.api.listen, secret });
+  log.info("agent", `API on http://${config.api.listen.hostname}:${api.port}, Raft on ${config.raft.listen.hostname}:${config.raft.listen.port}`);
+  await waitForSignal();
+  log.info("agent", "stopping: Postgres will be stopped too");
+  await api.close();
+  await agent.stop(true);
+  return 0;
+}
+
+function parseOrThrow(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      options: {
+        config: { type: "string" },
+        bootstrap: { type: "boolean" },
+        "log-level": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      allowPositionals: false,
+    });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error), RUN_USAGE);
+  }
+}
+
+function waitForSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => resolve();
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
+  });
+}

@@ -1,0 +1,258 @@
+/**
+ * A cluster of hactl agents on this machine (loopback ports, one directory), each agent a
+ * real `hactl run` process. Used by `hactl demo`, the cluster tests and the benchmark.
+ *
+ * @module
+ */
+import { generateClusterSecret, writeClusterSecretFile } from "../config/cluster_secret.ts";
+import { renderConfigTemplate } from "../config/config_template.ts";
+import type { AgentStatus } from "../agent/agent_handle.ts";
+import { runningAsRoot } from "../postgres/process_runner.ts";
+import { lookupUser } from "../postgres/files.ts";
+
+/** Options of a local cluster. */
+export interface LocalClusterOptions {
+  /** Directory for everything (configs, state, data, logs); created. */
+  readonly directory: string;
+  readonly nodes: number;
+  /** Ports: raft base+i, api base+100+i, postgres base+200+i for node i (1-based). */
+  readonly basePort: number;
+  readonly syncMode?: "quorum" | "asynchronous";
+  /** Tick length (the default config's 50 ms unless given). */
+  readonly tickMs?: number;
+}
+
+/** One node of the local cluster. */
+export interface LocalNode {
+  readonly id: string;
+  readonly configPath: string;
+  readonly apiPort: number;
+  readonly postgresPort: number;
+  readonly dataDirectory: string;
+  readonly logPath: string;
+  process: Deno.ChildProcess | null;
+}
+
+/** Most time a status request may take. */
+const STATUS_TIMEOUT_MS = 1500;
+
+/** A running local cluster. */
+export class LocalCluster {
+  readonly nodes: LocalNode[] = [];
+
+  private constructor(readonly options: LocalClusterOptions, readonly runAsUser: string | null) {}
+
+  /** Writes the secret and one config per node; starts nothing. */
+  static async create(options: LocalClusterOptions): Promise<LocalCluster> {
+    const runAsUser = runningAsRoot() ? "postgres" : null;
+    const cluster = new LocalCluster(options, runAsUser);
+    await Deno.mkdir(options.directory, { recursive: true, mode: 0o755 });
+    const secretFile = `${options.directory}/cluster.secret`;
+    await writeClusterSecretFile(secretFile, generateClusterSecret());
+    const owner = runAsUser ? await lookupUser(runAsUser) : null;
+    if (owner) {
+      await Deno.chown(options.directory, owner.uid, owner.gid);
+      await Deno.chown(secretFile, owner.uid, owner.gid);
+    }
+    const ids = Array.from({ length: options.nodes }, (_, index) => `node${index + 1}`);
+    for (const [index, id] of ids.entries()) {
+      const number = index + 1;
+      const ports = cluster.portsOf(number);
+      const peers = ids.filter((other) => other !== id).map((other) => {
+        const otherPorts = cluster.portsOf(ids.indexOf(other) + 1);
+        return `${other}=127.0.0.1:${otherPorts.raft},postgres=${otherPorts.postgres},api=${otherPorts.api}`;
+      });
+      const nodeDirectory = `${options.directory}/${id}`;
+      const configPath = `${options.directory}/${id}.toml`;
+      const text = renderConfigTemplate({
+        "node.id": id,
+        "node.data_dir": `${nodeDirectory}/state`,
+        "cluster.name": "demo",
+        "cluster.secret_file": secretFile,
+        "cluster.peers": peers,
+        "cluster.sync_mode": options.syncMode ?? "quorum",
+        "raft.listen": `127.0.0.1:${ports.raft}`,
+        "raft.advertise": `127.0.0.1:${ports.raft}`,
+        ...(options.tickMs ? { "raft.tick_ms": options.tickMs } : {}),
+        "api.listen": `127.0.0.1:${ports.api}`,
+        "postgres.data_dir": `${nodeDirectory}/pgdata`,
+        "postgres.listen_address": "127.0.0.1",
+        "postgres.advertise_host": "127.0.0.1",
+        "postgres.port": ports.postgres,
+      });
+      await Deno.writeTextFile(configPath, text);
+      await Deno.mkdir(nodeDirectory, { recursive: true, mode: 0o700 });
+      if (owner) await Deno.chown(nodeDirectory, owner.uid, owner.gid);
+      cluster.nodes.push({
+        id,
+        configPath,
+        apiPort: ports.api,
+        postgresPort: ports.postgres,
+        dataDirectory: `${nodeDirectory}/pgdata`,
+        logPath: `${nodeDirectory}/agent.log`,
+        process: null,
+      });
+    }
+    return cluster;
+  }
+
+  private portsOf(number: number): { raft: number; api: number; postgres: number } {
+    const base = this.options.basePort;
+    return { raft: base + number, api: base + 100 + number, postgres: base + 200 + number };
+  }
+
+  /** The node with this id. */
+  node(id: string): LocalNode {
+    const node = this.nodes.find((candidate) => candidate.id === id);
+    if (!node) throw new Error(`no node ${id} in this cluster`);
+    return node;
+  }
+
+  /** Starts a node's agent process (as the postgres user when run as root). */
+  async start(id: string, bootstrap = false): Promise<void> {
+    const node = this.node(id);
+    const entry = new URL("../main.ts", import.meta.url).pathname;
+    const config = new URL("../../deno.json", import.meta.url).pathname;
+    const argv = [Deno.execPath(), "run", "--allow-all", "--quiet", "--config", config, entry, "run", "--config", node.configPath];
+    if (bootstrap) argv.push("--bootstrap");
+    const command = this.runAsUser
+      ? ["setpriv", `--reuid=${this.runAsUser}`, `--regid=${this.runAsUser}`, "--init-groups", ...argv]
+      : argv;
+    const log = await Deno.open(node.logPath, { create: true, append: true });
+    if (this.runAsUser) {
+      const owner = await lookupUser(this.runAsUser);
+      await Deno.chown(node.logPath, owner.uid, owner.gid);
+    }
+    const child = new Deno.Command(command[0]!, {
+      args: command.slice(1),
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    const writer = log.writable.getWriter();
+    const pump = async (stream: ReadableStream<Uint8Array>) => {
+      for await (const chunk of stream) await writer.write(chunk).catch(() => {});
+    };
+    Promise.all([pump(child.stdout), pump(child.stderr)]).finally(() => writer.close().catch(() => {}));
+    node.process = child;
+  }
+
+  /** SIGKILLs a node's agent and its postmaster: the whole node dies at once. */
+  async kill(id: string): Promise<void> {
+    const node = this.node(id);
+    const postmasterPid = await readPostmasterPid(node.dataDirectory);
+    try {
+      node.process?.kill("SIGKILL");
+    } catch { /* already gone */ }
+    if (postmasterPid !== null) {
+      try {
+        Deno.kill(postmasterPid, "SIGKILL");
+      } catch { /* already gone */ }
+    }
+    await node.process?.status;
+    node.process = null;
+  }
+
+  /** Stops a node's agent gracefully (it stops its Postgres). */
+  async stop(id: string): Promise<void> {
+    const node = this.node(id);
+    if (!node.process) return;
+    try {
+      node.process.kill("SIGTERM");
+    } catch { /* gone */ }
+    const timer = setTimeout(() => {
+      try {
+        node.process?.kill("SIGKILL");
+      } catch { /* gone */ }
+    }, 30_000);
+    await node.process.status;
+    clearTimeout(timer);
+    node.process = null;
+  }
+
+  /** The node's /status, or null when it does not answer. */
+  async status(id: string): Promise<AgentStatus | null> {
+    const node = this.node(id);
+    try {
+      const response = await fetch(`http://127.0.0.1:${node.apiPort}/status`, {
+        signal: AbortSignal.timeout(STATUS_TIMEOUT_MS),
+      });
+      if (!response.ok) {
+        await response.body?.cancel();
+        return null;
+      }
+      return await response.json() as AgentStatus;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Every node's status (null for those that do not answer). */
+  async statuses(): Promise<Map<string, AgentStatus | null>> {
+    const entries = await Promise.all(this.nodes.map(async (node) => [node.id, await this.status(node.id)] as const));
+    return new Map(entries);
+  }
+
+  /** The id of the node whose Postgres is the writable primary (per its own status), or null. */
+  async primary(): Promise<string | null> {
+    for (const [id, status] of await this.statuses()) {
+      const observation = status?.postgres.observation;
+      if (status?.raft.writeAuthority && observation?.status === "running" && !observation.inRecovery && !observation.fenced) {
+        return id;
+      }
+    }
+    return null;
+  }
+
+  /** Polls until `predicate` holds; throws with `what` after `timeoutMs`. */
+  async waitFor(what: string, predicate: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (performance.now() < deadline) {
+      if (await predicate().catch(() => false)) return;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; agent logs are in ${this.options.directory}`);
+  }
+
+  /** Waits until every node runs and the given number of standbys stream from a primary. */
+  async waitUntilHealthy(timeoutMs: number): Promise<string> {
+    let primary: string | null = null;
+    await this.waitFor("a primary with every other node a streaming standby voter", async () => {
+      primary = await this.primary();
+      if (primary === null) return false;
+      const statuses = await this.statuses();
+      const leader = statuses.get(primary)!;
+      if (leader.raft.voters.length !== this.nodes.length) return false;
+      return [...statuses.entries()].every(([id, status]) => {
+        if (id === primary) return true;
+        const observation = status?.postgres.observation;
+        return observation?.status === "running" && observation.inRecovery && status?.raft.leader === primary;
+      });
+    }, timeoutMs);
+    return primary!;
+  }
+
+  /** libpq multi-host connection string that always reaches the primary. */
+  connectionString(user: string, password: string, database = "postgres"): string {
+    const hosts = this.nodes.map((node) => `127.0.0.1:${node.postgresPort}`).join(",");
+    return `postgresql://${user}:${password}@${hosts}/${database}?target_session_attrs=read-write`;
+  }
+
+  /** Kills every node and removes the directory. */
+  async destroy(keepDirectory = false): Promise<void> {
+    for (const node of this.nodes) await this.kill(node.id).catch(() => {});
+    if (!keepDirectory) await Deno.remove(this.options.directory, { recursive: true }).catch(() => {});
+  }
+}
+
+/** The postmaster's pid from postmaster.pid, or null. */
+export async function readPostmasterPid(dataDirectory: string): Promise<number | null> {
+  try {
+    const text = await Deno.readTextFile(`${dataDirectory}/postmaster.pid`);
+    const pid = Number(text.split("\n")[0]);
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
