@@ -7,6 +7,7 @@ import { runCommand } from "./cli/run_command.ts";
 import { initCommand } from "./cli/init_command.ts";
 import { demoCommand } from "./cli/demo_command.ts";
 import { OPERATOR_COMMANDS } from "./cli/commands.ts";
+import { watchdogCommand } from "./watchdog/watchdog_command.ts";
 import { UsageError } from "./cli/usage_error.ts";
 import { ConfigError } from "./config/config_file.ts";
 
@@ -14,15 +15,29 @@ import { ConfigError } from "./config/config_file.ts";
 export const VERSION = "0.1.0";
 
 const LOCAL_COMMANDS: Record<string, { summary: string; run(args: string[]): Promise<number> }> = {
-  run: { summary: "run this node's agent (Raft member, Postgres supervisor, API)", run: runCommand },
+  run: {
+    summary: "run this node's agent (Raft member, Postgres supervisor, API)",
+    run: runCommand,
+  },
   init: { summary: "write a commented config file and a cluster secret", run: initCommand },
-  demo: { summary: "start a local 3-node cluster (--failover: kill the primary and measure)", run: demoCommand },
+  watchdog: {
+    summary: "(internal) the fencing watchdog started by hactl run",
+    run: watchdogCommand,
+  },
+  demo: {
+    summary: "start a local 3-node cluster (--failover: kill the primary and measure)",
+    run: demoCommand,
+  },
 };
 
 function usage(): string {
   const all = { ...LOCAL_COMMANDS, ...OPERATOR_COMMANDS };
-  const lines = Object.entries(all).map(([name, command]) => `  ${name.padEnd(12)} ${command.summary}`);
-  return `usage: hactl COMMAND [flags]   (hactl COMMAND --help for its flags)\n\ncommands:\n${lines.join("\n")}\n  version      print the version`;
+  const lines = Object.entries(all).map(([name, command]) =>
+    `  ${name.padEnd(12)} ${command.summary}`
+  );
+  return `usage: hactl COMMAND [flags]   (hactl COMMAND --help for its flags)\n\ncommands:\n${
+    lines.join("\n")
+  }\n  version      print the version`;
 }
 
 /** Runs the command line; returns the exit code. */

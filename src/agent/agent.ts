@@ -27,6 +27,7 @@ import { readNodeIdentity, writeNodeIdentity } from "../storage/node_identity.ts
 import { PeerTransport } from "../transport/peer_transport.ts";
 import { findPostgresBinaries } from "../postgres/binaries.ts";
 import { PostgresReconciler } from "./reconciler.ts";
+import { WatchdogClient } from "./watchdog_client.ts";
 import { Logger } from "./logger.ts";
 import { buildPostgresSettings, memberAddresses } from "./members.ts";
 import type { AdminResult, AgentHandle, AgentStatus, MemberAddress } from "./agent_handle.ts";
@@ -58,13 +59,19 @@ export class Agent implements AgentHandle {
   #ticksDelivered = 0;
   #startedMs = performance.now();
   readonly #waiting = new Map<string, (result: AdminResult) => void>();
-  readonly #counters: Record<string, number> = { steps: 0, persists: 0, messages_sent: 0, inputs_dropped: 0 };
+  readonly #counters: Record<string, number> = {
+    steps: 0,
+    persists: 0,
+    messages_sent: 0,
+    inputs_dropped: 0,
+  };
   #requestSequence = 0;
   #systemIdentifier: string | null = null;
   readonly startedAtIso = new Date().toISOString();
   readonly members: readonly MemberAddress[];
   transport: PeerTransport | null = null;
   reconciler: PostgresReconciler | null = null;
+  watchdog: WatchdogClient | null = null;
   refusal: string | null = null;
 
   private constructor(
@@ -106,7 +113,10 @@ export class Agent implements AgentHandle {
     if (damaged !== null) {
       // R2: a node with damaged state refuses to vote rather than forgetting a vote.
       agent.refusal = damaged;
-      log.error("storage", `${damaged}\nthis node will not take part in the cluster until this is fixed`);
+      log.error(
+        "storage",
+        `${damaged}\nthis node will not take part in the cluster until this is fixed`,
+      );
       return agent;
     }
     await agent.#startServices(persistent === null);
@@ -115,10 +125,14 @@ export class Agent implements AgentHandle {
 
   async #startServices(fresh: boolean): Promise<void> {
     const { config, log } = this.options;
-    const binaries = await findPostgresBinaries(config.postgres.binDir ? { binDirectory: config.postgres.binDir } : {});
+    const binaries = await findPostgresBinaries(
+      config.postgres.binDir ? { binDirectory: config.postgres.binDir } : {},
+    );
     const settings = buildPostgresSettings(config, this.options.secret, binaries.directory);
     const peers = new Map(
-      this.members.filter((member) => member.id !== config.node.id).map((member) => [member.id, member.raft]),
+      this.members.filter((member) => member.id !== config.node.id).map((
+        member,
+      ) => [member.id, member.raft]),
     );
     this.transport = new PeerTransport({
       nodeId: config.node.id,
@@ -138,25 +152,36 @@ export class Agent implements AgentHandle {
         const member = this.members.find((candidate) => candidate.id === node);
         return member ? { host: member.postgres.hostname, port: member.postgres.port } : null;
       },
-      slotMembers: () => this.members.map((member) => member.id).filter((id) => id !== config.node.id),
+      slotMembers: () =>
+        this.members.map((member) => member.id).filter((id) => id !== config.node.id),
       observed: (observation) => this.#enqueue({ kind: "postgres", observation }),
       initialized: (systemIdentifier) => {
         this.#systemIdentifier = systemIdentifier;
       },
     });
     this.reconciler.start();
+    this.watchdog = WatchdogClient.start(settings.dataDirectory, settings.runAsUser, log);
     if (this.options.bootstrap) {
       if (fresh && !isInitialised(this.#state)) {
-        log.info("raft", `bootstrapping a new cluster "${config.cluster.name}" with ${config.node.id} as first member`);
+        log.info(
+          "raft",
+          `bootstrapping a new cluster "${config.cluster.name}" with ${config.node.id} as first member`,
+        );
         this.#enqueue({ kind: "bootstrap" });
       } else {
         log.info("raft", "this node already belongs to a cluster; --bootstrap ignored");
       }
     } else if (!isInitialised(this.#state)) {
-      log.info("raft", "no cluster state yet: waiting for a leader to add this node (listed in its cluster.peers)");
+      log.info(
+        "raft",
+        "no cluster state yet: waiting for a leader to add this node (listed in its cluster.peers)",
+      );
     }
     this.#loop = this.#run();
-    this.#ticker = setInterval(() => this.#deliverTicks(), Math.max(5, Math.floor(config.raft.tickMs / 2)));
+    this.#ticker = setInterval(
+      () => this.#deliverTicks(),
+      Math.max(5, Math.floor(config.raft.tickMs / 2)),
+    );
   }
 
   /** Delivers as many ticks as the monotonic clock says are due (a stall delivers them late). */
@@ -165,7 +190,9 @@ export class Agent implements AgentHandle {
     let missing = Math.min(due - this.#ticksDelivered, MAX_CATCH_UP_TICKS);
     this.#ticksDelivered = due;
     const jitterRange = this.#state.config.electionTimeoutJitterTicks;
-    while (missing-- > 0) this.#enqueue({ kind: "tick", jitterTicks: Math.floor(Math.random() * jitterRange) });
+    while (missing-- > 0) {
+      this.#enqueue({ kind: "tick", jitterTicks: Math.floor(Math.random() * jitterRange) });
+    }
   }
 
   #enqueue(input: Input): void {
@@ -200,11 +227,16 @@ export class Agent implements AgentHandle {
     }
     this.#state = result.state;
     for (const message of result.messages) {
-      if (this.transport?.send(message)) this.#counters.messages_sent = (this.#counters.messages_sent ?? 0) + 1;
+      if (this.transport?.send(message)) {
+        this.#counters.messages_sent = (this.#counters.messages_sent ?? 0) + 1;
+      }
     }
     for (const effect of result.effects) this.#handleEffect(effect);
+    this.#renewWatchdog();
     this.reconciler?.setDesired(decidePostgresRole(this.#state));
-    if (input.kind === "tick" && this.#ticksDelivered % HOUSEKEEPING_INTERVAL_TICKS === 0) this.#leaderHousekeeping();
+    if (input.kind === "tick" && this.#ticksDelivered % HOUSEKEEPING_INTERVAL_TICKS === 0) {
+      this.#leaderHousekeeping();
+    }
   }
 
   #handleEffect(effect: ReturnType<typeof step>["effects"][number]): void {
@@ -220,7 +252,12 @@ export class Agent implements AgentHandle {
         return;
       }
       case "role-changed":
-        log.info("raft", `${effect.role} in term ${effect.term}${effect.leader ? `, leader ${effect.leader}` : ""}`);
+        log.info(
+          "raft",
+          `${effect.role} in term ${effect.term}${
+            effect.leader ? `, leader ${effect.leader}` : ""
+          }`,
+        );
         return;
       case "warning":
         log.warn("raft", effect.text);
@@ -229,11 +266,26 @@ export class Agent implements AgentHandle {
         for (const entry of effect.entries) {
           if (entry.command.kind === "membership") {
             const { voters, learners } = entry.command.membership;
-            log.info("raft", `membership: voters ${voters.join(", ")}; learners ${learners.join(", ") || "none"}`);
+            log.info(
+              "raft",
+              `membership: voters ${voters.join(", ")}; learners ${learners.join(", ") || "none"}`,
+            );
           }
         }
         return;
     }
+  }
+
+  /**
+   * S3: while this node may act as primary, the watchdog is armed until just before the
+   * lease could expire; a frozen agent stops renewing and the watchdog kills Postgres.
+   */
+  #renewWatchdog(): void {
+    const state = this.#state;
+    const tickMs = this.options.config.raft.tickMs;
+    this.watchdog?.renew(
+      hasWriteAuthority(state) ? (state.leaseRemainingTicks - 1) * tickMs : null,
+    );
   }
 
   /** The leader's shell duties: record the first primary, add configured peers, sync mode. */
@@ -242,7 +294,10 @@ export class Agent implements AgentHandle {
     if (state.role !== "leader" || !ownTermCommitted(state) || state.transfer !== null) return;
     const propose = (request: AdminRequest) => this.#enqueue({ kind: "admin", request });
     const id = () => `auto-${++this.#requestSequence}`;
-    if (this.#systemIdentifier !== null && state.applied.keyValues[SYSTEM_IDENTIFIER_KEY] === undefined) {
+    if (
+      this.#systemIdentifier !== null &&
+      state.applied.keyValues[SYSTEM_IDENTIFIER_KEY] === undefined
+    ) {
       propose({
         kind: "propose",
         requestId: id(),
@@ -251,7 +306,11 @@ export class Agent implements AgentHandle {
       return;
     }
     if (state.applied.syncMode !== this.options.config.cluster.syncMode) {
-      propose({ kind: "propose", requestId: id(), command: { kind: "sync-mode", mode: this.options.config.cluster.syncMode } });
+      propose({
+        kind: "propose",
+        requestId: id(),
+        command: { kind: "sync-mode", mode: this.options.config.cluster.syncMode },
+      });
       return;
     }
     const members = new Set([...state.membership.voters, ...state.membership.learners]);
@@ -307,11 +366,17 @@ export class Agent implements AgentHandle {
 
   /** Submits an operator request to the core and waits for its answer. */
   submit(request: AdminRequest, timeoutMs: number): Promise<AdminResult> {
-    if (this.refusal !== null) return Promise.resolve({ ok: false, error: this.refusal, leaderHint: null });
+    if (this.refusal !== null) {
+      return Promise.resolve({ ok: false, error: this.refusal, leaderHint: null });
+    }
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.#waiting.delete(request.requestId);
-        resolve({ ok: false, error: `no answer within ${timeoutMs} ms; the outcome is unknown`, leaderHint: null });
+        resolve({
+          ok: false,
+          error: `no answer within ${timeoutMs} ms; the outcome is unknown`,
+          leaderHint: null,
+        });
       }, timeoutMs);
       this.#waiting.set(request.requestId, (result) => {
         clearTimeout(timer);
@@ -333,14 +398,33 @@ export class Agent implements AgentHandle {
 
   /** Stops the clock, the loop, the transport and (by default) the local Postgres. */
   async stop(stopPostgres = true): Promise<void> {
+    if (
+      this.#state.role === "leader" && this.#state.membership.voters.length > 1 &&
+      this.refusal === null
+    ) {
+      // A planned stop hands leadership over first (fence, catch up, TimeoutNow), so the
+      // cluster does not wait out an election timeout and nothing acknowledged is lost.
+      const result = await this.submit({
+        kind: "transfer",
+        requestId: `stop-${Date.now()}`,
+        target: null,
+      }, 5000);
+      this.options.log.info(
+        "agent",
+        result.ok ? "leadership handed over before stopping" : `no handover: ${result.error}`,
+      );
+    }
     this.#running = false;
     if (this.#ticker !== null) clearInterval(this.#ticker);
     this.#wakeLoop?.();
     await this.#loop?.catch(() => {});
+    await this.watchdog?.close();
     await this.reconciler?.stop(stopPostgres);
     await this.transport?.close();
     this.storage?.close();
-    for (const resolve of this.#waiting.values()) resolve({ ok: false, error: "agent stopping", leaderHint: null });
+    for (const resolve of this.#waiting.values()) {
+      resolve({ ok: false, error: "agent stopping", leaderHint: null });
+    }
   }
 }
 

@@ -4,7 +4,14 @@
  *
  * @module
  */
-import type { AdminRequest, NodeId, PostgresObservation, PostgresRole, RaftRole, WalPosition } from "../core/mod.ts";
+import type {
+  AdminRequest,
+  NodeId,
+  PostgresObservation,
+  PostgresRole,
+  RaftRole,
+  WalPosition,
+} from "../core/mod.ts";
 
 /** Addresses of one member, as configured. */
 export interface MemberAddress {

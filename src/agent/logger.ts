@@ -17,7 +17,9 @@ export class Logger {
   /** Logs at `level`. */
   write(level: LogLevel, component: string, text: string): void {
     if (ORDER[level] < ORDER[this.level]) return;
-    const line = `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${this.nodeId} ${component}: ${text}\n`;
+    const line = `${new Date().toISOString()} ${
+      level.toUpperCase().padEnd(5)
+    } ${this.nodeId} ${component}: ${text}\n`;
     Deno.stderr.writeSync(new TextEncoder().encode(line));
   }
 

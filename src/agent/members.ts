@@ -35,7 +35,11 @@ export function replicationPassword(secret: string): string {
 }
 
 /** The supervisor's settings for the local Postgres. */
-export function buildPostgresSettings(config: AgentConfig, secret: string, binDirectory: string): PostgresSettings {
+export function buildPostgresSettings(
+  config: AgentConfig,
+  secret: string,
+  binDirectory: string,
+): PostgresSettings {
   const dataDirectory = config.postgres.dataDir;
   return {
     binDirectory,

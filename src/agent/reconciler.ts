@@ -12,11 +12,21 @@ import { observePostgres } from "../postgres/observe.ts";
 import { createReplicationRole, initCluster } from "../postgres/cluster_setup.ts";
 import { Postmaster } from "../postgres/postmaster.ts";
 import { withLocalSql } from "../postgres/sql_client.ts";
-import { configureStandby, promote, type ReplicationSource, setSynchronousStandbyNames } from "../postgres/roles.ts";
+import {
+  configureStandby,
+  promote,
+  type ReplicationSource,
+  setSynchronousStandbyNames,
+} from "../postgres/roles.ts";
 import { fence, unfence } from "../postgres/fence.ts";
 import { rewindFrom } from "../postgres/rewind.ts";
 import { cloneFrom, finishInterruptedSwap } from "../postgres/clone.ts";
-import { createReplicationSlot, dropReplicationSlot, listReplicationSlots, slotNameFor } from "../postgres/slots.ts";
+import {
+  createReplicationSlot,
+  dropReplicationSlot,
+  listReplicationSlots,
+  slotNameFor,
+} from "../postgres/slots.ts";
 import { writePasswordFile } from "../postgres/config_files.ts";
 import { ensureStateDirectory } from "../postgres/postmaster.ts";
 import type { Logger } from "./logger.ts";
@@ -85,7 +95,9 @@ export class PostgresReconciler {
     this.#stopped = true;
     this.#wake?.();
     await this.#loop?.catch(() => {});
-    if (stopPostgres && this.#postmaster?.alive) await this.#postmaster.stop({ fastTimeoutMs: 10_000 });
+    if (stopPostgres && this.#postmaster?.alive) {
+      await this.#postmaster.stop({ fastTimeoutMs: 10_000 });
+    }
   }
 
   async #run(): Promise<void> {
@@ -97,7 +109,10 @@ export class PostgresReconciler {
         this.lastError = null;
       } catch (error) {
         this.lastError = error instanceof Error ? error.message : String(error);
-        this.host.log.warn("postgres", `action for ${this.#desired.kind} failed: ${this.lastError}`);
+        this.host.log.warn(
+          "postgres",
+          `action for ${this.#desired.kind} failed: ${this.lastError}`,
+        );
         await this.#sleep(1000);
       }
       await this.#sleep(OBSERVE_INTERVAL_MS);
@@ -158,7 +173,9 @@ export class PostgresReconciler {
     await this.#startPostmaster();
     const systemIdentifier = await withLocalSql(this.host.settings, async (sql) => {
       await createReplicationRole(sql, this.host.settings);
-      const rows = await sql<{ id: string }[]>`SELECT system_identifier::text AS id FROM pg_control_system()`;
+      const rows = await sql<
+        { id: string }[]
+      >`SELECT system_identifier::text AS id FROM pg_control_system()`;
       return rows[0]?.id ?? "unknown";
     });
     this.host.log.info("postgres", `first primary created, system identifier ${systemIdentifier}`);
@@ -215,7 +232,9 @@ export class PostgresReconciler {
       const names = new Set(existing.map((slot) => slot.name));
       for (const name of wanted) if (!names.has(name)) await createReplicationSlot(sql, name);
       for (const slot of existing) {
-        if (slot.name.startsWith("hactl_") && !wanted.has(slot.name)) await dropReplicationSlot(sql, slot.name);
+        if (slot.name.startsWith("hactl_") && !wanted.has(slot.name)) {
+          await dropReplicationSlot(sql, slot.name);
+        }
       }
     });
   }
@@ -244,7 +263,10 @@ export class PostgresReconciler {
   async #fence(observation: PostgresObservation, reason: string): Promise<void> {
     this.activity = `fenced: ${reason}`;
     if (observation.status !== "running" || observation.inRecovery || observation.fenced) return;
-    const result = await fence(this.host.settings, { deadlineMs: FENCE_DEADLINE_MS, postmaster: this.postmaster });
+    const result = await fence(this.host.settings, {
+      deadlineMs: FENCE_DEADLINE_MS,
+      postmaster: this.postmaster,
+    });
     this.host.log.warn("postgres", `fenced (${result.method}): ${reason}`);
     await this.#observe();
   }
@@ -263,9 +285,15 @@ export class PostgresReconciler {
       timeoutMs: REWIND_TIMEOUT_MS,
     });
     if (result.ok) {
-      this.host.log.info("postgres", `rejoined ${sourceId} by pg_rewind${result.noRewindRequired ? " (no divergence)" : ""}`);
+      this.host.log.info(
+        "postgres",
+        `rejoined ${sourceId} by pg_rewind${result.noRewindRequired ? " (no divergence)" : ""}`,
+      );
     } else if (result.recloneNeeded) {
-      this.host.log.warn("postgres", `pg_rewind cannot rejoin (${result.detail}); re-cloning from ${sourceId}`);
+      this.host.log.warn(
+        "postgres",
+        `pg_rewind cannot rejoin (${result.detail}); re-cloning from ${sourceId}`,
+      );
       await this.#cloneFromSource(sourceId, source);
     } else {
       throw new Error(`pg_rewind from ${sourceId} failed: ${result.detail}`);
@@ -287,7 +315,10 @@ export class PostgresReconciler {
     await ensureStateDirectory(this.host.settings);
     await writePasswordFile(this.host.settings);
     this.activity = `cloning from ${sourceId}`;
-    this.host.log.info("postgres", `pg_basebackup from ${sourceId} (${source.host}:${source.port})`);
+    this.host.log.info(
+      "postgres",
+      `pg_basebackup from ${sourceId} (${source.host}:${source.port})`,
+    );
     let lastPercent = -1;
     await cloneFrom(this.host.settings, this.host.binaries, source, {
       slotName: slotNameFor(this.host.settings.applicationName),
@@ -296,7 +327,10 @@ export class PostgresReconciler {
         this.activity = `cloning from ${sourceId}: ${progress.percent}%`;
         if (progress.percent >= lastPercent + 10 || progress.percent === 100) {
           lastPercent = progress.percent;
-          this.host.log.info("postgres", `basebackup ${progress.percent}% (${progress.doneBytes} of ${progress.totalBytes} bytes)`);
+          this.host.log.info(
+            "postgres",
+            `basebackup ${progress.percent}% (${progress.doneBytes} of ${progress.totalBytes} bytes)`,
+          );
         }
       },
     });

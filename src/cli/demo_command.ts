@@ -51,7 +51,10 @@ export async function demoCommand(args: string[]): Promise<number> {
   }
   const basePort = Number(values["base-port"] ?? "27000");
   if (!Number.isInteger(basePort) || basePort < 1024 || basePort > 65000) {
-    throw new UsageError(`--base-port ${values["base-port"]}: expected a port between 1024 and 65000`, DEMO_USAGE);
+    throw new UsageError(
+      `--base-port ${values["base-port"]}: expected a port between 1024 and 65000`,
+      DEMO_USAGE,
+    );
   }
   const directory = values.dir ?? await Deno.makeTempDir({ prefix: "hactl-demo-" });
   const cluster = await LocalCluster.create({ directory, nodes: 3, basePort });
@@ -59,8 +62,14 @@ export async function demoCommand(args: string[]): Promise<number> {
   try {
     const primary = await startCluster(cluster);
     await createDemoRole(cluster, primary);
-    console.log(`\nconnect (always to the primary):\n  psql "${cluster.connectionString(DEMO_USER, DEMO_PASSWORD)}"\n`);
-    console.log(`status:\n  scripts/hactl status --api 127.0.0.1:${cluster.node(primary).apiPort}\n`);
+    console.log(
+      `\nconnect (always to the primary):\n  psql "${
+        cluster.connectionString(DEMO_USER, DEMO_PASSWORD)
+      }"\n`,
+    );
+    console.log(
+      `status:\n  scripts/hactl status --api 127.0.0.1:${cluster.node(primary).apiPort}\n`,
+    );
     if (values.failover) await failoverDemo(cluster, primary);
     if (values.exit) return 0;
     console.log("running; Ctrl-C stops the cluster");
@@ -80,7 +89,11 @@ async function startCluster(cluster: LocalCluster): Promise<string> {
   const started = performance.now();
   await cluster.start("node1", true);
   console.log("node1: bootstrapping the first primary (initdb)");
-  await cluster.waitFor("node1 to become primary", async () => (await cluster.primary()) === "node1", STARTUP_TIMEOUT_MS);
+  await cluster.waitFor(
+    "node1 to become primary",
+    async () => (await cluster.primary()) === "node1",
+    STARTUP_TIMEOUT_MS,
+  );
   for (const node of cluster.nodes.slice(1)) await cluster.start(node.id);
   console.log("node2, node3: joining (pg_basebackup from node1, then promoted to voters)");
   let last = "";
@@ -146,10 +159,16 @@ async function failoverDemo(cluster: LocalCluster, primary: string): Promise<voi
       } catch {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      if (performance.now() - killedAt > 120_000) throw new Error("no write succeeded within 120 s of the kill");
+      if (performance.now() - killedAt > 120_000) {
+        throw new Error("no write succeeded within 120 s of the kill");
+      }
     }
     const newPrimary = await cluster.primary();
-    console.log(`failover: a write succeeded on ${newPrimary ?? "the new primary"} ${seconds.toFixed(2)} s after the kill`);
+    console.log(
+      `failover: a write succeeded on ${newPrimary ?? "the new primary"} ${
+        seconds.toFixed(2)
+      } s after the kill`,
+    );
     for (let count = 0; count < 50; count++) await write();
     const rows = await client<{ id: string }[]>`SELECT id FROM demo_writes`;
     const present = new Set(rows.map((row) => Number(row.id)));
@@ -164,7 +183,8 @@ async function failoverDemo(cluster: LocalCluster, primary: string): Promise<voi
   await cluster.waitFor(`${primary} to stream as a standby`, async () => {
     const status = await cluster.status(primary);
     const observation = status?.postgres.observation;
-    return observation?.status === "running" && observation.inRecovery === true && status?.raft.leader !== null;
+    return observation?.status === "running" && observation.inRecovery === true &&
+      status?.raft.leader !== null;
   }, STARTUP_TIMEOUT_MS);
   console.log(renderStatusTable(await cluster.statuses()));
   console.log(`${primary} is back as a standby`);

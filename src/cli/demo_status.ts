@@ -32,7 +32,10 @@ export function renderStatusTable(statuses: ReadonlyMap<string, AgentStatus | nu
       status.postgres.activity,
     ];
   });
-  const widths = header.map((_, column) => Math.max(...[header, ...rows].map((row) => row[column]!.length)));
-  const line = (row: string[]) => row.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd();
+  const widths = header.map((_, column) =>
+    Math.max(...[header, ...rows].map((row) => row[column]!.length))
+  );
+  const line = (row: string[]) =>
+    row.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd();
   return [line(header), ...rows.map(line)].join("\n");
 }

@@ -9,7 +9,8 @@ import { generateClusterSecret, writeClusterSecretFile } from "../config/cluster
 import { UsageError } from "./usage_error.ts";
 
 /** Usage text of `hactl init`. */
-export const INIT_USAGE = `usage: hactl init --node-id ID --output FILE [--secret-file FILE] [--peers LIST]
+export const INIT_USAGE =
+  `usage: hactl init --node-id ID --output FILE [--secret-file FILE] [--peers LIST]
                   [--advertise HOST] [--data-dir DIR]
 
 Writes a fully commented config for one node (and a new cluster secret, mode 0600, unless
@@ -40,9 +41,13 @@ export async function initCommand(args: string[]): Promise<number> {
     console.log(INIT_USAGE);
     return 0;
   }
-  if (!values["node-id"] || !values.output) throw new UsageError("--node-id and --output are required", INIT_USAGE);
+  if (!values["node-id"] || !values.output) {
+    throw new UsageError("--node-id and --output are required", INIT_USAGE);
+  }
   const output = values.output;
-  if (await exists(output)) throw new UsageError(`${output} exists; hactl init never overwrites a config`, INIT_USAGE);
+  if (await exists(output)) {
+    throw new UsageError(`${output} exists; hactl init never overwrites a config`, INIT_USAGE);
+  }
   const directory = output.includes("/") ? output.slice(0, output.lastIndexOf("/")) : ".";
   const secretFile = values["secret-file"] ?? `${directory}/cluster.secret`;
   if (!await exists(secretFile)) {
@@ -55,13 +60,20 @@ export async function initCommand(args: string[]): Promise<number> {
     "node.id": values["node-id"],
     "node.data_dir": dataDir,
     "cluster.secret_file": secretFile,
-    "cluster.peers": values.peers ? values.peers.split(",").map((peer) => peer.trim()).filter(Boolean) : [],
+    "cluster.peers": values.peers
+      ? values.peers.split(",").map((peer) => peer.trim()).filter(Boolean)
+      : [],
     "raft.advertise": `${advertise}:7401`,
     "postgres.data_dir": `${dataDir}/pgdata`,
     "postgres.advertise_host": advertise,
   };
-  await Deno.writeTextFile(output, renderConfigTemplate(template), { createNew: true, mode: 0o644 });
-  console.log(`wrote ${output}; start the first node with: hactl run --config ${output} --bootstrap`);
+  await Deno.writeTextFile(output, renderConfigTemplate(template), {
+    createNew: true,
+    mode: 0o644,
+  });
+  console.log(
+    `wrote ${output}; start the first node with: hactl run --config ${output} --bootstrap`,
+  );
   return 0;
 }
 

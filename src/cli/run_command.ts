@@ -4,7 +4,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { ConfigError, loadAgentConfig, overridesFromEnvironment } from "../config/config_file.ts";
+import { ConfigError, loadAgentConfig } from "../config/config_file.ts";
 import { readClusterSecret } from "../config/cluster_secret.ts";
 import { Agent } from "../agent/agent.ts";
 import { Logger, type LogLevel } from "../agent/logger.ts";
@@ -12,7 +12,8 @@ import { startApiServer } from "../api/server.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** Usage text of `hactl run`. */
-export const RUN_USAGE = `usage: hactl run --config FILE [--bootstrap] [--log-level debug|info|warn|error]
+export const RUN_USAGE =
+  `usage: hactl run --config FILE [--bootstrap] [--log-level debug|info|warn|error]
 
 Runs this node's agent: the embedded Raft member, the Postgres supervisor and the REST API.
   --config FILE   the node's config (hactl init writes one)
@@ -34,7 +35,7 @@ export async function runCommand(args: string[]): Promise<number> {
   }
   let config;
   try {
-    config = await loadAgentConfig(values.config, { environment: overridesFromEnvironment(Deno.env.toObject()) });
+    config = await loadAgentConfig(values.config, { environment: Deno.env.toObject() });
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
@@ -46,7 +47,10 @@ export async function runCommand(args: string[]): Promise<number> {
   const log = new Logger(config.node.id, level);
   const agent = await Agent.start({ config, secret, bootstrap: values.bootstrap ?? false, log });
   const api = startApiServer(agent, { ...config.api.listen, secret });
-  log.info("agent", `API on http://${config.api.listen.hostname}:${api.port}, Raft on ${config.raft.listen.hostname}:${config.raft.listen.port}`);
+  log.info(
+    "agent",
+    `API on http://${config.api.listen.hostname}:${api.port}, Raft on ${config.raft.listen.hostname}:${config.raft.listen.port}`,
+  );
   await waitForSignal();
   log.info("agent", "stopping: Postgres will be stopped too");
   await api.close();

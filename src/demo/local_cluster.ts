@@ -113,10 +113,27 @@ export class LocalCluster {
     const node = this.node(id);
     const entry = new URL("../main.ts", import.meta.url).pathname;
     const config = new URL("../../deno.json", import.meta.url).pathname;
-    const argv = [Deno.execPath(), "run", "--allow-all", "--quiet", "--config", config, entry, "run", "--config", node.configPath];
+    const argv = [
+      Deno.execPath(),
+      "run",
+      "--allow-all",
+      "--quiet",
+      "--config",
+      config,
+      entry,
+      "run",
+      "--config",
+      node.configPath,
+    ];
     if (bootstrap) argv.push("--bootstrap");
     const command = this.runAsUser
-      ? ["setpriv", `--reuid=${this.runAsUser}`, `--regid=${this.runAsUser}`, "--init-groups", ...argv]
+      ? [
+        "setpriv",
+        `--reuid=${this.runAsUser}`,
+        `--regid=${this.runAsUser}`,
+        "--init-groups",
+        ...argv,
+      ]
       : argv;
     const log = await Deno.open(node.logPath, { create: true, append: true });
     if (this.runAsUser) {
@@ -134,7 +151,9 @@ export class LocalCluster {
     const pump = async (stream: ReadableStream<Uint8Array>) => {
       for await (const chunk of stream) await writer.write(chunk).catch(() => {});
     };
-    Promise.all([pump(child.stdout), pump(child.stderr)]).finally(() => writer.close().catch(() => {}));
+    Promise.all([pump(child.stdout), pump(child.stderr)]).finally(() =>
+      writer.close().catch(() => {})
+    );
     node.process = child;
   }
 
@@ -190,7 +209,9 @@ export class LocalCluster {
 
   /** Every node's status (null for those that do not answer). */
   async statuses(): Promise<Map<string, AgentStatus | null>> {
-    const entries = await Promise.all(this.nodes.map(async (node) => [node.id, await this.status(node.id)] as const));
+    const entries = await Promise.all(
+      this.nodes.map(async (node) => [node.id, await this.status(node.id)] as const),
+    );
     return new Map(entries);
   }
 
@@ -198,7 +219,10 @@ export class LocalCluster {
   async primary(): Promise<string | null> {
     for (const [id, status] of await this.statuses()) {
       const observation = status?.postgres.observation;
-      if (status?.raft.writeAuthority && observation?.status === "running" && !observation.inRecovery && !observation.fenced) {
+      if (
+        status?.raft.writeAuthority && observation?.status === "running" &&
+        !observation.inRecovery && !observation.fenced
+      ) {
         return id;
       }
     }
@@ -212,7 +236,9 @@ export class LocalCluster {
       if (await predicate().catch(() => false)) return;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
-    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; agent logs are in ${this.options.directory}`);
+    throw new Error(
+      `timed out after ${timeoutMs} ms waiting for ${what}; agent logs are in ${this.options.directory}`,
+    );
   }
 
   /** Waits until every node runs and the given number of standbys stream from a primary. */
@@ -227,7 +253,8 @@ export class LocalCluster {
       return [...statuses.entries()].every(([id, status]) => {
         if (id === primary) return true;
         const observation = status?.postgres.observation;
-        return observation?.status === "running" && observation.inRecovery && status?.raft.leader === primary;
+        return observation?.status === "running" && observation.inRecovery &&
+          status?.raft.leader === primary;
       });
     }, timeoutMs);
     return primary!;
@@ -242,7 +269,9 @@ export class LocalCluster {
   /** Kills every node and removes the directory. */
   async destroy(keepDirectory = false): Promise<void> {
     for (const node of this.nodes) await this.kill(node.id).catch(() => {});
-    if (!keepDirectory) await Deno.remove(this.options.directory, { recursive: true }).catch(() => {});
+    if (!keepDirectory) {
+      await Deno.remove(this.options.directory, { recursive: true }).catch(() => {});
+    }
   }
 }
 

@@ -48,6 +48,9 @@ export function renderHactlConf(settings: PostgresSettings): string {
     // The live value is set by ALTER SYSTEM (postgresql.auto.conf), which takes precedence.
     ["synchronous_standby_names", "''"],
     ["recovery_target_timeline", "'latest'"],
+    // A standby told to follow a new primary retries its WAL receiver quickly (default 5 s):
+    // in quorum-sync mode the new primary's first commit waits for it.
+    ["wal_retrieve_retry_interval", "'200ms'"],
     ["logging_collector", "off"],
   ];
   return [
@@ -85,6 +88,9 @@ export function renderPgHba(settings: PostgresSettings, fenced: boolean): string
 export function renderPgIdent(settings: PostgresSettings): string {
   const osUsers = new Set<string>([userInfo().username]);
   if (settings.runAsUser !== null) osUsers.add(settings.runAsUser);
+  // root owns the data directory anyway; mapping it lets operators and the demo use the
+  // socket whether the agent runs as root or as the postgres user.
+  osUsers.add("root");
   return [
     "# Written by hactl. Do not edit.",
     ...[...osUsers].map((osUser) => `${IDENT_MAP_NAME} ${osUser} ${settings.superuser}`),

