@@ -7,8 +7,8 @@
  * Flags: --kills N (default 10), --base-port PORT (default 29000).
  */
 import { parseArgs } from "node:util";
-import postgres from "postgres";
 import { LocalCluster } from "../src/demo/local_cluster.ts";
+import { PrimaryClient } from "../src/demo/primary_client.ts";
 import { connectLocal } from "../src/postgres/sql_client.ts";
 import type { PostgresSettings } from "../src/postgres/settings.ts";
 
@@ -76,20 +76,18 @@ try {
     );
   }
 
-  const client = postgres(cluster.connectionString("bench", "bench"), {
-    max: 1,
-    connect_timeout: 1,
-    onnotice: () => {},
-  });
-  await client`CREATE TABLE IF NOT EXISTS bench_writes (id bigserial PRIMARY KEY)`;
+  const client = new PrimaryClient(cluster.connectionString("bench", "bench"), 1);
+  await client.run((sql) =>
+    sql`CREATE TABLE IF NOT EXISTS bench_writes (id bigserial PRIMARY KEY)`
+  );
   const seconds: number[] = [];
   for (let kill = 1; kill <= kills; kill++) {
-    await client`INSERT INTO bench_writes DEFAULT VALUES`;
+    await client.run((sql) => sql`INSERT INTO bench_writes DEFAULT VALUES`);
     await cluster.kill(primary);
     const killedAt = performance.now();
     for (;;) {
       try {
-        await client`INSERT INTO bench_writes DEFAULT VALUES`;
+        await client.run((sql) => sql`INSERT INTO bench_writes DEFAULT VALUES`);
         break;
       } catch {
         await new Promise((resolve) => setTimeout(resolve, 20));
@@ -101,7 +99,7 @@ try {
     await cluster.start(primary);
     primary = await cluster.waitUntilHealthy(STARTUP_MS);
   }
-  await client.end({ timeout: 5 });
+  await client.close();
   const sorted = [...seconds].sort((a, b) => a - b);
   console.log(
     `failover over ${kills} kills: median ${percentile(sorted, 0.5).toFixed(2)} s, p90 ${

@@ -13,7 +13,8 @@ export function createApiApp(handle: AgentHandle, _options: { secret: string }):
   app.get("/primary", (context) => {
     const status = handle.status();
     const observation = status.postgres.observation;
-    const primary = status.raft.writeAuthority && observation?.status === "running" && !observation.inRecovery &&
+    const primary = status.raft.writeAuthority && observation?.status === "running" &&
+      !observation.inRecovery &&
       !observation.fenced;
     return context.json({ role: primary ? "primary" : "other" }, primary ? 200 : 503);
   });
@@ -26,6 +27,9 @@ export function startApiServer(
   options: { hostname: string; port: number; secret: string },
 ): { close(): Promise<void>; port: number } {
   const app = createApiApp(handle, options);
-  const server = Deno.serve({ hostname: options.hostname, port: options.port, onListen: () => {} }, app.fetch);
+  const server = Deno.serve(
+    { hostname: options.hostname, port: options.port, onListen: () => {} },
+    app.fetch,
+  );
   return { close: () => server.shutdown(), port: server.addr.port };
 }

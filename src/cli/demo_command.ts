@@ -6,8 +6,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import postgres from "postgres";
 import { LocalCluster } from "../demo/local_cluster.ts";
+import { PrimaryClient } from "../demo/primary_client.ts";
 import { connectLocal } from "../postgres/sql_client.ts";
 import { UsageError } from "./usage_error.ts";
 import { renderStatusTable } from "./demo_status.ts";
@@ -131,19 +131,16 @@ async function createDemoRole(cluster: LocalCluster, primary: string): Promise<v
 }
 
 async function failoverDemo(cluster: LocalCluster, primary: string): Promise<void> {
-  const client = postgres(cluster.connectionString(DEMO_USER, DEMO_PASSWORD), {
-    max: 1,
-    connect_timeout: 2,
-    idle_timeout: 1,
-    onnotice: () => {},
-  });
+  const client = new PrimaryClient(cluster.connectionString(DEMO_USER, DEMO_PASSWORD));
   const acknowledged: number[] = [];
   try {
-    await client`CREATE TABLE IF NOT EXISTS demo_writes (id bigint PRIMARY KEY, at timestamptz DEFAULT now())`;
+    await client.run((sql) =>
+      sql`CREATE TABLE IF NOT EXISTS demo_writes (id bigint PRIMARY KEY, at timestamptz DEFAULT now())`
+    );
     let next = 1;
     const write = async () => {
       const id = next++;
-      await client`INSERT INTO demo_writes (id) VALUES (${id})`;
+      await client.run((sql) => sql`INSERT INTO demo_writes (id) VALUES (${id})`);
       acknowledged.push(id);
     };
     for (let count = 0; count < 50; count++) await write();
@@ -170,13 +167,13 @@ async function failoverDemo(cluster: LocalCluster, primary: string): Promise<voi
       } s after the kill`,
     );
     for (let count = 0; count < 50; count++) await write();
-    const rows = await client<{ id: string }[]>`SELECT id FROM demo_writes`;
+    const rows = await client.run((sql) => sql<{ id: string }[]>`SELECT id FROM demo_writes`);
     const present = new Set(rows.map((row) => Number(row.id)));
     const missing = acknowledged.filter((id) => !present.has(id));
     if (missing.length > 0) throw new Error(`acknowledged rows lost: ${missing.join(", ")}`);
     console.log(`no acknowledged row lost (${acknowledged.length} acknowledged, all present)`);
   } finally {
-    await client.end({ timeout: 5 });
+    await client.close();
   }
   console.log(`restarting ${primary}: it must rejoin as a standby (pg_rewind)`);
   await cluster.start(primary);

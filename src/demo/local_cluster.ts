@@ -135,25 +135,20 @@ export class LocalCluster {
         ...argv,
       ]
       : argv;
-    const log = await Deno.open(node.logPath, { create: true, append: true });
+    await Deno.writeTextFile(node.logPath, "", { append: true });
     if (this.runAsUser) {
       const owner = await lookupUser(this.runAsUser);
       await Deno.chown(node.logPath, owner.uid, owner.gid);
     }
-    const child = new Deno.Command(command[0]!, {
-      args: command.slice(1),
+    // The shell appends the agent's output to its log file directly (exec keeps the pid),
+    // so the log survives whatever happens to this process.
+    const child = new Deno.Command("bash", {
+      args: ["-c", 'exec "$@" >> "$HACTL_AGENT_LOG" 2>&1', "bash", ...command],
       stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
+      stdout: "null",
+      stderr: "null",
+      env: { NO_COLOR: "1", HACTL_AGENT_LOG: node.logPath },
     }).spawn();
-    const writer = log.writable.getWriter();
-    const pump = async (stream: ReadableStream<Uint8Array>) => {
-      for await (const chunk of stream) await writer.write(chunk).catch(() => {});
-    };
-    Promise.all([pump(child.stdout), pump(child.stderr)]).finally(() =>
-      writer.close().catch(() => {})
-    );
     node.process = child;
   }
 

@@ -7,6 +7,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import postgres from "postgres";
 import { LocalCluster } from "../../src/demo/local_cluster.ts";
+import { PrimaryClient } from "../../src/demo/primary_client.ts";
 import { connectLocal } from "../../src/postgres/sql_client.ts";
 import type { PostgresSettings } from "../../src/postgres/settings.ts";
 
@@ -44,9 +45,13 @@ Deno.test({
     const directory = await Deno.makeTempDir({ prefix: "hactl-cluster-test-" });
     const cluster = await LocalCluster.create({ directory, nodes: 3, basePort: 26000 });
     let failed = true;
+    // Later stages build on earlier ones: stop at the first failure.
+    const stage = async (name: string, body: () => Promise<void>) => {
+      if (!await t.step(name, body)) throw new Error(`stage failed: ${name}`);
+    };
     try {
       let primary = "";
-      await t.step("bootstrap: one primary, two streaming standby voters", async () => {
+      await stage("bootstrap: one primary, two streaming standby voters", async () => {
         await cluster.start("node1", true);
         await cluster.waitFor(
           "node1 primary",
@@ -59,13 +64,15 @@ Deno.test({
         assertEquals(primary, "node1");
         const status = await cluster.status("node1");
         assertEquals(status?.raft.voters, ["node1", "node2", "node3"]);
-        assertEquals(
-          status?.postgres.observation?.synchronousStandbyNames,
-          'ANY 1 ("node2", "node3")',
-        );
+        // Quorum-sync follows the membership: the primary waits for one of the two standbys.
+        await cluster.waitFor("synchronous_standby_names over both standbys", async () => {
+          const current = await cluster.status("node1");
+          return current?.postgres.observation?.synchronousStandbyNames ===
+            'ANY 1 ("node2", "node3")';
+        }, 10_000);
       });
 
-      await t.step("a table, a role with a password and a GRANT reach every standby", async () => {
+      await stage("a table, a role with a password and a GRANT reach every standby", async () => {
         await query(cluster, primary, "CREATE TABLE accounts (id int PRIMARY KEY, owner text)");
         await query(cluster, primary, "INSERT INTO accounts VALUES (1, 'alice'), (2, 'bob')");
         await query(cluster, primary, "CREATE ROLE app LOGIN PASSWORD 'app-secret'");
@@ -100,17 +107,13 @@ Deno.test({
 
       const acknowledged: number[] = [];
       let newPrimary = "";
-      await t.step(
+      await stage(
         "SIGKILL of the primary: a new writable primary with every acknowledged row",
         async () => {
-          const writer = postgres(cluster.connectionString("app", "app-secret"), {
-            max: 1,
-            connect_timeout: 2,
-            onnotice: () => {},
-          });
+          const writer = new PrimaryClient(cluster.connectionString("app", "app-secret"));
           try {
             for (let id = 100; id < 200; id++) {
-              await writer`INSERT INTO accounts VALUES (${id}, 'writer')`;
+              await writer.run((sql) => sql`INSERT INTO accounts VALUES (${id}, 'writer')`);
               acknowledged.push(id);
             }
             await cluster.kill(primary);
@@ -118,7 +121,7 @@ Deno.test({
             let next = 200;
             while (performance.now() - killedAt < 60_000) {
               try {
-                await writer`INSERT INTO accounts VALUES (${next}, 'writer')`;
+                await writer.run((sql) => sql`INSERT INTO accounts VALUES (${next}, 'writer')`);
                 acknowledged.push(next);
                 next++;
                 if (next >= 210) break;
@@ -128,7 +131,7 @@ Deno.test({
             }
             assert(next >= 210, "writes resumed on a new primary");
           } finally {
-            await writer.end({ timeout: 5 });
+            await writer.close();
           }
           newPrimary = (await cluster.primary()) ?? "";
           assert(newPrimary !== "" && newPrimary !== primary, `new primary: ${newPrimary}`);
@@ -142,7 +145,7 @@ Deno.test({
         },
       );
 
-      await t.step(
+      await stage(
         "the old primary comes back as a standby of the new one, by pg_rewind",
         async () => {
           await cluster.start(primary);
@@ -152,9 +155,10 @@ Deno.test({
             return observation?.status === "running" && observation.inRecovery &&
               status?.raft.leader === newPrimary;
           }, STARTUP_MS);
-          assert(
-            (await logOf(cluster, primary)).includes("by pg_rewind"),
-            "the agent log reports the rewind",
+          await cluster.waitFor(
+            "the agent log to report the rewind",
+            async () => (await logOf(cluster, primary)).includes("by pg_rewind"),
+            10_000,
           );
           await cluster.waitFor("old primary has the rows written after failover", async () => {
             const rows = await query<{ count: string }>(
@@ -167,16 +171,15 @@ Deno.test({
         },
       );
 
-      await t.step(
+      await stage(
         "a deposed primary whose WAL is gone rejoins by a fresh pg_basebackup",
         async () => {
           const victim = newPrimary;
           await cluster.kill(victim);
-          const survivor = await cluster.waitFor("another primary", async () => {
+          await cluster.waitFor("another primary", async () => {
             const current = await cluster.primary();
             return current !== null && current !== victim;
           }, 60_000);
-          void survivor;
           const walDirectory = `${cluster.node(victim).dataDirectory}/pg_wal`;
           for await (const entry of Deno.readDir(walDirectory)) {
             if (/^[0-9A-F]{24}$/.test(entry.name)) {
@@ -189,9 +192,10 @@ Deno.test({
             const observation = status?.postgres.observation;
             return observation?.status === "running" && observation.inRecovery === true;
           }, STARTUP_MS);
-          assert(
-            (await logOf(cluster, victim)).includes("re-cloning"),
-            "the agent log reports the re-clone",
+          await cluster.waitFor(
+            "the agent log to report the re-clone",
+            async () => (await logOf(cluster, victim)).includes("re-cloning"),
+            10_000,
           );
         },
       );

@@ -184,7 +184,7 @@ const MISTAKES: readonly [string, string, string][] = [
     "a peer without a port",
     withLines("cluster", 'peers = ["node2=10.0.0.2"]'),
     'hactl.toml:6: cluster.peers = ["node2=10.0.0.2"]: element 1 "node2=10.0.0.2" is not ' +
-      '"id=host:port" optionally followed by ",postgres=PORT,api=PORT"',
+    '"id=host:port" optionally followed by ",postgres=PORT,api=PORT"',
   ],
   [
     "a peer listed twice",

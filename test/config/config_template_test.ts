@@ -110,7 +110,13 @@ Deno.test("property: any valid values survive render and parse unchanged", () =>
       assertEquals(config.cluster.secretFile, values.secretFile);
       assertEquals(
         config.cluster.peers,
-        peers.map((peer) => ({ id: peer, hostname: "10.0.0.9", port: peerPort, postgresPort: null, apiPort: null })),
+        peers.map((peer) => ({
+          id: peer,
+          hostname: "10.0.0.9",
+          port: peerPort,
+          postgresPort: null,
+          apiPort: null,
+        })),
       );
       assertEquals(config.cluster.maxLagBytes, values.lag === "unlimited" ? null : values.lag);
       assertEquals(config.raft.listen.port, values.raftPort);

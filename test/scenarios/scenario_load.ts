@@ -1,0 +1,99 @@
+/**
+ * The load every fault scenario runs and the verdicts it ends with: a {@link WriteProber} on
+ * EVERY node (S1/S2 via {@link checkSingleWriter}) and a {@link ContinuousWriter} through
+ * whichever node is primary (D1 via {@link checkAcknowledgedWrites}). Both verdicts fail hard.
+ *
+ * @module
+ */
+import { assert } from "../harness/test_assertions.ts";
+import {
+  checkAcknowledgedWrites,
+  checkSingleWriter,
+  type NodeRows,
+  type ProbeRecord,
+} from "../harness/checkers.ts";
+import { ContinuousWriter, readWrittenIds } from "../harness/continuous_writer.ts";
+import { WriteProber } from "../harness/write_prober.ts";
+import type { WriteRecord } from "../harness/write_history.ts";
+import type { ScenarioCluster } from "./scenario_cluster.ts";
+
+/** Time the standbys get to replay every acknowledged row before they are compared. */
+const CATCH_UP_TIMEOUT_MS = 30_000;
+
+/** The prober and the writer of one scenario. */
+export interface ScenarioLoad {
+  readonly prober: WriteProber;
+  readonly writer: ContinuousWriter;
+}
+
+/** Starts the prober on every node and the writer on the primary. */
+export async function startLoad(cluster: ScenarioCluster): Promise<ScenarioLoad> {
+  const targets = cluster.targets();
+  const writer = new ContinuousWriter(targets, { intervalMs: 20, writeTimeoutMs: 2_000 });
+  const prober = new WriteProber(targets, { intervalMs: 25, attemptTimeoutMs: 1_000 });
+  await writer.start();
+  await prober.start();
+  return { prober, writer };
+}
+
+/** Stops both and returns their records. */
+export async function stopLoad(
+  load: ScenarioLoad,
+): Promise<{ probes: readonly ProbeRecord[]; writes: readonly WriteRecord[] }> {
+  const [writes, probes] = await Promise.all([load.writer.stop(), load.prober.stop()]);
+  return { probes, writes };
+}
+
+/** Successful probe writes on `node` that started at or after `sinceMs`. */
+export function probeSuccesses(
+  records: readonly ProbeRecord[],
+  node: string,
+  sinceMs = 0,
+): ProbeRecord[] {
+  return records.filter((r) => r.node === node && r.outcome === "ok" && r.startMs >= sinceMs);
+}
+
+/** Writes acknowledged by `node` (any node when null) that started at or after `sinceMs`. */
+export function acknowledgedSince(
+  records: readonly WriteRecord[],
+  sinceMs: number,
+  node: string | null = null,
+): number {
+  return records.filter((r) =>
+    r.outcome === "acknowledged" && r.startMs >= sinceMs && (node === null || r.node === node)
+  ).length;
+}
+
+/** Fails when two nodes accepted writes at once or a deposed node wrote on an old timeline. */
+export function assertSingleWriter(probes: readonly ProbeRecord[]): void {
+  const verdict = checkSingleWriter(probes);
+  assert(verdict.ok, `S1/S2 violated: ${verdict.summary}`);
+  assert(verdict.successfulWrites > 0, "the prober saw no successful write at all");
+}
+
+/**
+ * Fails when an acknowledged write is missing on the primary `primaryIndex` or on any of
+ * `standbys` (after they had time to replay everything the primary has).
+ */
+export async function assertNoAcknowledgedWriteLost(
+  cluster: ScenarioCluster,
+  writes: readonly WriteRecord[],
+  primaryIndex: number,
+  standbys: readonly number[],
+): Promise<string> {
+  const primaryRows = await readWrittenIds(cluster.target(primaryIndex));
+  const rows: NodeRows[] = [{ node: cluster.node(primaryIndex).id, ids: primaryRows }];
+  const highest = Math.max(0, ...primaryRows);
+  for (const index of standbys) {
+    let ids: number[] = [];
+    await cluster.waitFor(`node ${index} replayed row ${highest}`, async () => {
+      ids = await readWrittenIds(cluster.target(index));
+      return ids.includes(highest);
+    }, CATCH_UP_TIMEOUT_MS);
+    rows.push({ node: cluster.node(index).id, ids });
+  }
+  const verdict = checkAcknowledgedWrites(writes, rows);
+  assert(verdict.ok, `D1 violated: ${verdict.summary}`);
+  assert(verdict.acknowledgedCount > 0, "the writer had no acknowledged write at all");
+  return verdict.summary;
+}
