@@ -1,0 +1,56 @@
+/**
+ * The command line as a user meets it: `hactl demo --failover` end to end (a failover time,
+ * no acknowledged row lost, the old primary back as a standby), and clear errors with exit
+ * code 2 for a bad flag, a missing config and a config with mistakes.
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+async function hactl(args: string[]): Promise<{ code: number; output: string }> {
+  const result = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--quiet", "--config", `${ROOT}deno.json`, `${ROOT}src/main.ts`, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const decoder = new TextDecoder();
+  return { code: result.code, output: decoder.decode(result.stdout) + decoder.decode(result.stderr) };
+}
+
+Deno.test("hactl demo --failover reports the failover time, no loss, and the old primary as a standby", async () => {
+  const { code, output } = await hactl(["demo", "--failover", "--exit", "--base-port", "25700"]);
+  assertEquals(code, 0, output);
+  const failover = /failover: a write succeeded on (node\d) ([\d.]+) s after the kill/.exec(output);
+  assert(failover, output);
+  assert(output.includes("no acknowledged row lost"), output);
+  assert(/node1 is back as a standby/.test(output), output);
+  assert(output.includes("target_session_attrs=read-write"), "prints how to connect");
+});
+
+Deno.test("a bad flag, a missing config and a wrong config value get clear errors and exit code 2", async () => {
+  const flag = await hactl(["run", "--bogus"]);
+  assertEquals(flag.code, 2);
+  assert(flag.output.includes("bogus"), flag.output);
+  assert(flag.output.includes("usage: hactl run"), flag.output);
+
+  const missing = await hactl(["run", "--config", "/nonexistent/hactl.toml"]);
+  assertEquals(missing.code, 2);
+  assert(missing.output.includes("/nonexistent/hactl.toml") && missing.output.includes("hactl init"), missing.output);
+
+  const directory = await Deno.makeTempDir();
+  try {
+    const path = `${directory}/hactl.toml`;
+    await Deno.writeTextFile(path, '[node]\nid = "node1"\n[postgres]\nport = 99999\nprot = 5\n');
+    const wrong = await hactl(["run", "--config", path]);
+    assertEquals(wrong.code, 2);
+    assert(wrong.output.includes("postgres.port = 99999"), wrong.output);
+    assert(wrong.output.includes("did you mean postgres.port"), wrong.output);
+
+    const unknown = await hactl(["frobnicate"]);
+    assertEquals(unknown.code, 2);
+    assert(unknown.output.includes('unknown command "frobnicate"'), unknown.output);
+  } finally {
+    await Deno.remove(directory, { recursive: true });
+  }
+});
