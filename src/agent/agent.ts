@@ -180,7 +180,7 @@ export class Agent implements AgentHandle {
     this.#loop = this.#run();
     this.#ticker = setInterval(
       () => this.#deliverTicks(),
-      Math.max(5, Math.floor(config.raft.tickMs / 2)),
+      Math.max(5, config.raft.tickMs),
     );
   }
 

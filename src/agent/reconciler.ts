@@ -32,7 +32,7 @@ import { ensureStateDirectory } from "../postgres/postmaster.ts";
 import type { Logger } from "./logger.ts";
 
 /** How often the reconciler observes Postgres when nothing else wakes it. */
-export const OBSERVE_INTERVAL_MS = 250;
+export const OBSERVE_INTERVAL_MS = 1000;
 /** Fencing must be confirmed within this time, else the postmaster is stopped. */
 export const FENCE_DEADLINE_MS = 300;
 /** Time limits of long actions. */

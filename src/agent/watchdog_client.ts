@@ -8,7 +8,7 @@ import { wrapForUser } from "../postgres/process_runner.ts";
 import type { Logger } from "./logger.ts";
 
 /** Renewals are sent at most this often. */
-const MIN_RENEWAL_INTERVAL_MS = 20;
+const MIN_RENEWAL_INTERVAL_MS = 100;
 
 /** A running watchdog process. */
 export class WatchdogClient {
