@@ -8,7 +8,6 @@
  */
 import { parseArgs } from "node:util";
 import { LocalCluster } from "../src/demo/local_cluster.ts";
-import { PrimaryClient } from "../src/demo/primary_client.ts";
 import { connectLocal } from "../src/postgres/sql_client.ts";
 import type { PostgresSettings } from "../src/postgres/settings.ts";
 
@@ -76,7 +75,7 @@ try {
     );
   }
 
-  const client = new PrimaryClient(cluster.connectionString("bench", "bench"), 1);
+  const client = cluster.primaryClient("bench", "bench");
   await client.run((sql) =>
     sql`CREATE TABLE IF NOT EXISTS bench_writes (id bigserial PRIMARY KEY)`
   );

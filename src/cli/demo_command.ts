@@ -7,7 +7,6 @@
  */
 import { parseArgs } from "node:util";
 import { LocalCluster } from "../demo/local_cluster.ts";
-import { PrimaryClient } from "../demo/primary_client.ts";
 import { connectLocal } from "../postgres/sql_client.ts";
 import { UsageError } from "./usage_error.ts";
 import { renderStatusTable } from "./demo_status.ts";
@@ -131,7 +130,7 @@ async function createDemoRole(cluster: LocalCluster, primary: string): Promise<v
 }
 
 async function failoverDemo(cluster: LocalCluster, primary: string): Promise<void> {
-  const client = new PrimaryClient(cluster.connectionString(DEMO_USER, DEMO_PASSWORD));
+  const client = cluster.primaryClient(DEMO_USER, DEMO_PASSWORD);
   const acknowledged: number[] = [];
   try {
     await client.run((sql) =>

@@ -9,6 +9,7 @@ import { renderConfigTemplate } from "../config/config_template.ts";
 import type { AgentStatus } from "../agent/agent_handle.ts";
 import { runningAsRoot } from "../postgres/process_runner.ts";
 import { lookupUser } from "../postgres/files.ts";
+import { PrimaryClient } from "./primary_client.ts";
 
 /** Options of a local cluster. */
 export interface LocalClusterOptions {
@@ -253,6 +254,12 @@ export class LocalCluster {
       });
     }, timeoutMs);
     return primary!;
+  }
+
+  /** A client that always writes to the current primary. */
+  primaryClient(user: string, password: string): PrimaryClient {
+    const hosts = this.nodes.map((node) => ({ hostname: "127.0.0.1", port: node.postgresPort }));
+    return new PrimaryClient({ hosts, user, password });
   }
 
   /** libpq multi-host connection string that always reaches the primary. */

@@ -1,8 +1,9 @@
 /**
- * A client that always talks to the writable primary through a libpq-style multi-host URL
- * (`target_session_attrs=read-write`). After any error it drops its connection, so the next
- * call connects afresh and finds the new primary (a kept connection to a demoted or
- * standby server would otherwise stay read-only).
+ * A client that always talks to the writable primary of a list of hosts, the way libpq's
+ * `target_session_attrs=read-write` does: it tries each host in turn and keeps the first
+ * that is not in recovery and not read-only. After any error it drops its connection, so
+ * the next call looks for the primary afresh. (The npm driver's own read-write check looks
+ * at default_transaction_read_only only and so accepts a hot standby.)
  *
  * @module
  */
@@ -11,22 +12,26 @@ import postgres from "postgres";
 /** The driver's connection type. */
 export type Sql = postgres.Sql;
 
+/** Where and how to connect. */
+export interface PrimaryClientOptions {
+  readonly hosts: readonly { readonly hostname: string; readonly port: number }[];
+  readonly user: string;
+  readonly password: string;
+  readonly database?: string;
+  readonly connectTimeoutSeconds?: number;
+}
+
 /** A reconnecting client for the current primary. */
 export class PrimaryClient {
   #sql: Sql | null = null;
 
   /** Creates the client; nothing connects until the first call. */
-  constructor(private readonly url: string, private readonly connectTimeoutSeconds = 2) {}
+  constructor(private readonly options: PrimaryClientOptions) {}
 
   /** Runs `body` on a connection to the primary; on error the connection is dropped. */
   async run<T>(body: (sql: Sql) => Promise<T>): Promise<T> {
-    this.#sql ??= postgres(this.url, {
-      max: 1,
-      connect_timeout: this.connectTimeoutSeconds,
-      idle_timeout: 30,
-      onnotice: () => {},
-    });
-    const sql = this.#sql;
+    const sql = this.#sql ?? await this.#connect();
+    this.#sql = sql;
     try {
       return await body(sql);
     } catch (error) {
@@ -34,6 +39,37 @@ export class PrimaryClient {
       sql.end({ timeout: 0 }).catch(() => {});
       throw error;
     }
+  }
+
+  async #connect(): Promise<Sql> {
+    const problems: string[] = [];
+    for (const host of this.options.hosts) {
+      const sql = postgres({
+        host: host.hostname,
+        port: host.port,
+        user: this.options.user,
+        password: this.options.password,
+        database: this.options.database ?? "postgres",
+        max: 1,
+        connect_timeout: this.options.connectTimeoutSeconds ?? 2,
+        idle_timeout: 30,
+        onnotice: () => {},
+      });
+      try {
+        const rows = await sql<{ recovery: boolean; read_only: string }[]>`
+          SELECT pg_is_in_recovery() AS recovery, current_setting('transaction_read_only') AS read_only`;
+        if (rows[0]?.recovery === false && rows[0]?.read_only === "off") return sql;
+        problems.push(`${host.hostname}:${host.port} is read-only`);
+      } catch (error) {
+        problems.push(
+          `${host.hostname}:${host.port}: ${
+            error instanceof Error ? error.message : String(error)
+          }`,
+        );
+      }
+      await sql.end({ timeout: 0 }).catch(() => {});
+    }
+    throw new Error(`no writable primary among ${problems.join("; ")}`);
   }
 
   /** Closes the connection. */

@@ -9,13 +9,24 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 
 async function hactl(args: string[]): Promise<{ code: number; output: string }> {
   const result = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--quiet", "--config", `${ROOT}deno.json`, `${ROOT}src/main.ts`, ...args],
+    args: [
+      "run",
+      "--allow-all",
+      "--quiet",
+      "--config",
+      `${ROOT}deno.json`,
+      `${ROOT}src/main.ts`,
+      ...args,
+    ],
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
   }).output();
   const decoder = new TextDecoder();
-  return { code: result.code, output: decoder.decode(result.stdout) + decoder.decode(result.stderr) };
+  return {
+    code: result.code,
+    output: decoder.decode(result.stdout) + decoder.decode(result.stderr),
+  };
 }
 
 Deno.test("hactl demo --failover reports the failover time, no loss, and the old primary as a standby", async () => {
@@ -36,7 +47,10 @@ Deno.test("a bad flag, a missing config and a wrong config value get clear error
 
   const missing = await hactl(["run", "--config", "/nonexistent/hactl.toml"]);
   assertEquals(missing.code, 2);
-  assert(missing.output.includes("/nonexistent/hactl.toml") && missing.output.includes("hactl init"), missing.output);
+  assert(
+    missing.output.includes("/nonexistent/hactl.toml") && missing.output.includes("hactl init"),
+    missing.output,
+  );
 
   const directory = await Deno.makeTempDir();
   try {

@@ -7,7 +7,6 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import postgres from "postgres";
 import { LocalCluster } from "../../src/demo/local_cluster.ts";
-import { PrimaryClient } from "../../src/demo/primary_client.ts";
 import { connectLocal } from "../../src/postgres/sql_client.ts";
 import type { PostgresSettings } from "../../src/postgres/settings.ts";
 
@@ -110,7 +109,7 @@ Deno.test({
       await stage(
         "SIGKILL of the primary: a new writable primary with every acknowledged row",
         async () => {
-          const writer = new PrimaryClient(cluster.connectionString("app", "app-secret"));
+          const writer = cluster.primaryClient("app", "app-secret");
           try {
             for (let id = 100; id < 200; id++) {
               await writer.run((sql) => sql`INSERT INTO accounts VALUES (${id}, 'writer')`);
