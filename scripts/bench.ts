@@ -16,6 +16,7 @@ const { values } = parseArgs({
   options: { kills: { type: "string" }, "base-port": { type: "string" } },
 });
 const kills = Number(values.kills ?? "10");
+// --kills 0 measures only the idle footprint.
 const basePort = Number(values["base-port"] ?? "29000");
 const STARTUP_MS = 180_000;
 const CPU_SAMPLE_MS = 10_000;
@@ -100,6 +101,7 @@ try {
   }
   await client.close();
   const sorted = [...seconds].sort((a, b) => a - b);
+  if (sorted.length === 0) Deno.exit(0);
   console.log(
     `failover over ${kills} kills: median ${percentile(sorted, 0.5).toFixed(2)} s, p90 ${
       percentile(sorted, 0.9).toFixed(2)
