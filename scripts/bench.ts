@@ -101,12 +101,13 @@ try {
   }
   await client.close();
   const sorted = [...seconds].sort((a, b) => a - b);
-  if (sorted.length === 0) Deno.exit(0);
-  console.log(
-    `failover over ${kills} kills: median ${percentile(sorted, 0.5).toFixed(2)} s, p90 ${
-      percentile(sorted, 0.9).toFixed(2)
-    } s, min ${sorted[0]!.toFixed(2)} s, max ${sorted[sorted.length - 1]!.toFixed(2)} s`,
-  );
+  if (sorted.length > 0) {
+    console.log(
+      `failover over ${kills} kills: median ${percentile(sorted, 0.5).toFixed(2)} s, p90 ${
+        percentile(sorted, 0.9).toFixed(2)
+      } s, min ${sorted[0]!.toFixed(2)} s, max ${sorted[sorted.length - 1]!.toFixed(2)} s`,
+    );
+  }
 } finally {
   await cluster.destroy();
 }
