@@ -357,11 +357,17 @@ Deno.test("a peer that stops reading is cut off by the write timeout without blo
     );
     node2.transport.setPeers(new Map([["node1", node1.address]]));
     const big = bigSnapshot("node1", "stuck");
-    for (let i = 0; i < 40; i++) node1.transport.send(big);
-    await waitFor(
-      () => node1.peerDown.some((down) => down.reason.includes("sending a frame did not finish")),
-      "write timeout",
-    );
+    // Keep the outbox full until the kernel's socket buffers are full too and a write stalls.
+    const cutOff = () =>
+      node1.peerDown.some((down) => down.reason.includes("sending a frame did not finish"));
+    const feeder = setInterval(() => {
+      for (let i = 0; i < 8; i++) node1.transport.send(big);
+    }, 20);
+    try {
+      await waitFor(cutOff, "write timeout");
+    } finally {
+      clearInterval(feeder);
+    }
     node1.transport.send(timeoutNow("node1", "node2", 1));
     await waitFor(() => node2.received.length === 1, "delivery to the live peer");
     assert(node1.transport.queuedMessages("stuck") <= 4);
