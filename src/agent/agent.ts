@@ -152,8 +152,11 @@ export class Agent implements AgentHandle {
         const member = this.members.find((candidate) => candidate.id === node);
         return member ? { host: member.postgres.hostname, port: member.postgres.port } : null;
       },
+      // Slots follow the membership in force: a removed member's slot is dropped (R3).
       slotMembers: () =>
-        this.members.map((member) => member.id).filter((id) => id !== config.node.id),
+        [...this.#state.membership.voters, ...this.#state.membership.learners].filter((id) =>
+          id !== config.node.id
+        ),
       observed: (observation) => this.#enqueue({ kind: "postgres", observation }),
       initialized: (systemIdentifier) => {
         this.#systemIdentifier = systemIdentifier;

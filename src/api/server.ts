@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { timingSafeEqual } from "node:crypto";
 import type { AdminRequest, Command } from "../core/mod.ts";
-import type { AgentHandle, AgentStatus } from "../agent/agent_handle.ts";
+import type { AdminResult, AgentHandle, AgentStatus } from "../agent/agent_handle.ts";
 import { renderMetrics } from "./metrics.ts";
 
 /** An admin request before it gets its id (distributes over the union). */
@@ -54,7 +54,7 @@ function summary(status: AgentStatus) {
 /** Builds the Hono app. */
 export function createApiApp(handle: AgentHandle, options: { secret: string }): Hono {
   const app = new Hono();
-  const health = (check: (status: AgentStatus) => boolean) => (context: import("hono").Context) => {
+  const health = (check: (status: AgentStatus) => boolean) => (context: Context) => {
     const status = handle.status();
     return context.json(summary(status), check(status) ? 200 : 503);
   };
@@ -74,21 +74,10 @@ export function createApiApp(handle: AgentHandle, options: { secret: string }): 
   });
 
   const admin =
-    (build: (body: Record<string, unknown>) => RequestWithoutId) =>
-    async (context: import("hono").Context) => {
+    (build: (body: Record<string, unknown>) => RequestWithoutId) => async (context: Context) => {
       authorize(context.req.header("authorization"), options.secret);
       const body = await readBody(context.req.raw);
-      const request = { ...build(body), requestId: `api-${crypto.randomUUID()}` } as AdminRequest;
-      const result = await handle.submit(request, ADMIN_TIMEOUT_MS);
-      if (result.ok) return context.json({ ok: true });
-      const status = handle.status();
-      const leader = status.members.find((member) => member.id === result.leaderHint);
-      const leaderApi = leader ? `${leader.api.hostname}:${leader.api.port}` : null;
-      const timedOut = result.error?.startsWith("no answer within") ?? false;
-      return context.json(
-        { ok: false, error: result.error, leader: result.leaderHint, leaderApi },
-        timedOut ? 504 : 409,
-      );
+      return respond(context, handle, await submit(handle, build(body)));
     };
   app.post(
     "/switchover",
@@ -96,14 +85,28 @@ export function createApiApp(handle: AgentHandle, options: { secret: string }): 
   );
   app.post("/pause", admin(() => propose({ kind: "pause", paused: true })));
   app.post("/resume", admin(() => propose({ kind: "pause", paused: false })));
-  app.post(
-    "/members/add",
-    admin((body) => ({ kind: "add-learner", node: requiredNode(body, "node") })),
-  );
-  app.post(
-    "/members/remove",
-    admin((body) => ({ kind: "remove-member", node: requiredNode(body, "node") })),
-  );
+  // The leader adds every configured peer that is not a member; a removal is recorded first
+  // (removed/<node>) so that it is not re-added, and an explicit add clears that record.
+  app.post("/members/add", async (context) => {
+    authorize(context.req.header("authorization"), options.secret);
+    const node = requiredNode(await readBody(context.req.raw), "node");
+    const cleared = await submit(
+      handle,
+      propose({ kind: "kv", key: `removed/${node}`, value: null }),
+    );
+    if (!cleared.ok) return refusal(context, handle, cleared);
+    return respond(context, handle, await submit(handle, { kind: "add-learner", node }));
+  });
+  app.post("/members/remove", async (context) => {
+    authorize(context.req.header("authorization"), options.secret);
+    const node = requiredNode(await readBody(context.req.raw), "node");
+    const recorded = await submit(
+      handle,
+      propose({ kind: "kv", key: `removed/${node}`, value: "1" }),
+    );
+    if (!recorded.ok) return refusal(context, handle, recorded);
+    return respond(context, handle, await submit(handle, { kind: "remove-member", node }));
+  });
   app.post("/kv", admin((body) => propose(kvCommand(body))));
 
   app.notFound((context) =>
@@ -114,6 +117,28 @@ export function createApiApp(handle: AgentHandle, options: { secret: string }): 
     return context.json({ error: "internal error; see the agent log" }, 500);
   });
   return app;
+}
+
+function submit(handle: AgentHandle, request: RequestWithoutId): Promise<AdminResult> {
+  return handle.submit(
+    { ...request, requestId: `api-${crypto.randomUUID()}` } as AdminRequest,
+    ADMIN_TIMEOUT_MS,
+  );
+}
+
+function respond(context: Context, handle: AgentHandle, result: AdminResult): Response {
+  return result.ok ? context.json({ ok: true }) : refusal(context, handle, result);
+}
+
+/** 409 with the leader's API address when another node leads; 504 when the core did not answer. */
+function refusal(context: Context, handle: AgentHandle, result: AdminResult): Response {
+  const leader = handle.status().members.find((member) => member.id === result.leaderHint);
+  const leaderApi = leader ? `${leader.api.hostname}:${leader.api.port}` : null;
+  const timedOut = result.error?.startsWith("no answer within") ?? false;
+  return context.json(
+    { ok: false, error: result.error, leader: result.leaderHint, leaderApi },
+    timedOut ? 504 : 409,
+  );
 }
 
 function propose(command: Command): RequestWithoutId {

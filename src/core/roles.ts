@@ -56,7 +56,9 @@ function leaveLeadership(draft: Draft, output: Output, newLeader: NodeId | null)
   }
   const transfer = draft.transfer;
   if (transfer?.requestId) {
-    const reached = newLeader === transfer.target;
+    // Once TimeoutNow went out, stepping down for the target's election is the expected end.
+    const reached = newLeader === transfer.target ||
+      (transfer.timeoutNowSent && newLeader === null);
     output.effects.push({
       kind: "admin-result",
       requestId: transfer.requestId,
