@@ -8,8 +8,6 @@
  */
 import { parseArgs } from "node:util";
 import { LocalCluster } from "../src/demo/local_cluster.ts";
-import { connectLocal } from "../src/postgres/sql_client.ts";
-import type { PostgresSettings } from "../src/postgres/settings.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -41,22 +39,8 @@ function cpuTicks(pid: number): number {
 const directory = await Deno.makeTempDir({ prefix: "hactl-bench-" });
 const cluster = await LocalCluster.create({ directory, nodes: 3, basePort });
 try {
-  await cluster.start("node1", true);
-  await cluster.waitFor(
-    "node1 primary",
-    async () => (await cluster.primary()) === "node1",
-    STARTUP_MS,
-  );
-  await cluster.start("node2");
-  await cluster.start("node3");
-  let primary = await cluster.waitUntilHealthy(STARTUP_MS);
-  const node = cluster.node(primary);
-  const admin = connectLocal({
-    dataDirectory: node.dataDirectory,
-    socketDirectory: `${node.dataDirectory}.hactl`,
-    port: node.postgresPort,
-    superuser: "postgres",
-  } as PostgresSettings);
+  let primary = await cluster.startAll(STARTUP_MS);
+  const admin = cluster.superuser(primary);
   await admin.unsafe(
     "CREATE ROLE bench LOGIN PASSWORD 'bench'; GRANT ALL ON SCHEMA public TO bench",
   );

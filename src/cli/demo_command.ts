@@ -7,10 +7,8 @@
  */
 import { parseArgs } from "node:util";
 import { LocalCluster } from "../demo/local_cluster.ts";
-import { connectLocal } from "../postgres/sql_client.ts";
 import { UsageError } from "./usage_error.ts";
 import { renderStatusTable } from "./demo_status.ts";
-import type { PostgresSettings } from "../postgres/settings.ts";
 
 /** Usage text of `hactl demo`. */
 export const DEMO_USAGE = `usage: hactl demo [--dir DIR] [--base-port PORT] [--failover] [--exit]
@@ -105,19 +103,8 @@ async function startCluster(cluster: LocalCluster): Promise<string> {
   return primary;
 }
 
-/** Connects to a node's Postgres over its unix socket as the superuser. */
-function localSql(cluster: LocalCluster, id: string) {
-  const node = cluster.node(id);
-  return connectLocal({
-    dataDirectory: node.dataDirectory,
-    socketDirectory: `${node.dataDirectory}.hactl`,
-    port: node.postgresPort,
-    superuser: "postgres",
-  } as PostgresSettings);
-}
-
 async function createDemoRole(cluster: LocalCluster, primary: string): Promise<void> {
-  const sql = localSql(cluster, primary);
+  const sql = cluster.superuser(primary);
   try {
     const exists = await sql`SELECT 1 FROM pg_roles WHERE rolname = ${DEMO_USER}`;
     if (exists.length === 0) {

@@ -9,7 +9,9 @@ import { renderConfigTemplate } from "../config/config_template.ts";
 import type { AgentStatus } from "../agent/agent_handle.ts";
 import { runningAsRoot } from "../postgres/process_runner.ts";
 import { lookupUser } from "../postgres/files.ts";
-import { PrimaryClient } from "./primary_client.ts";
+import { PrimaryClient, type Sql } from "./primary_client.ts";
+import { connectLocal } from "../postgres/sql_client.ts";
+import type { PostgresSettings } from "../postgres/settings.ts";
 
 /** Options of a local cluster. */
 export interface LocalClusterOptions {
@@ -260,6 +262,29 @@ export class LocalCluster {
   primaryClient(user: string, password: string): PrimaryClient {
     const hosts = this.nodes.map((node) => ({ hostname: "127.0.0.1", port: node.postgresPort }));
     return new PrimaryClient({ hosts, user, password });
+  }
+
+  /** Bootstraps node1, starts every other node, and waits until the cluster is healthy. */
+  async startAll(timeoutMs: number): Promise<string> {
+    await this.start(this.nodes[0]!.id, true);
+    await this.waitFor(
+      "the first node to become primary",
+      async () => (await this.primary()) === this.nodes[0]!.id,
+      timeoutMs,
+    );
+    for (const node of this.nodes.slice(1)) await this.start(node.id);
+    return await this.waitUntilHealthy(timeoutMs);
+  }
+
+  /** A superuser connection to a node's Postgres over its unix socket (root and postgres may use it). */
+  superuser(id: string): Sql {
+    const node = this.node(id);
+    return connectLocal({
+      dataDirectory: node.dataDirectory,
+      socketDirectory: `${node.dataDirectory}.hactl`,
+      port: node.postgresPort,
+      superuser: "postgres",
+    } as PostgresSettings, { connectTimeoutSeconds: 3 });
   }
 
   /** libpq multi-host connection string that always reaches the primary. */

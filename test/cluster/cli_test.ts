@@ -4,30 +4,7 @@
  * code 2 for a bad flag, a missing config and a config with mistakes.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-
-const ROOT = new URL("../../", import.meta.url).pathname;
-
-async function hactl(args: string[]): Promise<{ code: number; output: string }> {
-  const result = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      "--quiet",
-      "--config",
-      `${ROOT}deno.json`,
-      `${ROOT}src/main.ts`,
-      ...args,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: result.code,
-    output: decoder.decode(result.stdout) + decoder.decode(result.stderr),
-  };
-}
+import { hactl } from "./hactl_process.ts";
 
 Deno.test("hactl demo --failover reports the failover time, no loss, and the old primary as a standby", async () => {
   const { code, output } = await hactl(["demo", "--failover", "--exit", "--base-port", "25700"]);

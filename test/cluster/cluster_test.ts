@@ -7,23 +7,11 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import postgres from "postgres";
 import { LocalCluster } from "../../src/demo/local_cluster.ts";
-import { connectLocal } from "../../src/postgres/sql_client.ts";
-import type { PostgresSettings } from "../../src/postgres/settings.ts";
 
 const STARTUP_MS = 180_000;
 
-function superuser(cluster: LocalCluster, id: string) {
-  const node = cluster.node(id);
-  return connectLocal({
-    dataDirectory: node.dataDirectory,
-    socketDirectory: `${node.dataDirectory}.hactl`,
-    port: node.postgresPort,
-    superuser: "postgres",
-  } as PostgresSettings, { connectTimeoutSeconds: 3 });
-}
-
 async function query<T>(cluster: LocalCluster, id: string, text: string): Promise<T[]> {
-  const sql = superuser(cluster, id);
+  const sql = cluster.superuser(id);
   try {
     return await sql.unsafe(text) as unknown as T[];
   } finally {

@@ -5,33 +5,9 @@
  * primary's synchronous set names exactly the remaining voters.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { hactl } from "./hactl_process.ts";
 import { LocalCluster } from "../../src/demo/local_cluster.ts";
 import type { AgentStatus } from "../../src/agent/agent_handle.ts";
-
-const ROOT = new URL("../../", import.meta.url).pathname;
-const STARTUP_MS = 180_000;
-
-async function hactl(args: string[]): Promise<{ code: number; output: string }> {
-  const result = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      "--quiet",
-      "--config",
-      `${ROOT}deno.json`,
-      `${ROOT}src/main.ts`,
-      ...args,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: result.code,
-    output: decoder.decode(result.stdout) + decoder.decode(result.stderr),
-  };
-}
 
 Deno.test({
   name: "status, switchover, log compaction and membership changes on a real cluster",
@@ -47,15 +23,7 @@ Deno.test({
       if (!await t.step(name, body)) throw new Error(`stage failed: ${name}`);
     };
     try {
-      await cluster.start("node1", true);
-      await cluster.waitFor(
-        "node1 primary",
-        async () => (await cluster.primary()) === "node1",
-        STARTUP_MS,
-      );
-      await cluster.start("node2");
-      await cluster.start("node3");
-      await cluster.waitUntilHealthy(STARTUP_MS);
+      await cluster.startAll(180_000);
 
       await stage("hactl status lists every member with its role", async () => {
         const table = await hactl(["status", "--api", api("node2")]);
