@@ -111,8 +111,12 @@ export class LocalCluster {
     return node;
   }
 
-  /** Starts a node's agent process (as the postgres user when run as root). */
-  async start(id: string, bootstrap = false): Promise<void> {
+  /** Starts a node's agent process (as the postgres user when run as root), with extra environment. */
+  async start(
+    id: string,
+    bootstrap = false,
+    environment: Readonly<Record<string, string>> = {},
+  ): Promise<void> {
     const node = this.node(id);
     const entry = new URL("../main.ts", import.meta.url).pathname;
     const config = new URL("../../deno.json", import.meta.url).pathname;
@@ -129,6 +133,10 @@ export class LocalCluster {
       node.configPath,
     ];
     if (bootstrap) argv.push("--bootstrap");
+    // Extra environment (e.g. libfaketime's LD_PRELOAD) applies to the agent only, after the
+    // user switch, so that it does not also act on the shell and setpriv.
+    const pairs = Object.entries(environment).map(([key, value]) => `${key}=${value}`);
+    if (pairs.length > 0) argv.unshift("env", ...pairs);
     const command = this.runAsUser
       ? [
         "setpriv",

@@ -1,0 +1,125 @@
+/**
+ * The operator endpoints that change the cluster: switchover, pause/resume, membership and
+ * the key-value store. Each needs `Authorization: Bearer <cluster secret>`, checks its body,
+ * submits one request to the local core and maps the core's answer to HTTP: 200 done, 409
+ * refused (with the leader's API address when another node leads), 504 no answer in time.
+ *
+ * @module
+ */
+import type { Context, Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { timingSafeEqual } from "node:crypto";
+import type { AdminRequest, Command } from "../core/mod.ts";
+import type { AdminResult, AgentHandle } from "../agent/agent_handle.ts";
+import { formatApiAddress } from "./api_address.ts";
+import { keyValueCommand, optionalNodeId, readJsonObject, requiredNodeId } from "./request_body.ts";
+
+/** How long an operator request may wait for the core, in milliseconds. */
+export const ADMIN_TIMEOUT_MS = 10_000;
+
+/** An admin request before it gets its id (distributes over the union). */
+type RequestWithoutId<T = AdminRequest> = T extends unknown ? Omit<T, "requestId"> : never;
+
+/** The JSON of a refused operator request. */
+export interface RefusalBody {
+  readonly ok: false;
+  readonly error: string;
+  /** The leader's node id, when the core named one. */
+  readonly leader: string | null;
+  /** The leader's API as `host:port`, so that a client can retry there. */
+  readonly leaderApi: string | null;
+}
+
+/** Registers the authenticated operator endpoints on `app`. */
+export function registerAdminRoutes(app: Hono, handle: AgentHandle, secret: string): void {
+  const expected = new TextEncoder().encode(`Bearer ${secret}`);
+  const single =
+    (build: (body: Record<string, unknown>) => RequestWithoutId) => async (context: Context) => {
+      authorize(context.req.header("authorization"), expected);
+      const request = build(await readJsonObject(context.req.raw));
+      return respond(context, handle, await submit(handle, request));
+    };
+  app.post(
+    "/switchover",
+    single((body) => ({ kind: "transfer", target: optionalNodeId(body, "target") })),
+  );
+  app.post("/pause", single(() => propose({ kind: "pause", paused: true })));
+  app.post("/resume", single(() => propose({ kind: "pause", paused: false })));
+  app.post("/kv", single((body) => propose(keyValueCommand(body))));
+  // The leader adds every configured peer that is not a member, so a removal is recorded
+  // first (removed/<node>) to keep the node out, and an explicit add clears that record.
+  const membership = (action: "add" | "remove") => async (context: Context) => {
+    authorize(context.req.header("authorization"), expected);
+    const node = requiredNodeId(await readJsonObject(context.req.raw), "node");
+    const record = await submit(
+      handle,
+      propose({ kind: "kv", key: `removed/${node}`, value: action === "remove" ? "1" : null }),
+    );
+    if (!record.ok) return refuse(context, handle, record);
+    const change: RequestWithoutId = action === "add"
+      ? { kind: "add-learner", node }
+      : { kind: "remove-member", node };
+    return respond(context, handle, await submit(handle, change));
+  };
+  app.post("/members/add", membership("add"));
+  app.post("/members/remove", membership("remove"));
+}
+
+/** Compares the Authorization header with the expected one in constant time; throws 401. */
+function authorize(header: string | undefined, expected: Uint8Array): void {
+  const given = new TextEncoder().encode(header ?? "");
+  // Lengths are compared first (timingSafeEqual needs equal lengths); the length of the
+  // secret is not what protects it.
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    throw new HTTPException(401, {
+      message: "this endpoint changes the cluster: send Authorization: Bearer <cluster secret> " +
+        "(the contents of cluster.secret_file)",
+    });
+  }
+}
+
+/** Gives the request an id and hands it to the core; also reports whether it timed out. */
+async function submit(
+  handle: AgentHandle,
+  request: RequestWithoutId,
+): Promise<AdminResult & { timedOut: boolean }> {
+  const startedMs = performance.now();
+  const result = await handle.submit(
+    { ...request, requestId: `api-${crypto.randomUUID()}` } as AdminRequest,
+    ADMIN_TIMEOUT_MS,
+  );
+  // AdminResult has no timeout flag: a refusal without a leader hint that took the whole
+  // timeout, or the agent's "no answer within" wording, is a timeout.
+  const timedOut = !result.ok &&
+    ((result.error ?? "").startsWith("no answer within") ||
+      (result.leaderHint === null && performance.now() - startedMs >= ADMIN_TIMEOUT_MS));
+  return { ...result, timedOut };
+}
+
+function respond(
+  context: Context,
+  handle: AgentHandle,
+  result: AdminResult & { timedOut: boolean },
+): Response {
+  return result.ok ? context.json({ ok: true }) : refuse(context, handle, result);
+}
+
+/** 504 when the core did not answer in time; 409 otherwise, naming the leader's API. */
+function refuse(
+  context: Context,
+  handle: AgentHandle,
+  result: AdminResult & { timedOut: boolean },
+): Response {
+  const leader = handle.status().members.find((member) => member.id === result.leaderHint);
+  const body: RefusalBody = {
+    ok: false,
+    error: result.error ?? "refused without a reason",
+    leader: result.leaderHint,
+    leaderApi: leader ? formatApiAddress(leader) : null,
+  };
+  return context.json(body, result.timedOut ? 504 : 409);
+}
+
+function propose(command: Command): RequestWithoutId {
+  return { kind: "propose", command };
+}

@@ -1,0 +1,113 @@
+/**
+ * The health endpoints HAProxy relies on: /primary answers 200 only on the node that holds
+ * write authority AND runs an unfenced primary, /replica only on a running standby, /health
+ * whenever Postgres runs — in every role state, for GET and HEAD.
+ */
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { createApiApp } from "../../src/api/server.ts";
+import { FakeAgent, observation, TEST_SECRET } from "./fake_agent.ts";
+
+interface Case {
+  readonly name: string;
+  readonly setup: (agent: FakeAgent) => void;
+  /** Expected status of /primary, /replica, /health. */
+  readonly expected: readonly [number, number, number];
+}
+
+const CASES: readonly Case[] = [
+  { name: "leader with lease, running primary", setup: () => {}, expected: [200, 503, 200] },
+  {
+    name: "leader without lease",
+    setup: (agent) => (agent.writeAuthority = false),
+    expected: [503, 503, 200],
+  },
+  {
+    name: "leader whose Postgres is fenced",
+    setup: (agent) => (agent.postgres = observation({ fenced: true })),
+    expected: [503, 503, 200],
+  },
+  {
+    name: "leader whose Postgres is still in recovery (promotion pending)",
+    // Still a hot standby until promoted: reads are fine, writes are not.
+    setup: (agent) => (agent.postgres = observation({ inRecovery: true })),
+    expected: [503, 200, 200],
+  },
+  {
+    name: "leader whose Postgres is stopped",
+    setup: (agent) => (agent.postgres = observation({ status: "stopped" })),
+    expected: [503, 503, 503],
+  },
+  {
+    name: "follower streaming",
+    setup: (agent) => agent.becomeStandby("n2"),
+    expected: [503, 200, 200],
+  },
+  {
+    name: "follower running a primary (deposed, not yet demoted)",
+    setup: (agent) => {
+      agent.becomeStandby("n2");
+      agent.postgres = observation();
+    },
+    expected: [503, 503, 200],
+  },
+  {
+    name: "follower with a stopped standby",
+    setup: (agent) => {
+      agent.becomeStandby("n2");
+      agent.postgres = observation({ status: "stopped", inRecovery: true });
+    },
+    expected: [503, 503, 503],
+  },
+  {
+    name: "no observation yet",
+    setup: (agent) => (agent.postgres = null),
+    expected: [503, 503, 503],
+  },
+];
+
+Deno.test("each health endpoint answers 200 only in its role state", async (t) => {
+  for (const testCase of CASES) {
+    await t.step(testCase.name, async () => {
+      const agent = new FakeAgent();
+      testCase.setup(agent);
+      const app = createApiApp(agent, { secret: TEST_SECRET });
+      const paths = [["/primary", "/read-write", "/leader"], ["/replica", "/read-only"], [
+        "/health",
+      ]];
+      for (const [index, group] of paths.entries()) {
+        for (const path of group) {
+          for (const method of ["GET", "HEAD"]) {
+            const response = await app.request(path, { method });
+            await response.body?.cancel();
+            assertEquals(response.status, testCase.expected[index], `${method} ${path}`);
+          }
+        }
+      }
+    });
+  }
+});
+
+Deno.test("health bodies are small JSON naming the node, role and state", async () => {
+  const agent = new FakeAgent().becomeStandby("n2");
+  const app = createApiApp(agent, { secret: TEST_SECRET });
+  const response = await app.request("/replica");
+  const body = await response.json();
+  assertEquals(body.node, "n1");
+  assertEquals(body.role, "standby");
+  assertEquals(body.state, "running");
+  assertEquals(body.leader, "n2");
+  assertEquals(response.headers.get("cache-control"), "no-store");
+});
+
+Deno.test("GET /status is the agent's status", async () => {
+  const agent = new FakeAgent();
+  const response = await createApiApp(agent, { secret: TEST_SECRET }).request("/status");
+  assertEquals(response.status, 200);
+  assertEquals(await response.json(), JSON.parse(JSON.stringify(agent.status())));
+});
+
+Deno.test("an unknown path is a JSON 404", async () => {
+  const response = await createApiApp(new FakeAgent(), { secret: TEST_SECRET }).request("/nope");
+  assertEquals(response.status, 404);
+  assertEquals(typeof (await response.json()).error, "string");
+});
