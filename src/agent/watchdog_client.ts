@@ -6,6 +6,7 @@
  */
 import { wrapForUser } from "../postgres/process_runner.ts";
 import type { Logger } from "./logger.ts";
+import { hactlCommand } from "../self_command.ts";
 
 /** Renewals are sent at most this often. */
 const MIN_RENEWAL_INTERVAL_MS = 100;
@@ -24,23 +25,7 @@ export class WatchdogClient {
 
   /** Starts the watchdog for the Postgres in `dataDirectory` (as `runAsUser` when root). */
   static start(dataDirectory: string, runAsUser: string | null, log: Logger): WatchdogClient {
-    const entry = new URL("../main.ts", import.meta.url).pathname;
-    const config = new URL("../../deno.json", import.meta.url).pathname;
-    const argv = wrapForUser(
-      [
-        Deno.execPath(),
-        "run",
-        "--allow-all",
-        "--quiet",
-        "--config",
-        config,
-        entry,
-        "watchdog",
-        "--pgdata",
-        dataDirectory,
-      ],
-      runAsUser,
-    );
+    const argv = wrapForUser(hactlCommand(["watchdog", "--pgdata", dataDirectory]), runAsUser);
     const child = new Deno.Command(argv[0]!, {
       args: argv.slice(1),
       stdin: "piped",

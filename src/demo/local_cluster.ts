@@ -9,6 +9,7 @@ import { renderConfigTemplate } from "../config/config_template.ts";
 import type { AgentStatus } from "../agent/agent_handle.ts";
 import { runningAsRoot } from "../postgres/process_runner.ts";
 import { lookupUser } from "../postgres/files.ts";
+import { hactlCommand } from "../self_command.ts";
 import { PrimaryClient, type Sql } from "./primary_client.ts";
 import { connectLocal } from "../postgres/sql_client.ts";
 import type { PostgresSettings } from "../postgres/settings.ts";
@@ -118,20 +119,7 @@ export class LocalCluster {
     environment: Readonly<Record<string, string>> = {},
   ): Promise<void> {
     const node = this.node(id);
-    const entry = new URL("../main.ts", import.meta.url).pathname;
-    const config = new URL("../../deno.json", import.meta.url).pathname;
-    const argv = [
-      Deno.execPath(),
-      "run",
-      "--allow-all",
-      "--quiet",
-      "--config",
-      config,
-      entry,
-      "run",
-      "--config",
-      node.configPath,
-    ];
+    const argv = hactlCommand(["run", "--config", node.configPath]);
     if (bootstrap) argv.push("--bootstrap");
     // Extra environment (e.g. libfaketime's LD_PRELOAD) applies to the agent only, after the
     // user switch, so that it does not also act on the shell and setpriv.
