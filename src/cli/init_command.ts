@@ -25,6 +25,7 @@ export async function initCommand(args: string[]): Promise<number> {
       args,
       options: {
         "node-id": { type: "string" },
+        cluster: { type: "string" },
         output: { type: "string" },
         "secret-file": { type: "string" },
         peers: { type: "string" },
@@ -59,6 +60,7 @@ export async function initCommand(args: string[]): Promise<number> {
   const template: TemplateValues = {
     "node.id": values["node-id"],
     "node.data_dir": dataDir,
+    "cluster.name": values.cluster ?? "main",
     "cluster.secret_file": secretFile,
     "cluster.peers": values.peers
       ? values.peers.split(",").map((peer) => peer.trim()).filter(Boolean)

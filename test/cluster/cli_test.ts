@@ -5,6 +5,7 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { hactl } from "./hactl_process.ts";
+import { loadAgentConfig } from "../../src/config/config_file.ts";
 
 Deno.test("hactl demo --failover reports the failover time, no loss, and the old primary as a standby", async () => {
   const { code, output } = await hactl(["demo", "--failover", "--exit", "--base-port", "25700"]);
@@ -16,7 +17,7 @@ Deno.test("hactl demo --failover reports the failover time, no loss, and the old
   assert(output.includes("target_session_attrs=read-write"), "prints how to connect");
 });
 
-Deno.test("a bad flag, a missing config and a wrong config value get clear errors and exit code 2", async () => {
+Deno.test("hactl init writes a config that loads; bad flags and configs get clear errors and exit code 2", async () => {
   const flag = await hactl(["run", "--bogus"]);
   assertEquals(flag.code, 2);
   assert(flag.output.includes("bogus"), flag.output);
@@ -37,6 +38,23 @@ Deno.test("a bad flag, a missing config and a wrong config value get clear error
     assertEquals(wrong.code, 2);
     assert(wrong.output.includes("postgres.port = 99999"), wrong.output);
     assert(wrong.output.includes("did you mean postgres.port"), wrong.output);
+
+    const init = await hactl([
+      "init",
+      "--node-id",
+      "node1",
+      "--output",
+      `${directory}/init.toml`,
+      "--peers",
+      "node2=10.0.0.2:7401,node3=10.0.0.3:7401",
+      "--data-dir",
+      `${directory}/state`,
+    ]);
+    assertEquals(init.code, 0, init.output);
+    const parsed = await loadAgentConfig(`${directory}/init.toml`);
+    assertEquals(parsed.cluster.peers.map((peer) => peer.id), ["node2", "node3"]);
+    const again = await hactl(["init", "--node-id", "node1", "--output", `${directory}/init.toml`]);
+    assertEquals(again.code, 2, "init never overwrites a config");
 
     const unknown = await hactl(["frobnicate"]);
     assertEquals(unknown.code, 2);
