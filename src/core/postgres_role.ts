@@ -13,7 +13,7 @@ export const SYSTEM_IDENTIFIER_KEY = "postgres/system-identifier";
 /**
  * The quorum-sync value for this node as primary (D1): `ANY k (others)` over the other
  * voters with k = floor(N/2), so that the primary plus k standbys is a Raft majority.
- * Empty in async mode or when the primary is the only voter.
+ * Empty in asynchronous mode or when the primary is the only voter.
  */
 export function synchronousStandbyNames(state: NodeState): string {
   if (state.applied.syncMode !== "quorum") return "";
