@@ -295,6 +295,10 @@ function stateFingerprint(
     .sort((a, b) => a - b);
   builder.word(elected.length);
   for (const entry of elected) builder.word(entry);
+  builder.word(state.proposals).word(state.committed.length);
+  for (const entry of state.committed) {
+    builder.word(entry.index).word(entry.term).word(entry.knownInTerm);
+  }
   hasher.feed(builder, state.electionClash, rename, key);
   hasher.feed(builder, state.coreFailure, rename, key);
   hasher.feed(builder, state.transientViolation, rename, key);

@@ -41,7 +41,10 @@ export type ClusterAction =
   | { readonly kind: "tick"; readonly node: number; readonly jitter: number }
   | { readonly kind: "rush"; readonly node: number }
   | { readonly kind: "deliver" | "drop" | "duplicate"; readonly message: number }
-  | { readonly kind: "crash" | "restart" | "write" | "stream" | "reconcile"; readonly node: number }
+  | {
+    readonly kind: "crash" | "restart" | "write" | "stream" | "reconcile" | "propose";
+    readonly node: number;
+  }
   | { readonly kind: "remove"; readonly node: number; readonly target: number };
 
 /**
@@ -98,6 +101,7 @@ export function coldStartState(options: ClusterModelOptions): ClusterModelState 
     })),
     messages: [],
     writesIssued: 0,
+    proposals: 0,
     pending: [],
     acked: [],
     crashes: 0,
@@ -105,6 +109,7 @@ export function coldStartState(options: ClusterModelOptions): ClusterModelState 
     membershipChanges: 0,
     latestPromotion: 0,
     elected: {},
+    committed: [],
     electionClash: null,
     coreFailure: null,
     transientViolation: null,
@@ -214,6 +219,9 @@ function pushNodeActions(
   if (state.writesIssued < bounds.maxWrites && isWritable(node.postgres)) {
     actions.push({ kind: "write", node: index });
   }
+  if (state.proposals < bounds.maxProposals && node.core.role === "leader") {
+    actions.push({ kind: "propose", node: index });
+  }
   const source = state.nodes[node.postgres.source]?.postgres;
   if (source !== undefined && streamNext(node.postgres, source) !== null) {
     actions.push({ kind: "stream", node: index });
@@ -286,6 +294,18 @@ export function applyAction(
     case "drop":
     case "duplicate":
       networkAction(work, action.kind, action.message);
+      break;
+    case "propose":
+      work.proposals++;
+      work.runCore(action.node, {
+        kind: "admin",
+        request: {
+          kind: "propose",
+          requestId: `propose-${work.proposals}`,
+          // A kv command, the smallest entry an operator can add (hactl set-key).
+          command: { kind: "kv", key: `key${work.proposals}`, value: "value" },
+        },
+      });
       break;
     case "remove":
       work.membershipChanges++;
@@ -495,6 +515,8 @@ export function describeAction(
     }
     case "remove":
       return `admin: ${ids[action.node]} removes ${ids[action.target]}`;
+    case "propose":
+      return `admin: propose a kv command on ${ids[action.node]}`;
     default:
       return `${action.kind} ${ids[action.node]}`;
   }

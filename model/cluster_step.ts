@@ -13,12 +13,15 @@ import {
   decidePostgresRole,
   type Input,
   type Message,
+  type NodeState,
   step,
+  termAt,
 } from "../src/core/mod.ts";
 import type {
   AckedWrite,
   ClusterBounds,
   ClusterModelState,
+  CommittedEntry,
   Grant,
   ModelNode,
   PendingWrite,
@@ -49,6 +52,7 @@ export class Work {
   nodes: ModelNode[];
   messages: Message[];
   writesIssued: number;
+  proposals: number;
   pending: PendingWrite[];
   acked: AckedWrite[];
   crashes: number;
@@ -56,6 +60,7 @@ export class Work {
   membershipChanges: number;
   latestPromotion: number;
   elected: Record<string, number>;
+  committed: readonly CommittedEntry[];
   electionClash: string | null;
   coreFailure: string | null;
   transientViolation: string | null;
@@ -64,6 +69,7 @@ export class Work {
     this.nodes = [...state.nodes];
     this.messages = [...state.messages];
     this.writesIssued = state.writesIssued;
+    this.proposals = state.proposals;
     this.pending = [...state.pending];
     this.acked = [...state.acked];
     this.crashes = state.crashes;
@@ -71,6 +77,7 @@ export class Work {
     this.membershipChanges = state.membershipChanges;
     this.latestPromotion = state.latestPromotion;
     this.elected = state.elected;
+    this.committed = state.committed;
     this.electionClash = state.electionClash;
     this.coreFailure = null;
     this.transientViolation = state.transientViolation;
@@ -90,6 +97,7 @@ export class Work {
       nodes: this.nodes,
       messages: this.messages,
       writesIssued: this.writesIssued,
+      proposals: this.proposals,
       pending: this.pending,
       acked: this.acked,
       crashes: this.crashes,
@@ -97,6 +105,7 @@ export class Work {
       membershipChanges: this.membershipChanges,
       latestPromotion: this.latestPromotion,
       elected: this.elected,
+      committed: this.committed,
       electionClash: this.electionClash,
       coreFailure: this.coreFailure,
       transientViolation: this.transientViolation,
@@ -138,6 +147,7 @@ export class Work {
       if (this.messages.length < this.context.bounds.maxInFlight) this.messages.push(message);
     }
     this.#noteElection(index, node, result.state);
+    this.#noteCommits(result.state);
     this.setNode(index, { core: result.state, disk, grant });
     this.enforceFencing(index, depth);
   }
@@ -160,6 +170,24 @@ export class Work {
       this.electionClash = `${ids[winner]} and ${ids[index]} both won term ${after.term}`;
     }
     this.elected = { ...this.elected, [key]: index };
+  }
+
+  /**
+   * Records, the first time any core knows them committed, the entries above the highest
+   * index recorded so far (what a core knows committed below it is checked, not recorded).
+   */
+  #noteCommits(core: NodeState): void {
+    const recorded = this.committed[this.committed.length - 1]?.index ??
+      (core.snapshot?.lastIndex ?? 0);
+    if (core.commitIndex <= recorded) return;
+    const added: CommittedEntry[] = [];
+    for (let index = recorded + 1; index <= core.commitIndex; index++) {
+      const term = termAt(core, index);
+      // Compacted away before it was seen committed: nothing to compare against later.
+      if (term === null) continue;
+      added.push({ index, term, knownInTerm: core.term });
+    }
+    this.committed = [...this.committed, ...added];
   }
 
   /**

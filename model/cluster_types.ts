@@ -67,12 +67,28 @@ export interface PendingWrite {
   readonly node: number;
 }
 
+/**
+ * Ghost record of a log entry the first time any core knew it committed: its index and
+ * term, and the term of the node that knew it (the entry was committed in that term, so
+ * every leader of a later term must hold it).
+ */
+export interface CommittedEntry {
+  readonly index: number;
+  readonly term: number;
+  readonly knownInTerm: number;
+}
+
+/** Where an exploration starts: the cold start, or a scripted warm start (model/warm_start.ts). */
+export type Scenario = "cold" | "steady" | "write-in-flight" | "figure-8";
+
 /** The whole model state. Plain data; never mutated. */
 export interface ClusterModelState {
   readonly nodes: readonly ModelNode[];
   /** In-flight messages (a multiset: duplicates are separate entries). */
   readonly messages: readonly Message[];
   readonly writesIssued: number;
+  /** Admin proposals (kv commands) made so far. */
+  readonly proposals: number;
   readonly pending: readonly PendingWrite[];
   readonly acked: readonly AckedWrite[];
   readonly crashes: number;
@@ -82,6 +98,8 @@ export interface ClusterModelState {
   readonly latestPromotion: number;
   /** Ghost: term -> index of the node elected in it (election safety across time). */
   readonly elected: Readonly<Record<string, number>>;
+  /** Ghost: every entry ever known committed, by index (committed entries are never lost). */
+  readonly committed: readonly CommittedEntry[];
   /** Ghost: a second node became leader of a term already won (kept once seen). */
   readonly electionClash: string | null;
   /** A core assertion that fired during the last step, or null. */
@@ -98,6 +116,8 @@ export interface ClusterBounds {
   readonly maxInFlight: number;
   readonly maxCrashes: number;
   readonly maxWrites: number;
+  /** Admin proposals of a kv command a leader may receive (0: the action is never offered). */
+  readonly maxProposals: number;
   readonly maxDuplicates: number;
   readonly maxMembershipChanges: number;
   /** A running node's clock may be at most this many ticks ahead of the slowest running node. */

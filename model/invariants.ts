@@ -9,6 +9,11 @@ import {
   compareWalPositions,
   decidePostgresRole,
   hasWriteAuthority,
+  isLogUpToDate,
+  lastIndex,
+  lastTerm,
+  latestMembership,
+  type LogView,
   type NodeState,
   termAt,
 } from "../src/core/mod.ts";
@@ -29,6 +34,7 @@ export const INVARIANTS = {
   electionSafety: "election safety",
   logMatching: "log matching",
   leaderCompleteness: "leader completeness",
+  committedNeverLost: "committed entries never lost",
   durability: "D1 acknowledged durability",
   mostAdvanced: "D2 most-advanced survivor",
   oneWriter: "S1 one writer",
@@ -41,6 +47,7 @@ const CHECKS: Record<string, Check> = {
   [INVARIANTS.electionSafety]: electionSafety,
   [INVARIANTS.logMatching]: logMatching,
   [INVARIANTS.leaderCompleteness]: leaderCompleteness,
+  [INVARIANTS.committedNeverLost]: committedNeverLost,
   [INVARIANTS.durability]: acknowledgedDurability,
   [INVARIANTS.mostAdvanced]: mostAdvancedSurvivor,
   [INVARIANTS.oneWriter]: oneWriter,
@@ -159,9 +166,10 @@ function lastIndexOf(core: NodeState): number {
 
 /**
  * A leader holds every entry any node knows committed, when that node's term is not newer
- * (commits learned in terms up to the leader's were made by this or earlier leaders).
+ * (commits learned in terms up to the leader's were made by this or earlier leaders); and
+ * every node that could still win an election holds every entry ever committed.
  */
-function leaderCompleteness(_context: ModelContext, state: ClusterModelState): string | null {
+function leaderCompleteness(context: ModelContext, state: ClusterModelState): string | null {
   const all = cores(state);
   for (const leader of all.filter((core) => core.role === "leader")) {
     for (const node of all) {
@@ -174,6 +182,78 @@ function leaderCompleteness(_context: ModelContext, state: ClusterModelState): s
           return `leader ${leader.id} (t${leader.term}) has term ${held} at ${index}, ` +
             `which ${node.id} knows committed with term ${committed}`;
         }
+      }
+    }
+  }
+  return electableHoldsCommitted(context, state);
+}
+
+/**
+ * The inductive form of leader completeness, which sees a bad commit the moment it is made
+ * rather than elections later: any node (running, or crashed with what its disk holds)
+ * whose log is at least as up to date as a majority of the voters, in every voter set any
+ * node holds, could collect those votes, so it must hold every entry ever committed. In
+ * Raft this holds because a committed entry sits on a majority, every winner's log is at
+ * least as up to date as one of them, and logs with a newer last term descend from a
+ * leader that had the entry. Raft's figure 8 (an old-term entry committed by counting
+ * replicas) breaks it while the node holding a newer conflicting entry is still electable.
+ */
+function electableHoldsCommitted(
+  context: ModelContext,
+  state: ClusterModelState,
+): string | null {
+  if (state.committed.length === 0) return null;
+  const views = state.nodes.map((node): LogView =>
+    node.core ?? { snapshot: node.disk.snapshot, log: node.disk.entries }
+  );
+  const voterSets = new Map<string, readonly string[]>();
+  for (const view of views) {
+    const voters = latestMembership(view).membership.voters;
+    if (voters.length > 0) voterSets.set([...voters].sort().join(","), voters);
+  }
+  for (const [index, candidate] of views.entries()) {
+    const id = context.nodeIds[index]!;
+    if (!latestMembership(candidate).membership.voters.includes(id)) continue;
+    const electable = [...voterSets.values()].every((voters) => {
+      const granting = voters.filter((voter) => {
+        const view = views[context.nodeIds.indexOf(voter)];
+        return view !== undefined &&
+          isLogUpToDate(view, lastTerm(candidate), lastIndex(candidate));
+      });
+      return granting.length * 2 > voters.length;
+    });
+    if (!electable) continue;
+    for (const entry of state.committed) {
+      if (entry.index <= (candidate.snapshot?.lastIndex ?? 0)) continue;
+      const held = termAt(candidate, entry.index);
+      if (held !== entry.term) {
+        return `${id} could win an election (its log is as up to date as a majority's) but ` +
+          `has ${held === null ? "no entry" : `term ${held}`} at ${entry.index}, where term ` +
+          `${entry.term} was committed in term ${entry.knownInTerm}`;
+      }
+    }
+  }
+  return null;
+}
+
+/**
+ * Across time: an entry once known committed (ghost record, kept even after every node that
+ * knew it crashed) stays at its index on every core that knows that index committed, and is
+ * held by every leader of a later term than the one it was committed in.
+ */
+function committedNeverLost(_context: ModelContext, state: ClusterModelState): string | null {
+  const all = cores(state);
+  for (const entry of state.committed) {
+    for (const core of all) {
+      const held = termAt(core, entry.index);
+      if (entry.index <= (core.snapshot?.lastIndex ?? 0) || held === entry.term) continue;
+      if (core.commitIndex >= entry.index) {
+        return `${core.id} knows index ${entry.index} committed with term ${held}, ` +
+          `but term ${entry.term} was committed there in term ${entry.knownInTerm}`;
+      }
+      if (core.role === "leader" && core.term > entry.knownInTerm) {
+        return `leader ${core.id} (t${core.term}) has term ${held} at ${entry.index}, ` +
+          `where term ${entry.term} was committed in term ${entry.knownInTerm}`;
       }
     }
   }

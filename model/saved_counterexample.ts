@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ClusterModelOptions, ClusterModelState } from "./cluster_types.ts";
+import type { ClusterModelOptions, ClusterModelState, Scenario } from "./cluster_types.ts";
 import {
   applyAction,
   type ClusterAction,
@@ -20,7 +20,7 @@ import { clusterProperties } from "./invariants.ts";
 export interface SavedCounterexample {
   readonly configuration: string;
   readonly options: ClusterModelOptions;
-  readonly scenario: "cold" | "steady" | "write-in-flight";
+  readonly scenario: Scenario;
   /** The scripted warm-start prefix (empty for a cold start). */
   readonly script: readonly ClusterAction[];
   /** The actions the explorer chose after the prefix. */

@@ -8,10 +8,11 @@
  * @module
  */
 import { hasWriteAuthority } from "../src/core/mod.ts";
-import type { ClusterModelOptions, ClusterModelState } from "./cluster_types.ts";
+import type { ClusterModelOptions, ClusterModelState, Scenario } from "./cluster_types.ts";
 import { type ClusterAction, coldStartState, contextOf, enabledActions } from "./cluster_model.ts";
 import { applyAction } from "./cluster_model.ts";
 import { isWritable } from "./postgres_model.ts";
+import { ScriptedRun } from "./scripted_run.ts";
 
 /** A scripted prefix and the state it reaches. */
 export interface WarmStart {
@@ -26,10 +27,11 @@ const MAX_SCRIPT_STEPS = 400;
  * "steady": one node (the first elected) is the writable primary with write authority, every other node a caught-up
  * standby streaming from it, the synchronous names applied, nothing in flight.
  * "write-in-flight": steady, then a client write on the primary that one standby has flushed.
+ * "figure-8" (N=5): the divergent logs of the Raft paper's figure 8, see {@link figure8}.
  */
 export function warmStart(
   options: ClusterModelOptions,
-  scenario: "steady" | "write-in-flight",
+  scenario: Exclude<Scenario, "cold">,
 ): WarmStart {
   const context = contextOf(options);
   let state = coldStartState(options);
@@ -53,7 +55,46 @@ export function warmStart(
     run({ kind: "write", node: primary });
     run({ kind: "stream", node: primary === 0 ? 1 : 0 });
   }
+  if (scenario === "figure-8") {
+    const scripted = new ScriptedRun(context, state);
+    figure8(scripted);
+    state = scripted.state;
+    script.push(...scripted.script);
+  }
   return { state, script };
+}
+
+/**
+ * Raft's figure 8, (a) and (b), from a steady five-node cluster led by s1: s1 appends an
+ * entry in its term and replicates it to s2 only, then crashes; s5 wins the next term with
+ * the votes of s3 and s4 (s2, whose log is longer, is not asked), appends its own entry
+ * at the same index, and crashes before sending it. Nothing is committed that a correct
+ * leader could not commit. What follows is left to the search: some node (s2, or s1 after a
+ * restart) wins a later term and replicates the old entry to a majority. A correct core
+ * waits for an entry of its own term before it counts that as committed; the
+ * commitOldTermByCount control does not, while s5 can still win and overwrite the entry.
+ */
+function figure8(scripted: ScriptedRun): void {
+  const ids = scripted.context.nodeIds;
+  if (ids.length !== 5) throw new Error(`the figure-8 warm start needs 5 nodes, not ${ids.length}`);
+  const s1 = steadyPrimary(scripted.state);
+  const [s2, s3, s4, s5] = [0, 1, 2, 3, 4].filter((node) => node !== s1) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  scripted.take((action) => action.kind === "propose" && action.node === s1, "propose");
+  scripted.take((action) => {
+    const sent = scripted.messageOf(action);
+    return action.kind === "deliver" && sent?.kind === "append" && sent.to === ids[s2] &&
+      sent.entries.length > 0;
+  }, "deliver the new entry to one follower");
+  scripted.take((action) => action.kind === "crash" && action.node === s1, "crash the leader");
+  scripted.dropAll();
+  scripted.elect(s5, [s3, s4]);
+  scripted.take((action) => action.kind === "crash" && action.node === s5, "crash s5");
+  scripted.dropAll();
 }
 
 /** Deliver first, then reconcile Postgres, then stream WAL, then let time pass. */

@@ -17,7 +17,15 @@ export { hasWriteAuthority, ownTermCommitted } from "./lease.ts";
 export { defaultCoreConfig, leaseDurationTicks, NO_FAULTS, validateCoreConfig } from "./config.ts";
 export { compareWalPositions, formatWalPosition, lagBytes } from "./wal_position.ts";
 export { AssertionError } from "./assert.ts";
-export { isInitialised, lastIndex, lastTerm, termAt } from "./raft_log.ts";
+export {
+  isInitialised,
+  isLogUpToDate,
+  lastIndex,
+  lastTerm,
+  latestMembership,
+  type LogView,
+  termAt,
+} from "./raft_log.ts";
 export { INITIAL_CLUSTER_STATE, MAX_KEY_LENGTH, MAX_VALUE_LENGTH } from "./cluster_state.ts";
 export { MAX_MEMBERS } from "./membership.ts";
 export { applyPersistRequest, EMPTY_PERSISTENT_STATE } from "./persistence.ts";
