@@ -28,6 +28,7 @@ import { PeerTransport } from "../transport/peer_transport.ts";
 import { findPostgresBinaries } from "../postgres/binaries.ts";
 import { PostgresReconciler } from "./reconciler.ts";
 import { WatchdogClient } from "./watchdog_client.ts";
+import { COMMIT_GATE_NAME } from "../watchdog/commit_gate.ts";
 import { Logger } from "./logger.ts";
 import { buildPostgresSettings, memberAddresses } from "./members.ts";
 import type { AdminResult, AgentHandle, AgentStatus, MemberAddress } from "./agent_handle.ts";
@@ -92,6 +93,7 @@ export class Agent implements AgentHandle {
       heartbeatIntervalTicks: config.raft.heartbeatIntervalTicks,
       clockDriftPermille: config.raft.clockDriftPermille,
       maxLagBytes: config.cluster.maxLagBytes,
+      commitGate: COMMIT_GATE_NAME,
     });
     await Deno.mkdir(config.node.dataDir, { recursive: true, mode: 0o700 });
     const refusal = await checkIdentity(config, options.bootstrap);
@@ -163,7 +165,7 @@ export class Agent implements AgentHandle {
       },
     });
     this.reconciler.start();
-    this.watchdog = WatchdogClient.start(settings.dataDirectory, settings.runAsUser, log);
+    this.watchdog = WatchdogClient.start(settings, log);
     if (this.options.bootstrap) {
       if (fresh && !isInitialised(this.#state)) {
         log.info(

@@ -7,6 +7,7 @@
 import { wrapForUser } from "../postgres/process_runner.ts";
 import type { Logger } from "./logger.ts";
 import { hactlCommand } from "../self_command.ts";
+import type { PostgresSettings } from "../postgres/settings.ts";
 
 /** Renewals are sent at most this often. */
 const MIN_RENEWAL_INTERVAL_MS = 100;
@@ -23,9 +24,25 @@ export class WatchdogClient {
     this.#writer = child.stdin.getWriter();
   }
 
-  /** Starts the watchdog for the Postgres in `dataDirectory` (as `runAsUser` when root). */
-  static start(dataDirectory: string, runAsUser: string | null, log: Logger): WatchdogClient {
-    const argv = wrapForUser(hactlCommand(["watchdog", "--pgdata", dataDirectory]), runAsUser);
+  /**
+   * Starts the watchdog for the local Postgres (as `runAsUser` when root), with its commit
+   * gate connecting over the local socket as the superuser.
+   */
+  static start(settings: PostgresSettings, log: Logger): WatchdogClient {
+    const argv = wrapForUser(
+      hactlCommand([
+        "watchdog",
+        "--pgdata",
+        settings.dataDirectory,
+        "--socket-dir",
+        settings.socketDirectory,
+        "--port",
+        String(settings.port),
+        "--user",
+        settings.superuser,
+      ]),
+      settings.runAsUser,
+    );
     const child = new Deno.Command(argv[0]!, {
       args: argv.slice(1),
       stdin: "piped",

@@ -30,6 +30,7 @@ export function defaultCoreConfig(overrides: Partial<CoreConfig> = {}): CoreConf
     maxLagBytes: null,
     learnerCatchUpBytes: 16 * 1024 * 1024,
     transferTimeoutTicks: 200,
+    commitGate: null,
     faults: NO_FAULTS,
     ...overrides,
   };
@@ -54,6 +55,10 @@ export function validateCoreConfig(config: CoreConfig): void {
     );
   }
   assert(config.electionTimeoutJitterTicks >= 1, "electionTimeoutJitterTicks must be at least 1");
+  assert(
+    config.commitGate === null || /^[A-Za-z0-9._-]{1,63}$/.test(config.commitGate),
+    `commitGate must be null or an application name of letters, digits, ".", "_", "-", got ${config.commitGate}`,
+  );
   assert(
     config.clockDriftPermille >= 0 && config.clockDriftPermille < 500,
     `clockDriftPermille must be in [0, 500), got ${config.clockDriftPermille}`,

@@ -13,9 +13,16 @@ export const SYSTEM_IDENTIFIER_KEY = "postgres/system-identifier";
 /**
  * The quorum-sync value for this node as primary (D1): `ANY k (others)` over the other
  * voters with k = floor(N/2), so that the primary plus k standbys is a Raft majority.
- * Empty in asynchronous mode or when the primary is the only voter.
+ * When no remote standby is required (asynchronous mode, or the primary is the only voter):
+ * the local commit gate if there is one (S2 under a whole-host freeze), else empty.
  */
 export function synchronousStandbyNames(state: NodeState): string {
+  const remote = remoteStandbyNames(state);
+  if (remote !== "" || state.config.commitGate === null) return remote;
+  return `"${state.config.commitGate}"`;
+}
+
+function remoteStandbyNames(state: NodeState): string {
   if (state.applied.syncMode !== "quorum") return "";
   const faults = state.config.faults;
   const membership = faults.syncSetIgnoresMembership && state.bootstrapMembership !== null

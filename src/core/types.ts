@@ -303,6 +303,12 @@ export interface CoreConfig {
   readonly learnerCatchUpBytes: number;
   /** A leadership transfer that has not completed in this many ticks is abandoned. */
   readonly transferTimeoutTicks: number;
+  /**
+   * The application_name of a local commit gate (the watchdog's replication client that
+   * acknowledges WAL only while the lease runs), named as the synchronous standby whenever
+   * no remote standby is required; null when there is none (the model, tests).
+   */
+  readonly commitGate: string | null;
   /** Negative-control switches; all false in production. */
   readonly faults: FaultSwitches;
 }

@@ -2,11 +2,16 @@
  * Leadership: the lease and write authority (S1), check-quorum, the own-term commit rule
  * (Raft figure 8), leadership transfer, and the Postgres role decided from all of it.
  */
-import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import {
+  deepStrictEqual as assertEquals,
+  ok as assert,
+  throws as assertThrows,
+} from "node:assert/strict";
 import {
   type AppendRequest,
   createNode,
   decidePostgresRole,
+  defaultCoreConfig,
   hasWriteAuthority,
   leaseDurationTicks,
   NO_FAULTS,
@@ -281,6 +286,22 @@ Deno.test("quorum-sync names the other voters with k = floor(N/2); async names n
   assertEquals(synchronousStandbyNames(single), "");
   const asynchronous = { ...five, applied: { ...five.applied, syncMode: "asynchronous" as const } };
   assertEquals(synchronousStandbyNames(asynchronous), "");
+});
+
+Deno.test("with a commit gate, the gate is the synchronous standby whenever no remote one is required", () => {
+  const gated = <T extends NodeState>(node: T): T => ({
+    ...node,
+    config: { ...node.config, commitGate: "hactl.gate" },
+  });
+  const five = gated(memberNode("n1", ["n1", "n2", "n3", "n4", "n5"]));
+  assertEquals(synchronousStandbyNames(five), 'ANY 2 ("n2", "n3", "n4", "n5")');
+  const asynchronous = { ...five, applied: { ...five.applied, syncMode: "asynchronous" as const } };
+  assertEquals(synchronousStandbyNames(asynchronous), '"hactl.gate"');
+  assertEquals(synchronousStandbyNames(gated(memberNode("n1", ["n1"]))), '"hactl.gate"');
+  assertThrows(
+    () => defaultCoreConfig({ commitGate: 'bad"name' }),
+    /commitGate must be null or an application name/,
+  );
 });
 
 Deno.test("the Postgres role of a follower: clone when empty, rejoin when it was primary, else follow", () => {

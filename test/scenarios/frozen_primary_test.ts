@@ -5,8 +5,9 @@
 // - SIGSTOP of the whole primary host, thawed once a new primary exists: the old primary
 //   acknowledges no write after the new one took one;
 // - a 500 ms SIGSTOP of a healthy primary's agent causes no election at all.
-// The first two run in asynchronous mode, where nothing but the fence stops the old primary
-// from acknowledging writes (in quorum mode commits would also wait for a standby).
+// The first two run in asynchronous mode, where no remote standby holds a commit back: only the
+// watchdog's kill and its commit gate (the local synchronous standby that acknowledges WAL only
+// while the lease runs) stop the old primary. In quorum mode commits also wait for a standby.
 import { assert, assertEquals } from "../harness/test_assertions.ts";
 import type { WriteRecord } from "../harness/write_history.ts";
 import { type ScenarioCluster, withScenarioCluster } from "./scenario_cluster.ts";
@@ -181,10 +182,8 @@ Deno.test({
 
 Deno.test({
   name: "asynchronous mode: a frozen primary host, thawed after a new primary, acks no write",
-  // Finding F1 in /work/notes/scenario_findings.md: on thaw, the old primary's Postgres
-  // resumes together with its watchdog and acknowledges writes on the old timeline before the
-  // watchdog kills it (S2 violated in asynchronous mode). Re-enable once the agent fixes it.
-  ignore: true,
+  // Finding F1: before the commit gate, the thawed backends committed two writes on the old
+  // timeline before the (also thawed) watchdog killed them.
   sanitizeOps: false,
   sanitizeResources: false,
   fn: () => frozenHostScenario("asynchronous"),
