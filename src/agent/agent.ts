@@ -165,7 +165,7 @@ export class Agent implements AgentHandle {
       },
     });
     this.reconciler.start();
-    this.watchdog = WatchdogClient.start(settings, log);
+    this.watchdog = WatchdogClient.start(settings, config.node.hardwareWatchdog, log);
     if (this.options.bootstrap) {
       if (fresh && !isInitialised(this.#state)) {
         log.info(

@@ -26,12 +26,14 @@ export class WatchdogClient {
 
   /**
    * Starts the watchdog for the local Postgres (as `runAsUser` when root), with its commit
-   * gate connecting over the local socket as the superuser.
+   * gate connecting over the local socket as the superuser, and the Linux watchdog `device`
+   * if one is configured.
    */
-  static start(settings: PostgresSettings, log: Logger): WatchdogClient {
+  static start(settings: PostgresSettings, device: string | null, log: Logger): WatchdogClient {
     const argv = wrapForUser(
       hactlCommand([
         "watchdog",
+        ...(device === null ? [] : ["--device", device]),
         "--pgdata",
         settings.dataDirectory,
         "--socket-dir",

@@ -346,7 +346,11 @@ function buildConfig(
     : checked.address("raft.advertise");
   const gatewayListen = checked.optionalText("gateway.listen");
   const config: AgentConfig = {
-    node: { id: checked.text("node.id"), dataDir: checked.text("node.data_dir") },
+    node: {
+      id: checked.text("node.id"),
+      dataDir: checked.text("node.data_dir"),
+      hardwareWatchdog: checked.optionalText("node.hardware_watchdog"),
+    },
     cluster: {
       name: checked.text("cluster.name"),
       secretFile: checked.text("cluster.secret_file"),

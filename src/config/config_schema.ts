@@ -32,7 +32,12 @@ export interface PostgresParameter {
 
 /** hactl's node configuration, validated. */
 export interface AgentConfig {
-  readonly node: { readonly id: NodeId; readonly dataDir: string };
+  readonly node: {
+    readonly id: NodeId;
+    readonly dataDir: string;
+    /** The Linux watchdog device kept alive while primary, or null (not used). */
+    readonly hardwareWatchdog: string | null;
+  };
   readonly cluster: {
     readonly name: string;
     readonly secretFile: string;
@@ -85,6 +90,7 @@ export type ConfigSection = keyof typeof CONFIG_SECTIONS;
 export const CONFIG_KEY_PATHS = [
   "node.id",
   "node.data_dir",
+  "node.hardware_watchdog",
   "cluster.name",
   "cluster.secret_file",
   "cluster.peers",
@@ -240,6 +246,18 @@ export const CONFIG_FIELDS: Readonly<Record<ConfigKeyPath, ConfigField>> = {
     default: { kind: "string", value: defaults.DEFAULT_DATA_DIR },
     help: ["Where hactl keeps its Raft log, snapshots and node identity (not the Postgres data)."],
     example: `"${defaults.DEFAULT_DATA_DIR}"`,
+  },
+  "node.hardware_watchdog": {
+    kind: "string",
+    check: absolutePathCheck,
+    default: "optional",
+    help: [
+      "Linux watchdog device kept alive while this node is primary, the last resort of fencing:",
+      "if hactl's watchdog process stops, the machine is reset when the device's timeout runs",
+      "out (set it well above the lease, e.g. softdog soft_margin=10). The OS user Postgres runs",
+      "as needs write access to it. Leave out to not use one.",
+    ],
+    example: '"/dev/watchdog"',
   },
   "cluster.name": {
     kind: "string",

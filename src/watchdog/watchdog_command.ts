@@ -11,10 +11,16 @@
  * which acknowledges WAL only while armed. A thawed host then cannot complete a commit
  * before this process has looked at its clock.
  *
+ * With `--device PATH` (node.hardware_watchdog) it keeps the Linux watchdog device alive
+ * while armed (hardware_watchdog.ts): if this process itself stops, the machine is reset
+ * when the device's timeout runs out. It is released on disarm, and after a kill that
+ * fenced Postgres; a kill that could not reach the postmaster leaves it to fire.
+ *
  * @module
  */
 import { parseArgs } from "node:util";
-import { killPostmaster } from "./fence_postmaster.ts";
+import { killPostmaster, postmasterPidOf } from "./fence_postmaster.ts";
+import { HardwareWatchdog } from "./hardware_watchdog.ts";
 import { CommitGate } from "./commit_gate.ts";
 
 /** How often the deadline is checked. */
@@ -31,6 +37,7 @@ export async function watchdogCommand(args: string[]): Promise<number> {
       "socket-dir": { type: "string" },
       port: { type: "string" },
       user: { type: "string" },
+      device: { type: "string" },
     },
   });
   const dataDirectory = values.pgdata;
@@ -47,19 +54,49 @@ export async function watchdogCommand(args: string[]): Promise<number> {
     console.error(`hactl watchdog: ${gate}`);
     return 2;
   }
+  let device: HardwareWatchdog | null = null;
+  if (values.device !== undefined) {
+    const problem = await HardwareWatchdog.check(values.device);
+    if (problem !== null) {
+      console.error(`hactl watchdog: ${problem}`);
+      gate?.stop();
+      return 2;
+    }
+    device = new HardwareWatchdog(
+      values.device,
+      (text) => console.error(`hactl watchdog: ${text}`),
+    );
+  }
+  let leaveDeviceToFire = false;
   let finished: () => void = () => {};
   const done = new Promise<void>((resolve) => finished = resolve);
   const check = setInterval(async () => {
-    if (deadline !== null && performance.now() >= deadline) {
+    const now = performance.now();
+    if (deadline !== null && now >= deadline) {
       deadline = null;
+      const pid = await postmasterPidOf(dataDirectory);
       const killed = await killPostmaster(dataDirectory);
       console.error(
         `hactl watchdog: no renewal from the agent before the lease deadline; killed ${killed} Postgres processes`,
       );
+      // Fenced (or nothing to fence): the machine need not be reset. Otherwise the device,
+      // no longer kept alive, resets it.
+      if (pid === null || killed > 0) await device?.release();
+      else if (device?.active) {
+        leaveDeviceToFire = true;
+        console.error("hactl watchdog: could not kill the postmaster; leaving the device to fire");
+      }
+    } else if (leaveDeviceToFire) {
+      // Neither kept alive nor released: the reset is the fence now.
+    } else if (deadline !== null) {
+      await device?.keepAlive(now);
+    } else if (device?.active) {
+      await device.release();
     }
     if (inputClosed && deadline === null) {
       clearInterval(check);
       gate?.stop();
+      if (!leaveDeviceToFire) await device?.release();
       finished();
     }
   }, CHECK_INTERVAL_MS);

@@ -32,7 +32,7 @@ data_dir = "/var/lib/postgresql/hactl"
 
 /** What MINIMAL means once every default is applied. */
 const MINIMAL_CONFIG: AgentConfig = {
-  node: { id: "node1", dataDir: "/var/lib/hactl" },
+  node: { id: "node1", dataDir: "/var/lib/hactl", hardwareWatchdog: null },
   cluster: {
     name: "main",
     secretFile: "/etc/hactl/cluster.secret",
