@@ -14,7 +14,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** Starts `hactl watchdog` on a stand-in device and a data directory without Postgres. */
-async function startWatchdog(directory: string, device: string): Promise<Deno.ChildProcess> {
+function startWatchdog(directory: string, device: string): Deno.ChildProcess {
   const argv = hactlCommand(["watchdog", "--pgdata", `${directory}/pgdata`, "--device", device]);
   return new Deno.Command(argv[0]!, { args: argv.slice(1), stdin: "piped", stderr: "piped" })
     .spawn();
@@ -50,7 +50,7 @@ Deno.test("the watchdog keeps the device alive while armed and releases it with 
   try {
     const fifo = `${directory}/watchdog`;
     await makeFifo(fifo);
-    const child = await startWatchdog(directory, fifo);
+    const child = startWatchdog(directory, fifo);
     const writer = child.stdin.getWriter();
     const written = readUntilClosed(fifo);
     await writer.write(encoder.encode("arm 60000\n"));
@@ -79,7 +79,7 @@ Deno.test("a watchdog process that dies while armed leaves the device to fire (n
   try {
     const fifo = `${directory}/watchdog`;
     await makeFifo(fifo);
-    const child = await startWatchdog(directory, fifo);
+    const child = startWatchdog(directory, fifo);
     const writer = child.stdin.getWriter();
     const written = readUntilClosed(fifo);
     await writer.write(encoder.encode("arm 60000\n"));
@@ -101,7 +101,7 @@ Deno.test("after the lease deadline fences Postgres, the device is released", as
   try {
     const fifo = `${directory}/watchdog`;
     await makeFifo(fifo);
-    const child = await startWatchdog(directory, fifo);
+    const child = startWatchdog(directory, fifo);
     const writer = child.stdin.getWriter();
     const written = readUntilClosed(fifo);
     // No renewal after this: the deadline passes, the (absent) postmaster is "killed".
