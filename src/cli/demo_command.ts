@@ -15,7 +15,8 @@ export const DEMO_USAGE = `usage: hactl demo [--dir DIR] [--base-port PORT] [--f
 
 Starts a 3-node cluster on loopback ports, prints how to connect, and runs until Ctrl-C.
   --dir DIR          where everything goes (default: a new directory under /tmp)
-  --base-port PORT   Raft on PORT+1.., API on PORT+101.., Postgres on PORT+201.. (default 27000)
+  --base-port PORT   Raft on PORT+1.., API on PORT+101.., Postgres on PORT+201.., gateway on
+                     PORT+301.. (default 27000)
   --failover         write continuously, SIGKILL the primary, report the failover time and
                      that no acknowledged row was lost, restart the old primary as a standby
   --exit             stop the cluster and exit when done instead of running until Ctrl-C`;
@@ -62,7 +63,11 @@ export async function demoCommand(args: string[]): Promise<number> {
     console.log(
       `\nconnect (always to the primary):\n  psql "${
         cluster.connectionString(DEMO_USER, DEMO_PASSWORD)
-      }"\n`,
+      }"\n  or through any node's gateway (ports ${
+        cluster.nodes.map((node) => node.gatewayPort).join(", ")
+      }): psql "host=127.0.0.1 port=${
+        cluster.nodes[0]!.gatewayPort
+      } user=${DEMO_USER} dbname=postgres"\n`,
     );
     console.log(
       `status:\n  scripts/hactl status --api 127.0.0.1:${cluster.node(primary).apiPort}\n`,

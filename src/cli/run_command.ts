@@ -9,6 +9,7 @@ import { readClusterSecret } from "../config/cluster_secret.ts";
 import { Agent } from "../agent/agent.ts";
 import { Logger, type LogLevel } from "../agent/logger.ts";
 import { startApiServer } from "../api/server.ts";
+import { PrimaryGateway } from "../gateway/primary_gateway.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** Usage text of `hactl run`. */
@@ -47,12 +48,19 @@ export async function runCommand(args: string[]): Promise<number> {
   const log = new Logger(config.node.id, level);
   const agent = await Agent.start({ config, secret, bootstrap: values.bootstrap ?? false, log });
   const api = startApiServer(agent, { ...config.api.listen, secret });
+  const gateway = config.gateway.listen === null
+    ? null
+    : PrimaryGateway.start(agent, config.gateway.listen, log);
   log.info(
     "agent",
-    `API on http://${config.api.listen.hostname}:${api.port}, Raft on ${config.raft.listen.hostname}:${config.raft.listen.port}`,
+    `API on http://${config.api.listen.hostname}:${api.port}, Raft on ${config.raft.listen.hostname}:${config.raft.listen.port}` +
+      (gateway === null
+        ? ""
+        : `, gateway to the primary on ${config.gateway.listen!.hostname}:${gateway.port}`),
   );
   await waitForSignal();
   log.info("agent", "stopping: Postgres will be stopped too");
+  gateway?.close();
   await api.close();
   await agent.stop(true);
   return 0;

@@ -19,7 +19,7 @@ export interface LocalClusterOptions {
   /** Directory for everything (configs, state, data, logs); created. */
   readonly directory: string;
   readonly nodes: number;
-  /** Ports: raft base+i, api base+100+i, postgres base+200+i for node i (1-based). */
+  /** Ports: raft base+i, api base+100+i, postgres base+200+i, gateway base+300+i (1-based i). */
   readonly basePort: number;
   readonly syncMode?: "quorum" | "asynchronous";
   /** Tick length (the default config's 50 ms unless given). */
@@ -32,6 +32,8 @@ export interface LocalNode {
   readonly configPath: string;
   readonly apiPort: number;
   readonly postgresPort: number;
+  /** The node's gateway port: always forwards to the primary. */
+  readonly gatewayPort: number;
   readonly dataDirectory: string;
   readonly logPath: string;
   process: Deno.ChildProcess | null;
@@ -79,6 +81,7 @@ export class LocalCluster {
         "raft.advertise": `127.0.0.1:${ports.raft}`,
         ...(options.tickMs ? { "raft.tick_ms": options.tickMs } : {}),
         "api.listen": `127.0.0.1:${ports.api}`,
+        "gateway.listen": `127.0.0.1:${ports.gateway}`,
         "postgres.data_dir": `${nodeDirectory}/pgdata`,
         "postgres.listen_address": "127.0.0.1",
         "postgres.advertise_host": "127.0.0.1",
@@ -92,6 +95,7 @@ export class LocalCluster {
         configPath,
         apiPort: ports.api,
         postgresPort: ports.postgres,
+        gatewayPort: ports.gateway,
         dataDirectory: `${nodeDirectory}/pgdata`,
         logPath: `${nodeDirectory}/agent.log`,
         process: null,
@@ -100,9 +104,16 @@ export class LocalCluster {
     return cluster;
   }
 
-  private portsOf(number: number): { raft: number; api: number; postgres: number } {
+  private portsOf(
+    number: number,
+  ): { raft: number; api: number; postgres: number; gateway: number } {
     const base = this.options.basePort;
-    return { raft: base + number, api: base + 100 + number, postgres: base + 200 + number };
+    return {
+      raft: base + number,
+      api: base + 100 + number,
+      postgres: base + 200 + number,
+      gateway: base + 300 + number,
+    };
   }
 
   /** The node with this id. */

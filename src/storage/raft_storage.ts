@@ -77,7 +77,7 @@ export class RaftStorage {
       }
       return new RaftStorage(directory, lock);
     } catch (error) {
-      lock.close();
+      releaseLock(lock);
       throw error;
     }
   }
@@ -117,7 +117,7 @@ export class RaftStorage {
 
   /** Releases the directory lock. */
   close(): void {
-    this.#lock.close();
+    releaseLock(this.#lock);
   }
 }
 
@@ -231,6 +231,19 @@ async function createDirectory(directory: string): Promise<void> {
   await Deno.mkdir(directory, { recursive: true, mode: 0o700 });
   // The new directory entry itself must survive a power loss, like the files inside it.
   await syncDirectory(join(directory, ".."));
+}
+
+/**
+ * Unlocks, then closes. Closing alone can leave the flock held for a moment: Deno closes the
+ * descriptor only when no pending operation still refers to the file, and a reopen in
+ * between finds the directory "in use" (seen under load in CI).
+ */
+function releaseLock(lock: Deno.FsFile): void {
+  try {
+    lock.unlockSync();
+  } finally {
+    lock.close();
+  }
 }
 
 async function lockDirectory(directory: string): Promise<Deno.FsFile> {

@@ -8,7 +8,7 @@ import { hactl } from "./hactl_process.ts";
 import { loadAgentConfig } from "../../src/config/config_file.ts";
 
 Deno.test("hactl demo --failover reports the failover time, no loss, and the old primary as a standby", async () => {
-  const { code, output } = await hactl(["demo", "--failover", "--exit", "--base-port", "25700"]);
+  const { code, output } = await hactl(["demo", "--failover", "--exit", "--base-port", "27500"]);
   assertEquals(code, 0, output);
   const failover = /failover: a write succeeded on (node\d) ([\d.]+) s after the kill/.exec(output);
   assert(failover, output);

@@ -19,6 +19,23 @@ async function query<T>(cluster: LocalCluster, id: string, text: string): Promis
   }
 }
 
+/** A client of the app role through node `id`'s gateway port. */
+function viaGateway(cluster: LocalCluster, id: string): postgres.Sql {
+  return postgres({
+    host: "127.0.0.1",
+    port: cluster.node(id).gatewayPort,
+    user: "app",
+    password: "app-secret",
+    database: "postgres",
+    max: 1,
+    connect_timeout: 5,
+    idle_timeout: 0,
+    fetch_types: false,
+    prepare: false,
+    onnotice: () => {},
+  });
+}
+
 async function logOf(cluster: LocalCluster, id: string): Promise<string> {
   return await Deno.readTextFile(cluster.node(id).logPath).catch(() => "");
 }
@@ -92,6 +109,26 @@ Deno.test({
         }
       });
 
+      await stage("every node's gateway port reaches the primary", async () => {
+        for (const node of cluster.nodes) {
+          const sql = viaGateway(cluster, node.id);
+          try {
+            const [row] = await sql`SELECT pg_is_in_recovery() AS standby,
+                                           current_setting('port') AS port`;
+            assertEquals(row?.standby, false, `${node.id}'s gateway reached a standby`);
+            assertEquals(Number(row?.port), cluster.node(primary).postgresPort);
+            await sql`INSERT INTO accounts VALUES (${10 + cluster.nodes.indexOf(node)}, 'gateway')`;
+          } finally {
+            await sql.end({ timeout: 5 });
+          }
+        }
+      });
+
+      // A session through a survivor's gateway, open across the failover below.
+      const survivor = cluster.nodes.find((node) => node.id !== primary)!.id;
+      const heldSession = viaGateway(cluster, survivor);
+      await heldSession`SELECT 1`;
+
       const acknowledged: number[] = [];
       let newPrimary = "";
       await stage(
@@ -129,6 +166,35 @@ Deno.test({
             [],
             "no acknowledged row lost",
           );
+        },
+      );
+
+      await stage(
+        "after the failover, gateways cut old sessions and reach the new primary",
+        async () => {
+          // The session held to the old primary was closed by the gateway, not left hanging.
+          const stale = await heldSession`SELECT 1`.then(
+            () => "answered",
+            (error) => error.message,
+          );
+          await heldSession.end({ timeout: 1 }).catch(() => {});
+          assert(stale !== "answered", "a session to the dead primary still answered");
+          const sql = viaGateway(cluster, survivor);
+          try {
+            await cluster.waitFor("the gateway reaches the new primary", async () => {
+              try {
+                const [row] = await sql`SELECT pg_is_in_recovery() AS standby,
+                                             current_setting('port') AS port`;
+                return row?.standby === false &&
+                  Number(row?.port) === cluster.node(newPrimary).postgresPort;
+              } catch {
+                return false;
+              }
+            }, 30_000);
+            await sql`INSERT INTO accounts VALUES (20, 'gateway after failover')`;
+          } finally {
+            await sql.end({ timeout: 5 });
+          }
         },
       );
 
