@@ -124,10 +124,7 @@ Deno.test({
         }
       });
 
-      // A session through a survivor's gateway, open across the failover below.
       const survivor = cluster.nodes.find((node) => node.id !== primary)!.id;
-      const heldSession = viaGateway(cluster, survivor);
-      await heldSession`SELECT 1`;
 
       const acknowledged: number[] = [];
       let newPrimary = "";
@@ -169,16 +166,10 @@ Deno.test({
         },
       );
 
+      // Cutting sessions to a deposed primary is shown on sockets in test/gateway/.
       await stage(
-        "after the failover, gateways cut old sessions and reach the new primary",
+        "after the failover, a survivor's gateway reaches the new primary",
         async () => {
-          // The session held to the old primary was closed by the gateway, not left hanging.
-          const stale = await heldSession`SELECT 1`.then(
-            () => "answered",
-            (error) => error.message,
-          );
-          await heldSession.end({ timeout: 1 }).catch(() => {});
-          assert(stale !== "answered", "a session to the dead primary still answered");
           const sql = viaGateway(cluster, survivor);
           try {
             await cluster.waitFor("the gateway reaches the new primary", async () => {
