@@ -15,7 +15,7 @@ import { renderConfigTemplate } from "../../src/config/config_template.ts";
 import type { AgentStatus } from "../../src/agent/agent_handle.ts";
 import { lookupUser } from "../../src/postgres/files.ts";
 import { type HostProcess, TestNetwork } from "../harness/netns.ts";
-import { requireTool } from "../harness/system_commands.ts";
+import { type CommandOutput, requireTool } from "../harness/system_commands.ts";
 import { closeNow, openClient, type PostgresTarget } from "../harness/postgres_client.ts";
 
 /** Ports every host uses on its own address. */
@@ -148,6 +148,27 @@ export class ScenarioCluster {
     agent.status.finally(() => {
       if (node.agent === agent) node.agent = null;
     });
+  }
+
+  /** The cluster secret file every node's config names. */
+  get secretFile(): string {
+    return `${this.directory}/cluster.secret`;
+  }
+
+  /** Runs `hactl ARGS` to completion inside node `index`'s namespace (as root). */
+  async hactl(index: number, args: readonly string[]): Promise<CommandOutput> {
+    const entry = new URL("../../src/main.ts", import.meta.url).pathname;
+    const denoConfig = new URL("../../deno.json", import.meta.url).pathname;
+    return await this.network.run(
+      index,
+      [Deno.execPath(), "run", "--allow-all", "--quiet", "--config", denoConfig, entry, ...args],
+      { allowFailure: true, timeoutMs: 60_000 },
+    );
+  }
+
+  /** The REST API address of node `index` ("host:port"). */
+  apiAddress(index: number): string {
+    return `${this.node(index).address}:${API_PORT}`;
   }
 
   /** Pid of the running agent of node `index`; throws when it does not run. */
