@@ -96,6 +96,7 @@ Deno.test("every key can be set and reaches the typed config", () => {
 [node]
 id = "pg-east_1"
 data_dir = "/srv/hactl"
+hardware_watchdog = "/dev/watchdog"
 [cluster]
 name = "prod"
 secret_file = "/etc/hactl/secret"
@@ -124,7 +125,11 @@ replication_user = "repl"
 superuser = "admin"
 parameters = ["shared_buffers = 256MB", "log_line_prefix=%m [%p] "]
 `);
-  assertEquals(config.node, { id: "pg-east_1", dataDir: "/srv/hactl" });
+  assertEquals(config.node, {
+    id: "pg-east_1",
+    dataDir: "/srv/hactl",
+    hardwareWatchdog: "/dev/watchdog",
+  });
   assertEquals(config.cluster.peers, [
     { id: "node2", hostname: "10.0.0.2", port: 7401, postgresPort: null, apiPort: null },
     { id: "node3", hostname: "fd00::3", port: 7401, postgresPort: null, apiPort: null },

@@ -28,7 +28,7 @@ const REQUIRED: TemplateValues = {
 
 Deno.test("a template with only the required values parses back to the defaults", () => {
   const config = parse(renderConfigTemplate(REQUIRED));
-  assertEquals(config.node, { id: "node1", dataDir: "/var/lib/hactl" });
+  assertEquals(config.node, { id: "node1", dataDir: "/var/lib/hactl", hardwareWatchdog: null });
   assertEquals(config.raft.tickMs, 50);
   assertEquals(config.raft.electionTimeoutTicks, 16);
   assertEquals(config.raft.electionTimeoutJitterTicks, 16);

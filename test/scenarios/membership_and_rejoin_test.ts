@@ -2,7 +2,8 @@
 // - the synchronous set and the Raft voters name the same nodes after membership changes
 //   (a voter removed, then added back), with the client load running and nothing lost;
 // - the Raft log stays bounded through compaction over many entries;
-// - a deposed primary whose WAL is gone rejoins by a fresh pg_basebackup.
+// - a deposed primary whose WAL is gone rejoins by a fresh pg_basebackup;
+// - a power cut of every node and a full restart: one primary again, nothing lost.
 import { assert, assertEquals } from "../harness/test_assertions.ts";
 import { type ScenarioCluster, withScenarioCluster } from "./scenario_cluster.ts";
 import {
@@ -179,6 +180,41 @@ Deno.test({
         }, REJOIN_TIMEOUT_MS);
         const log = await Deno.readTextFile(cluster.node(oldPrimary).logPath);
         assert(log.includes("re-cloning"), "the agent log does not report the re-clone");
+      } finally {
+        const { probes, writes } = await stopLoad(load);
+        assertSingleWriter(probes);
+        const primary = await cluster.waitHealthy(REJOIN_TIMEOUT_MS);
+        const standbys = cluster.nodes.map((n) => n.index).filter((i) => i !== primary);
+        console.log(await assertNoAcknowledgedWriteLost(cluster, writes, primary, standbys));
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: "a power cut of every node, then a full restart: one primary again, nothing lost",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    await withScenarioCluster({ nodes: 3, name: "full-restart" }, async (cluster) => {
+      await cluster.waitHealthy(30_000);
+      const load = await startLoad(cluster);
+      try {
+        await cluster.waitFor(
+          "writes acknowledged",
+          () => Promise.resolve(acknowledgedSince(load.writer.history.records, 0) >= 20),
+          30_000,
+        );
+        // Every process of every node dies at once (agents, watchdogs, Postgres).
+        await Promise.all(cluster.nodes.map((node) => cluster.killNode(node.index)));
+        const downAtMs = performance.now();
+        for (const node of cluster.nodes) cluster.startAgent(node.index);
+        await cluster.waitHealthy(REJOIN_TIMEOUT_MS);
+        await cluster.waitFor(
+          "writes acknowledged after the restart",
+          () => Promise.resolve(acknowledgedSince(load.writer.history.records, downAtMs) >= 10),
+          REJOIN_TIMEOUT_MS,
+        );
       } finally {
         const { probes, writes } = await stopLoad(load);
         assertSingleWriter(probes);
