@@ -15,6 +15,7 @@ import { renderConfigTemplate } from "../../src/config/config_template.ts";
 import type { AgentStatus } from "../../src/agent/agent_handle.ts";
 import { lookupUser } from "../../src/postgres/files.ts";
 import { type HostProcess, TestNetwork } from "../harness/netns.ts";
+import type { ClockSkewOptions } from "../harness/clock_skew.ts";
 import { type CommandOutput, requireTool } from "../harness/system_commands.ts";
 import { closeNow, openClient, type PostgresTarget } from "../harness/postgres_client.ts";
 
@@ -45,6 +46,8 @@ export interface ScenarioClusterOptions {
   readonly maxLagBytes?: number | "unlimited";
   /** Name used in the temp dir and messages. */
   readonly name: string;
+  /** The clock node `index`'s agent (and every process it starts) sees; null: the real one. */
+  readonly clockSkew?: (index: number) => ClockSkewOptions | null;
 }
 
 /** One node of a scenario cluster. */
@@ -67,17 +70,20 @@ export class ScenarioCluster {
   readonly directory: string;
   readonly nodes: readonly ScenarioNode[];
   readonly #name: string;
+  readonly #clockSkew: (index: number) => ClockSkewOptions | null;
 
   private constructor(
     network: TestNetwork,
     directory: string,
     nodes: ScenarioNode[],
     name: string,
+    clockSkew: ((index: number) => ClockSkewOptions | null) | undefined,
   ) {
     this.network = network;
     this.directory = directory;
     this.nodes = nodes;
     this.#name = name;
+    this.#clockSkew = clockSkew ?? (() => null);
   }
 
   /**
@@ -94,7 +100,7 @@ export class ScenarioCluster {
     let cluster: ScenarioCluster | null = null;
     try {
       const nodes = await writeConfigs(network, directory, options);
-      cluster = new ScenarioCluster(network, directory, nodes, options.name);
+      cluster = new ScenarioCluster(network, directory, nodes, options.name, options.clockSkew);
       cluster.startAgent(0, true);
       await cluster.waitFor("node1 bootstraps as primary", async () => {
         return (await cluster!.primaryIndex()) === 0;
@@ -139,10 +145,13 @@ export class ScenarioCluster {
       node.configPath,
       ...(bootstrap ? ["--bootstrap"] : []),
     ];
+    const skew = this.#clockSkew(index);
     const agent = this.network.spawn(index, argv, {
       user: "postgres",
       logPath: node.logPath,
-      env: { NO_COLOR: "1" },
+      env: { NO_COLOR: "1", ...(skew === null ? {} : { FAKETIME_DISABLE_SHM: "1" }) },
+      // The fake clock is preloaded into the agent only, not into the root wrappers before it.
+      ...(skew === null ? {} : { clockSkew: skew }),
     });
     node.agent = agent;
     agent.status.finally(() => {
