@@ -6,13 +6,7 @@
 import { assert } from "../harness/test_assertions.ts";
 import type { ClockSkewOptions } from "../harness/clock_skew.ts";
 import { withScenarioCluster } from "./scenario_cluster.ts";
-import {
-  acknowledgedSince,
-  assertNoAcknowledgedWriteLost,
-  assertSingleWriter,
-  startLoad,
-  stopLoad,
-} from "./scenario_load.ts";
+import { acknowledgedSince, startLoad, stopAndCheckLoad } from "./scenario_load.ts";
 
 const FAILOVER_TIMEOUT_MS = 60_000;
 
@@ -53,12 +47,8 @@ Deno.test({
             FAILOVER_TIMEOUT_MS,
           );
         } finally {
-          const { probes, writes } = await stopLoad(load);
-          assertSingleWriter(probes);
           const survivors = cluster.nodes.map((n) => n.index).filter((i) => i !== oldPrimary);
-          const primary = await cluster.waitHealthy(FAILOVER_TIMEOUT_MS, survivors);
-          const standbys = survivors.filter((i) => i !== primary);
-          console.log(await assertNoAcknowledgedWriteLost(cluster, writes, primary, standbys));
+          console.log(await stopAndCheckLoad(cluster, load, FAILOVER_TIMEOUT_MS, survivors));
         }
       },
     );

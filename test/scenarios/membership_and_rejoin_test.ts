@@ -6,13 +6,7 @@
 // - a power cut of every node and a full restart: one primary again, nothing lost.
 import { assert, assertEquals } from "../harness/test_assertions.ts";
 import { type ScenarioCluster, withScenarioCluster } from "./scenario_cluster.ts";
-import {
-  acknowledgedSince,
-  assertNoAcknowledgedWriteLost,
-  assertSingleWriter,
-  startLoad,
-  stopLoad,
-} from "./scenario_load.ts";
+import { acknowledgedSince, startLoad, stopAndCheckLoad } from "./scenario_load.ts";
 
 const CHANGE_TIMEOUT_MS = 60_000;
 const REJOIN_TIMEOUT_MS = 120_000;
@@ -93,13 +87,7 @@ Deno.test({
           return voters === all.join(",") && names === expectedNames(all, primaryId);
         }, REJOIN_TIMEOUT_MS);
       } finally {
-        const { probes, writes } = await stopLoad(load);
-        assertSingleWriter(probes);
-        const finalPrimary = await cluster.waitHealthy(REJOIN_TIMEOUT_MS);
-        const standbys = cluster.nodes.map((n) => n.index).filter((i) => i !== finalPrimary);
-        console.log(
-          await assertNoAcknowledgedWriteLost(cluster, writes, finalPrimary, standbys),
-        );
+        console.log(await stopAndCheckLoad(cluster, load, REJOIN_TIMEOUT_MS));
       }
     });
   },
@@ -181,11 +169,7 @@ Deno.test({
         const log = await Deno.readTextFile(cluster.node(oldPrimary).logPath);
         assert(log.includes("re-cloning"), "the agent log does not report the re-clone");
       } finally {
-        const { probes, writes } = await stopLoad(load);
-        assertSingleWriter(probes);
-        const primary = await cluster.waitHealthy(REJOIN_TIMEOUT_MS);
-        const standbys = cluster.nodes.map((n) => n.index).filter((i) => i !== primary);
-        console.log(await assertNoAcknowledgedWriteLost(cluster, writes, primary, standbys));
+        console.log(await stopAndCheckLoad(cluster, load, REJOIN_TIMEOUT_MS));
       }
     });
   },
@@ -216,11 +200,7 @@ Deno.test({
           REJOIN_TIMEOUT_MS,
         );
       } finally {
-        const { probes, writes } = await stopLoad(load);
-        assertSingleWriter(probes);
-        const primary = await cluster.waitHealthy(REJOIN_TIMEOUT_MS);
-        const standbys = cluster.nodes.map((n) => n.index).filter((i) => i !== primary);
-        console.log(await assertNoAcknowledgedWriteLost(cluster, writes, primary, standbys));
+        console.log(await stopAndCheckLoad(cluster, load, REJOIN_TIMEOUT_MS));
       }
     });
   },

@@ -97,3 +97,20 @@ export async function assertNoAcknowledgedWriteLost(
   assert(verdict.acknowledgedCount > 0, "the writer had no acknowledged write at all");
   return verdict.summary;
 }
+
+/**
+ * Ends a scenario's load and checks it: S1/S2 on every probe, then D1 on the primary and every
+ * other node of `nodes` (default all) once the cluster is healthy again. Returns the summary.
+ */
+export async function stopAndCheckLoad(
+  cluster: ScenarioCluster,
+  load: ScenarioLoad,
+  timeoutMs: number,
+  nodes: readonly number[] = cluster.nodes.map((node) => node.index),
+): Promise<string> {
+  const { probes, writes } = await stopLoad(load);
+  assertSingleWriter(probes);
+  const primary = await cluster.waitHealthy(timeoutMs, nodes);
+  const standbys = nodes.filter((index) => index !== primary);
+  return await assertNoAcknowledgedWriteLost(cluster, writes, primary, standbys);
+}

@@ -45,7 +45,17 @@ async function makeFifo(path: string): Promise<void> {
   assert(made.success, `mkfifo failed: ${decoder.decode(made.stderr)}`);
 }
 
-Deno.test("the watchdog keeps the device alive while armed and releases it with V on disarm", async () => {
+/** A watchdog process on a FIFO device: its stdin, and every byte it writes to the device. */
+interface FifoWatchdog {
+  readonly child: Deno.ChildProcess;
+  readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** Resolves with everything written once the watchdog closes the device. */
+  readonly written: Promise<Uint8Array>;
+  send(line: string): Promise<void>;
+}
+
+/** Runs `body` against `hactl watchdog` on a fresh FIFO standing in for the device. */
+async function withFifoWatchdog(body: (watchdog: FifoWatchdog) => Promise<void>): Promise<void> {
   const directory = await Deno.makeTempDir({ prefix: "hactl_hwdog_" });
   try {
     const fifo = `${directory}/watchdog`;
@@ -53,13 +63,26 @@ Deno.test("the watchdog keeps the device alive while armed and releases it with 
     const child = startWatchdog(directory, fifo);
     const writer = child.stdin.getWriter();
     const written = readUntilClosed(fifo);
-    await writer.write(encoder.encode("arm 60000\n"));
+    await body({
+      child,
+      writer,
+      written,
+      send: (line) => writer.write(encoder.encode(`${line}\n`)),
+    });
+  } finally {
+    await Deno.remove(directory, { recursive: true });
+  }
+}
+
+Deno.test("the watchdog keeps the device alive while armed and releases it with V on disarm", async () => {
+  await withFifoWatchdog(async ({ child, writer, written, send }) => {
+    await send("arm 60000");
     // Renewals for about a second: the device is written to at least every 250 ms.
     for (let renewal = 0; renewal < 10; renewal++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
-      await writer.write(encoder.encode("arm 60000\n"));
+      await send("arm 60000");
     }
-    await writer.write(encoder.encode("disarm\n"));
+    await send("disarm");
     const bytes = await written;
     const keepAlives = bytes.filter((byte) => byte === 0).length;
     assert(keepAlives >= 2, `only ${keepAlives} keep-alive writes in a second`);
@@ -69,20 +92,12 @@ Deno.test("the watchdog keeps the device alive while armed and releases it with 
     const stderr = decoder.decode(await new Response(child.stderr).arrayBuffer());
     assertEquals(status.code, 0, stderr);
     assert(/hardware watchdog .* active/.test(stderr), stderr);
-  } finally {
-    await Deno.remove(directory, { recursive: true });
-  }
+  });
 });
 
 Deno.test("a watchdog process that dies while armed leaves the device to fire (no V)", async () => {
-  const directory = await Deno.makeTempDir({ prefix: "hactl_hwdog_" });
-  try {
-    const fifo = `${directory}/watchdog`;
-    await makeFifo(fifo);
-    const child = startWatchdog(directory, fifo);
-    const writer = child.stdin.getWriter();
-    const written = readUntilClosed(fifo);
-    await writer.write(encoder.encode("arm 60000\n"));
+  await withFifoWatchdog(async ({ child, writer, written, send }) => {
+    await send("arm 60000");
     await new Promise((resolve) => setTimeout(resolve, 500));
     child.kill("SIGKILL");
     const bytes = await written;
@@ -91,30 +106,20 @@ Deno.test("a watchdog process that dies while armed leaves the device to fire (n
     await child.status;
     await writer.close().catch(() => {});
     await child.stderr.cancel();
-  } finally {
-    await Deno.remove(directory, { recursive: true });
-  }
+  });
 });
 
 Deno.test("after the lease deadline fences Postgres, the device is released", async () => {
-  const directory = await Deno.makeTempDir({ prefix: "hactl_hwdog_" });
-  try {
-    const fifo = `${directory}/watchdog`;
-    await makeFifo(fifo);
-    const child = startWatchdog(directory, fifo);
-    const writer = child.stdin.getWriter();
-    const written = readUntilClosed(fifo);
+  await withFifoWatchdog(async ({ child, writer, written, send }) => {
     // No renewal after this: the deadline passes, the (absent) postmaster is "killed".
-    await writer.write(encoder.encode("arm 300\n"));
+    await send("arm 300");
     const bytes = await written;
     assertEquals(bytes[bytes.length - 1], "V".charCodeAt(0), "device not released after fencing");
     await writer.close();
     const stderr = decoder.decode(await new Response(child.stderr).arrayBuffer());
     assertEquals((await child.status).code, 0, stderr);
     assert(/lease deadline; killed 0 Postgres processes/.test(stderr), stderr);
-  } finally {
-    await Deno.remove(directory, { recursive: true });
-  }
+  });
 });
 
 Deno.test("a missing watchdog device is refused at start with what to do", async () => {
