@@ -85,6 +85,12 @@ async function cutOffPrimaryScenario(
       return observation?.status === "running" && observation.inRecovery &&
         status?.raft.leader === newId;
     }, REJOIN_TIMEOUT_MS);
+    // A primary is never turned into a standby without a rewind (R1).
+    const oldLog = await Deno.readTextFile(cluster.node(oldPrimary).logPath);
+    assert(
+      oldLog.includes(`rejoined ${newId} by pg_rewind`),
+      `${oldId} did not rejoin by pg_rewind`,
+    );
     assert((await cluster.waitHealthy(30_000)) === newPrimary, "the new primary stays primary");
     const { probes, writes } = await stopLoad(load);
     stopped = true;
