@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import { LocalCluster } from "../demo/local_cluster.ts";
 import { UsageError } from "./usage_error.ts";
-import { renderStatusTable } from "./demo_status.ts";
+import { renderStatusReport } from "./status_command.ts";
 
 /** Usage text of `hactl demo`. */
 export const DEMO_USAGE = `usage: hactl demo [--dir DIR] [--base-port PORT] [--failover] [--exit]
@@ -101,7 +101,7 @@ async function startCluster(cluster: LocalCluster): Promise<string> {
   let last = "";
   const primary = await cluster.waitUntilHealthy(STARTUP_TIMEOUT_MS).finally(() => {});
   const statuses = await cluster.statuses();
-  const table = renderStatusTable(statuses);
+  const table = renderStatusReport(statuses);
   if (table !== last) console.log(table);
   last = table;
   console.log(`cluster ready in ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -174,6 +174,6 @@ async function failoverDemo(cluster: LocalCluster, primary: string): Promise<voi
     return observation?.status === "running" && observation.inRecovery === true &&
       status?.raft.leader !== null;
   }, STARTUP_TIMEOUT_MS);
-  console.log(renderStatusTable(await cluster.statuses()));
+  console.log(renderStatusReport(await cluster.statuses()));
   console.log(`${primary} is back as a standby`);
 }

@@ -15,6 +15,7 @@ Deno.test("hactl demo --failover reports the failover time, no loss, and the old
   assert(output.includes("no acknowledged row lost"), output);
   assert(/node1 is back as a standby/.test(output), output);
   assert(output.includes("target_session_attrs=read-write"), "prints how to connect");
+  assert(/gateway \(ports 27801, 27802, 27803\)/.test(output), "prints the gateway ports");
 });
 
 Deno.test("hactl init writes a config that loads; bad flags and configs get clear errors and exit code 2", async () => {
