@@ -163,6 +163,7 @@ export class Agent implements AgentHandle {
       initialized: (systemIdentifier) => {
         this.#systemIdentifier = systemIdentifier;
       },
+      leaderTimeline: () => this.#state.leaderPosition?.timeline ?? null,
     });
     this.reconciler.start();
     this.watchdog = WatchdogClient.start(settings, config.node.hardwareWatchdog, log);

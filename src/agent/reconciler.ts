@@ -8,7 +8,7 @@
 import type { NodeId, PostgresObservation, PostgresRole } from "../core/mod.ts";
 import type { PostgresBinaries } from "../postgres/binaries.ts";
 import type { PostgresSettings } from "../postgres/settings.ts";
-import { observePostgres } from "../postgres/observe.ts";
+import { isWalReceiverStreaming, observePostgres } from "../postgres/observe.ts";
 import { createReplicationRole, initCluster } from "../postgres/cluster_setup.ts";
 import { Postmaster } from "../postgres/postmaster.ts";
 import { withLocalSql } from "../postgres/sql_client.ts";
@@ -53,7 +53,19 @@ export interface ReconcilerHost {
   observed(observation: PostgresObservation): void;
   /** Called once after initdb created the first primary (the agent records it in the log). */
   initialized(systemIdentifier: string): void;
+  /** The timeline of the leader's Postgres as the leader last reported it, or null. */
+  leaderTimeline(): number | null;
 }
+
+/**
+ * A standby on an older timeline than the leader's that has not streamed for this long has
+ * most likely replayed past the new timeline's fork point (it received WAL, such as the old
+ * primary's shutdown checkpoint, that the promoted node never had): Postgres then waits
+ * forever. It is rewound (pg_rewind says "no rewind required" if it was not diverged after all).
+ */
+const STUCK_STANDBY_MS = 5_000;
+/** Least time between two such rewinds of a standby. */
+const STUCK_STANDBY_RETRY_MS = 30_000;
 
 /** Carries out the desired Postgres role, one action at a time. */
 export class PostgresReconciler {
@@ -64,6 +76,9 @@ export class PostgresReconciler {
   #stopped = false;
   /** The source the running standby was last pointed at ("host:port"), to reconfigure only on change. */
   #following: string | null = null;
+  /** Since when the standby, behind the leader's timeline, has not been streaming (ms). */
+  #notStreamingSince: number | null = null;
+  #lastStuckRewindMs = -Infinity;
   #loop: Promise<void> | null = null;
   /** What the reconciler is doing, for status. */
   activity = "starting";
@@ -258,6 +273,37 @@ export class PostgresReconciler {
     }
     if (observation.status === "stopped") await this.#startPostmaster();
     this.activity = source === null ? "standby (no primary known)" : `standby of ${sourceId}`;
+    if (running && sourceId !== null) await this.#rewindIfStuck(observation, sourceId);
+  }
+
+  /** See {@link STUCK_STANDBY_MS}. */
+  async #rewindIfStuck(observation: PostgresObservation, sourceId: NodeId): Promise<void> {
+    const leaderTimeline = this.host.leaderTimeline();
+    const timeline = observation.position?.timeline ?? null;
+    const behind = leaderTimeline !== null && timeline !== null && timeline < leaderTimeline;
+    const streaming = behind
+      ? await isWalReceiverStreaming(this.host.settings).catch(() => null)
+      : true;
+    if (streaming === null) return; // could not tell: decide on a later observation
+    if (streaming) {
+      this.#notStreamingSince = null;
+      return;
+    }
+    const now = performance.now();
+    this.#notStreamingSince ??= now;
+    if (
+      now - this.#notStreamingSince < STUCK_STANDBY_MS ||
+      now - this.#lastStuckRewindMs < STUCK_STANDBY_RETRY_MS
+    ) return;
+    this.#lastStuckRewindMs = now;
+    this.#notStreamingSince = null;
+    this.host.log.warn(
+      "postgres",
+      `standby on timeline ${timeline} has not streamed from ${sourceId} (timeline ` +
+        `${leaderTimeline}) for ${STUCK_STANDBY_MS / 1000} s: it may have replayed past the ` +
+        `fork point; rewinding`,
+    );
+    await this.#rejoin(observation, sourceId);
   }
 
   async #fence(observation: PostgresObservation, reason: string): Promise<void> {

@@ -182,3 +182,12 @@ export async function readAutoConf(dataDirectory: string): Promise<Map<string, s
   }
   return values;
 }
+
+/** True when the local standby's WAL receiver is streaming from its source right now. */
+export async function isWalReceiverStreaming(settings: PostgresSettings): Promise<boolean> {
+  return await withLocalSql(settings, async (sql) => {
+    const rows = await sql<{ streaming: boolean }[]>`
+      SELECT status = 'streaming' AS streaming FROM pg_stat_wal_receiver`;
+    return rows[0]?.streaming === true;
+  }, { connectTimeoutSeconds: 1, statementTimeoutMs: 2_000 });
+}

@@ -59,6 +59,16 @@ Deno.test({
             return status?.postgres.observation?.inRecovery === true &&
               status.raft.leader === "node3";
           }, 60_000);
+          // Both standbys reach the new timeline, including one that may have replayed the old
+          // primary's shutdown checkpoint (past the fork point) and must be rewound.
+          await cluster.waitFor("node1 and node2 on node3's timeline", async () => {
+            const timelines = await Promise.all(
+              ["node1", "node2", "node3"].map(async (id) =>
+                (await cluster.status(id))?.postgres.observation?.position?.timeline ?? -1
+              ),
+            );
+            return timelines[0] === timelines[2] && timelines[1] === timelines[2];
+          }, 60_000);
           const refused = await hactl(["switchover", "--api", api("node1")]);
           assertEquals(refused.code, 2, "a change without the secret is refused before it is sent");
         },
