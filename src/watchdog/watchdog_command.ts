@@ -23,8 +23,11 @@ import { killPostmaster, postmasterPidOf } from "./fence_postmaster.ts";
 import { HardwareWatchdog } from "./hardware_watchdog.ts";
 import { CommitGate } from "./commit_gate.ts";
 
-/** How often the deadline is checked. */
-const CHECK_INTERVAL_MS = 10;
+/**
+ * How often the device is kept alive and the end of input is looked at. The deadline itself
+ * has its own timer, set at every renewal (no polling: an idle watchdog stays idle).
+ */
+const HOUSEKEEPING_INTERVAL_MS = 250;
 /** Longest command line accepted from the agent. */
 const MAX_LINE_LENGTH = 64;
 
@@ -70,7 +73,8 @@ export async function watchdogCommand(args: string[]): Promise<number> {
   let leaveDeviceToFire = false;
   let finished: () => void = () => {};
   const done = new Promise<void>((resolve) => finished = resolve);
-  const check = setInterval(async () => {
+  let deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  const check = async () => {
     const now = performance.now();
     if (deadline !== null && now >= deadline) {
       deadline = null;
@@ -94,12 +98,20 @@ export async function watchdogCommand(args: string[]): Promise<number> {
       await device.release();
     }
     if (inputClosed && deadline === null) {
-      clearInterval(check);
+      clearInterval(housekeeping);
+      clearTimeout(deadlineTimer);
       gate?.stop();
       if (!leaveDeviceToFire) await device?.release();
       finished();
     }
-  }, CHECK_INTERVAL_MS);
+  };
+  const housekeeping = setInterval(check, HOUSEKEEPING_INTERVAL_MS);
+  // A timer may fire a moment early: then it waits out the rest.
+  const atDeadline = () => {
+    const left = deadline === null ? 0 : deadline - performance.now();
+    if (left > 0) deadlineTimer = setTimeout(atDeadline, Math.ceil(left));
+    else void check();
+  };
   const decoder = new TextDecoder();
   let buffered = "";
   for await (const chunk of Deno.stdin.readable) {
@@ -112,13 +124,21 @@ export async function watchdogCommand(args: string[]): Promise<number> {
       const armed = /^arm (\d{1,7})$/.exec(line);
       if (armed) {
         deadline = performance.now() + Number(armed[1]);
+        clearTimeout(deadlineTimer);
+        deadlineTimer = setTimeout(atDeadline, Number(armed[1]));
         gate?.acknowledge();
-      } else if (line === "disarm") deadline = null;
+        if (device !== null && !device.active) void check(); // open the device at once
+      } else if (line === "disarm") {
+        deadline = null;
+        clearTimeout(deadlineTimer);
+        void check();
+      }
     }
     if (buffered.length > MAX_LINE_LENGTH) buffered = "";
   }
   // The agent is gone: an armed deadline still fires; return once it has (or if disarmed).
   inputClosed = true;
+  void check();
   await done;
   return 0;
 }
