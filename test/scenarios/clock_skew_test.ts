@@ -6,8 +6,9 @@
 import { assert } from "../harness/test_assertions.ts";
 import type { ClockSkewOptions } from "../harness/clock_skew.ts";
 import { withScenarioCluster } from "./scenario_cluster.ts";
-import { acknowledgedSince, startLoad, stopAndCheckLoad } from "./scenario_load.ts";
+import { startLoad, stopAndCheckLoad, waitForWrites, WRITES_PER_PHASE } from "./scenario_load.ts";
 
+/** Failover under skewed clocks, with bounds kept generous (the skewed nodes elect). */
 const FAILOVER_TIMEOUT_MS = 60_000;
 
 /** Node 2: wall clock +1 h. Node 3: monotonic clock 0.5 % fast. Node 1: true time. */
@@ -31,21 +32,16 @@ Deno.test({
         assert(started - Date.now() > 50 * 60_000, `node2's wall clock is not ahead: ${started}`);
         const load = await startLoad(cluster);
         try {
-          await cluster.waitFor(
-            "writes acknowledged",
-            () => Promise.resolve(acknowledgedSince(load.writer.history.records, 0) >= 20),
-            30_000,
-          );
+          await waitForWrites(cluster, load, WRITES_PER_PHASE);
           const cutAtMs = performance.now();
           await cluster.killNode(oldPrimary);
           const survivors = cluster.nodes.map((n) => n.index).filter((i) => i !== oldPrimary);
           const newPrimary = await cluster.waitHealthy(FAILOVER_TIMEOUT_MS, survivors);
           assert(newPrimary !== oldPrimary, "a new primary");
-          await cluster.waitFor(
-            "writes acknowledged by the new primary",
-            () => Promise.resolve(acknowledgedSince(load.writer.history.records, cutAtMs) >= 20),
-            FAILOVER_TIMEOUT_MS,
-          );
+          await waitForWrites(cluster, load, WRITES_PER_PHASE, {
+            sinceMs: cutAtMs,
+            timeoutMs: FAILOVER_TIMEOUT_MS,
+          });
         } finally {
           const survivors = cluster.nodes.map((n) => n.index).filter((i) => i !== oldPrimary);
           console.log(await stopAndCheckLoad(cluster, load, FAILOVER_TIMEOUT_MS, survivors));

@@ -8,17 +8,17 @@ import { assert, assertEquals } from "../harness/test_assertions.ts";
 import type { WriteRecord } from "../harness/write_history.ts";
 import { type ScenarioCluster, withScenarioCluster } from "./scenario_cluster.ts";
 import {
-  acknowledgedSince,
   assertNoAcknowledgedWriteLost,
   assertSingleWriter,
+  FAILOVER_TIMEOUT_MS,
+  REJOIN_TIMEOUT_MS,
   type ScenarioLoad,
   startLoad,
   stopLoad,
+  waitForWrites,
+  WRITES_PER_PHASE,
 } from "./scenario_load.ts";
 
-const FAILOVER_TIMEOUT_MS = 20_000;
-const REJOIN_TIMEOUT_MS = 60_000;
-const WRITES_PER_PHASE = 20;
 /** Successive primaries killed in the repeated-failover scenario. */
 const FAILOVER_ROUNDS = 3;
 /** Longest stretch without an acknowledged write during a rolling restart. */
@@ -63,11 +63,7 @@ Deno.test({
       try {
         await cluster.network.partition([primary], [behind]);
         const cutAtMs = performance.now();
-        await cluster.waitFor(
-          "writes acknowledged while one standby is cut off",
-          () => acknowledgedSince(load.writer.history.records, cutAtMs) >= WRITES_PER_PHASE,
-          30_000,
-        );
+        await waitForWrites(cluster, load, WRITES_PER_PHASE, { sinceMs: cutAtMs });
         let aheadLsn = 0;
         let behindLsn = 0;
         await cluster.waitFor("the streaming standby is ahead of the cut-off one", async () => {
@@ -112,19 +108,13 @@ Deno.test({
       try {
         for (let round = 0; round < FAILOVER_ROUNDS; round++) {
           const primary = await cluster.waitHealthy(REJOIN_TIMEOUT_MS);
-          await cluster.waitFor(
-            "writes acknowledged before the kill",
-            () =>
-              acknowledgedSince(load.writer.history.records, 0) >= WRITES_PER_PHASE * (round + 1),
-            30_000,
-          );
+          await waitForWrites(cluster, load, WRITES_PER_PHASE * (round + 1));
           await cluster.killNode(primary);
           const killedAtMs = performance.now();
-          await cluster.waitFor(
-            `round ${round + 1}: writes resume on a new primary`,
-            () => acknowledgedSince(load.writer.history.records, killedAtMs) >= WRITES_PER_PHASE,
-            FAILOVER_TIMEOUT_MS,
-          );
+          await waitForWrites(cluster, load, WRITES_PER_PHASE, {
+            sinceMs: killedAtMs,
+            timeoutMs: FAILOVER_TIMEOUT_MS,
+          });
           cluster.startAgent(primary);
         }
         await finish(cluster, load);

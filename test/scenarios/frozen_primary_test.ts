@@ -9,56 +9,25 @@
 // watchdog's kill and its commit gate (the local synchronous standby that acknowledges WAL only
 // while the lease runs) stop the old primary. In quorum mode commits also wait for a standby.
 import { assert, assertEquals } from "../harness/test_assertions.ts";
-import type { WriteRecord } from "../harness/write_history.ts";
 import { type ScenarioCluster, withScenarioCluster } from "./scenario_cluster.ts";
 import {
-  acknowledgedSince,
   assertNoAcknowledgedWriteLost,
   assertSingleWriter,
   probeSuccesses,
+  relaxAfterFault,
   type ScenarioLoad,
   startLoad,
   stopLoad,
+  waitForNewPrimary,
+  waitForWrites,
+  waitRejoined,
+  WRITES_PER_PHASE,
 } from "./scenario_load.ts";
 
-const FAILOVER_TIMEOUT_MS = 20_000;
-const REJOIN_TIMEOUT_MS = 60_000;
-const WRITES_BEFORE_FAULT = 20;
 /** The stall the leader must ride out: well under the 800 ms minimum election timeout. */
 const SHORT_STALL_MS = 500;
 /** How long after the stall the cluster is watched for a (wrong) election. */
 const AFTER_STALL_WATCH_MS = 3_000;
-
-/** Waits for a primary other than `oldPrimary` that took a probe write after `sinceMs`. */
-async function waitForNewPrimary(
-  cluster: ScenarioCluster,
-  load: ScenarioLoad,
-  oldPrimary: number,
-  sinceMs: number,
-): Promise<{ index: number; firstWriteMs: number }> {
-  let index = -1;
-  await cluster.waitFor("a new primary takes probe writes", async () => {
-    index = (await cluster.primaryIndex([oldPrimary])) ?? -1;
-    return index >= 0 &&
-      probeSuccesses(load.prober.records, cluster.node(index).id, sinceMs).length > 0;
-  }, FAILOVER_TIMEOUT_MS);
-  const starts = probeSuccesses(load.prober.records, cluster.node(index).id, sinceMs)
-    .map((r) => r.startMs);
-  return { index, firstWriteMs: Math.min(...starts) };
-}
-
-/** Writes the old primary acknowledged after the fault become "unknown" (asynchronous mode). */
-function relaxAfterFault(
-  writes: readonly WriteRecord[],
-  oldId: string,
-  faultMs: number,
-): WriteRecord[] {
-  return writes.map((w) =>
-    w.node === oldId && w.startMs >= faultMs && w.outcome === "acknowledged"
-      ? { ...w, outcome: "unknown" as const }
-      : w
-  );
-}
 
 /** Heals the fault with `resume`, waits for the old primary to follow the new one, checks. */
 async function resumeAndCheck(
@@ -72,17 +41,8 @@ async function resumeAndCheck(
   const oldId = cluster.node(oldPrimary).id;
   const newId = cluster.node(newPrimary).id;
   await resume();
-  await cluster.waitFor(`${oldId} rejoins as a standby of ${newId}`, async () => {
-    const status = await cluster.status(oldPrimary);
-    const observation = status?.postgres.observation;
-    return observation?.status === "running" && observation.inRecovery &&
-      status?.raft.leader === newId;
-  }, REJOIN_TIMEOUT_MS);
-  await cluster.waitFor(
-    `writes acknowledged by ${newId}`,
-    () => acknowledgedSince(load.writer.history.records, faultMs, newId) >= WRITES_BEFORE_FAULT,
-    30_000,
-  );
+  await waitRejoined(cluster, oldPrimary, newPrimary);
+  await waitForWrites(cluster, load, WRITES_PER_PHASE, { sinceMs: faultMs, node: newId });
   const { probes, writes } = await stopLoad(load);
   assertSingleWriter(probes);
   const standbys = cluster.nodes.map((n) => n.index).filter((i) => i !== newPrimary);
@@ -102,11 +62,7 @@ Deno.test({
       const agentPid = cluster.agentPid(oldPrimary);
       const load = await startLoad(cluster);
       try {
-        await cluster.waitFor(
-          "writes acknowledged",
-          () => acknowledgedSince(load.writer.history.records, 0) >= WRITES_BEFORE_FAULT,
-          30_000,
-        );
+        await waitForWrites(cluster, load, WRITES_PER_PHASE);
         const frozenAtMs = performance.now();
         cluster.network.freeze(agentPid); // the agent only: Postgres and the watchdog run on
         const { index: newPrimary, firstWriteMs } = await waitForNewPrimary(
@@ -145,11 +101,7 @@ async function frozenHostScenario(syncMode: "quorum" | "asynchronous"): Promise<
     const oldId = cluster.node(oldPrimary).id;
     const load = await startLoad(cluster);
     try {
-      await cluster.waitFor(
-        "writes acknowledged",
-        () => acknowledgedSince(load.writer.history.records, 0) >= WRITES_BEFORE_FAULT,
-        30_000,
-      );
+      await waitForWrites(cluster, load, WRITES_PER_PHASE);
       const frozenAtMs = performance.now();
       await cluster.network.freezeHost(oldPrimary);
       const { index: newPrimary, firstWriteMs } = await waitForNewPrimary(

@@ -6,10 +6,18 @@
 // - a power cut of every node and a full restart: one primary again, nothing lost.
 import { assert, assertEquals } from "../harness/test_assertions.ts";
 import { type ScenarioCluster, withScenarioCluster } from "./scenario_cluster.ts";
-import { acknowledgedSince, startLoad, stopAndCheckLoad } from "./scenario_load.ts";
+import {
+  acknowledgedSince,
+  startLoad,
+  stopAndCheckLoad,
+  waitForWrites,
+  waitRejoined,
+  WRITES_PER_PHASE,
+} from "./scenario_load.ts";
 
 const CHANGE_TIMEOUT_MS = 60_000;
-const REJOIN_TIMEOUT_MS = 120_000;
+/** Rejoins, re-adds and restarts here include a clone or a whole cluster start. */
+const RECOVERY_TIMEOUT_MS = 120_000;
 /** Admin entries written in the compaction scenario (the log keeps at most 256 + one batch). */
 const KV_ENTRIES = 600;
 const MAX_LOG_ENTRIES = 256 + 64;
@@ -24,6 +32,25 @@ async function syncAndVoters(
     names: status?.postgres.observation?.synchronousStandbyNames ?? null,
     voters: status?.raft.voters.join(",") ?? "",
   };
+}
+
+/** `hactl members add|remove ID` against the primary's API; fails the test unless it succeeds. */
+async function members(
+  cluster: ScenarioCluster,
+  primary: number,
+  action: "add" | "remove",
+  id: string,
+): Promise<void> {
+  const result = await cluster.hactl(primary, [
+    "members",
+    action,
+    id,
+    "--api",
+    cluster.apiAddress(primary),
+    "--secret-file",
+    cluster.secretFile,
+  ]);
+  assertEquals(result.code, 0, result.stdout + result.stderr);
 }
 
 /** `ANY k ("a", "b")` over the voters other than the primary, k = floor(N/2). */
@@ -51,43 +78,21 @@ Deno.test({
       }, CHANGE_TIMEOUT_MS);
       const load = await startLoad(cluster);
       try {
-        const removed = await cluster.hactl(primary, [
-          "members",
-          "remove",
-          victim.id,
-          "--api",
-          cluster.apiAddress(primary),
-          "--secret-file",
-          cluster.secretFile,
-        ]);
-        assertEquals(removed.code, 0, removed.stdout + removed.stderr);
+        await members(cluster, primary, "remove", victim.id);
         const remaining = cluster.nodes.map((node) => node.id).filter((id) => id !== victim.id);
         await cluster.waitFor("voters and synchronous set without the removed node", async () => {
           const { names, voters } = await syncAndVoters(cluster, primary);
           return voters === remaining.join(",") && names === expectedNames(remaining, primaryId);
         }, CHANGE_TIMEOUT_MS);
         const marker = acknowledgedSince(load.writer.history.records, 0);
-        await cluster.waitFor(
-          "writes continue with two voters",
-          () => Promise.resolve(acknowledgedSince(load.writer.history.records, 0) >= marker + 10),
-          CHANGE_TIMEOUT_MS,
-        );
-        const added = await cluster.hactl(primary, [
-          "members",
-          "add",
-          victim.id,
-          "--api",
-          cluster.apiAddress(primary),
-          "--secret-file",
-          cluster.secretFile,
-        ]);
-        assertEquals(added.code, 0, added.stdout + added.stderr);
+        await waitForWrites(cluster, load, marker + 10, { timeoutMs: CHANGE_TIMEOUT_MS });
+        await members(cluster, primary, "add", victim.id);
         await cluster.waitFor("the node is a voter again and in the synchronous set", async () => {
           const { names, voters } = await syncAndVoters(cluster, primary);
           return voters === all.join(",") && names === expectedNames(all, primaryId);
-        }, REJOIN_TIMEOUT_MS);
+        }, RECOVERY_TIMEOUT_MS);
       } finally {
-        console.log(await stopAndCheckLoad(cluster, load, REJOIN_TIMEOUT_MS));
+        console.log(await stopAndCheckLoad(cluster, load, RECOVERY_TIMEOUT_MS));
       }
     });
   },
@@ -139,14 +144,10 @@ Deno.test({
       const oldPrimary = await cluster.waitHealthy(30_000);
       const load = await startLoad(cluster);
       try {
-        await cluster.waitFor(
-          "writes acknowledged",
-          () => Promise.resolve(acknowledgedSince(load.writer.history.records, 0) >= 20),
-          30_000,
-        );
+        await waitForWrites(cluster, load, WRITES_PER_PHASE);
         await cluster.killNode(oldPrimary);
         const survivors = cluster.nodes.map((n) => n.index).filter((i) => i !== oldPrimary);
-        const newPrimary = await cluster.waitHealthy(REJOIN_TIMEOUT_MS, survivors);
+        const newPrimary = await cluster.waitHealthy(RECOVERY_TIMEOUT_MS, survivors);
         assert(newPrimary !== oldPrimary, "a new primary");
         // The deposed primary's WAL disappears (a disk replaced, a careless cleanup): rewind
         // cannot find the fork point, so the agent must re-clone.
@@ -160,16 +161,11 @@ Deno.test({
         }
         assert(removed > 0, "no WAL segment to remove");
         cluster.startAgent(oldPrimary);
-        await cluster.waitFor("the old primary streams again as a standby", async () => {
-          const status = await cluster.status(oldPrimary);
-          const observation = status?.postgres.observation;
-          return observation?.status === "running" && observation.inRecovery &&
-            status?.raft.leader === cluster.node(newPrimary).id;
-        }, REJOIN_TIMEOUT_MS);
+        await waitRejoined(cluster, oldPrimary, newPrimary, RECOVERY_TIMEOUT_MS);
         const log = await Deno.readTextFile(cluster.node(oldPrimary).logPath);
         assert(log.includes("re-cloning"), "the agent log does not report the re-clone");
       } finally {
-        console.log(await stopAndCheckLoad(cluster, load, REJOIN_TIMEOUT_MS));
+        console.log(await stopAndCheckLoad(cluster, load, RECOVERY_TIMEOUT_MS));
       }
     });
   },
@@ -184,23 +180,18 @@ Deno.test({
       await cluster.waitHealthy(30_000);
       const load = await startLoad(cluster);
       try {
-        await cluster.waitFor(
-          "writes acknowledged",
-          () => Promise.resolve(acknowledgedSince(load.writer.history.records, 0) >= 20),
-          30_000,
-        );
+        await waitForWrites(cluster, load, WRITES_PER_PHASE);
         // Every process of every node dies at once (agents, watchdogs, Postgres).
         await Promise.all(cluster.nodes.map((node) => cluster.killNode(node.index)));
         const downAtMs = performance.now();
         for (const node of cluster.nodes) cluster.startAgent(node.index);
-        await cluster.waitHealthy(REJOIN_TIMEOUT_MS);
-        await cluster.waitFor(
-          "writes acknowledged after the restart",
-          () => Promise.resolve(acknowledgedSince(load.writer.history.records, downAtMs) >= 10),
-          REJOIN_TIMEOUT_MS,
-        );
+        await cluster.waitHealthy(RECOVERY_TIMEOUT_MS);
+        await waitForWrites(cluster, load, 10, {
+          sinceMs: downAtMs,
+          timeoutMs: RECOVERY_TIMEOUT_MS,
+        });
       } finally {
-        console.log(await stopAndCheckLoad(cluster, load, REJOIN_TIMEOUT_MS));
+        console.log(await stopAndCheckLoad(cluster, load, RECOVERY_TIMEOUT_MS));
       }
     });
   },

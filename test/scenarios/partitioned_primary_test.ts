@@ -10,22 +10,20 @@ import {
   withScenarioCluster,
 } from "./scenario_cluster.ts";
 import {
-  acknowledgedSince,
   assertNoAcknowledgedWriteLost,
   assertSingleWriter,
   probeSuccesses,
+  relaxAfterFault,
   startLoad,
   stopLoad,
+  waitForNewPrimary,
+  waitForWrites,
+  waitRejoined,
+  WRITES_PER_PHASE,
 } from "./scenario_load.ts";
 
-/** The product promises failover well under this; generous for a loaded 2-core CI machine. */
-const FAILOVER_TIMEOUT_MS = 20_000;
 /** A cut-off primary must report itself non-writable within this (lease plus margins). */
 const FENCE_TIMEOUT_MS = 5_000;
-/** Rejoin by pg_rewind after heal. */
-const REJOIN_TIMEOUT_MS = 60_000;
-/** Writes acknowledged before and after the fault, so the history is not vacuous. */
-const WRITES_PER_PHASE = 20;
 
 async function cutOffPrimaryScenario(
   cluster: ScenarioCluster,
@@ -38,24 +36,17 @@ async function cutOffPrimaryScenario(
   const load = await startLoad(cluster);
   let stopped = false;
   try {
-    await cluster.waitFor(
-      `${WRITES_PER_PHASE} writes acknowledged`,
-      () => acknowledgedSince(load.writer.history.records, 0) >= WRITES_PER_PHASE,
-      30_000,
-    );
+    await waitForWrites(cluster, load, WRITES_PER_PHASE);
     const cutAtMs = performance.now();
     await cut(oldPrimary, others);
 
-    let newPrimary = -1;
-    await cluster.waitFor("a new primary on the majority side takes probe writes", async () => {
-      newPrimary = (await cluster.primaryIndex([oldPrimary])) ?? -1;
-      return newPrimary >= 0 &&
-        probeSuccesses(load.prober.records, cluster.node(newPrimary).id, cutAtMs).length > 0;
-    }, FAILOVER_TIMEOUT_MS);
-    const newId = cluster.node(newPrimary).id;
-    const firstNewWriteMs = Math.min(
-      ...probeSuccesses(load.prober.records, newId, cutAtMs).map((r) => r.startMs),
+    const { index: newPrimary, firstWriteMs: firstNewWriteMs } = await waitForNewPrimary(
+      cluster,
+      load,
+      oldPrimary,
+      cutAtMs,
     );
+    const newId = cluster.node(newPrimary).id;
     console.log(
       `${oldId} cut off; ${newId} took its first write after ` +
         `${(firstNewWriteMs - cutAtMs).toFixed(0)} ms`,
@@ -67,11 +58,7 @@ async function cutOffPrimaryScenario(
       const status = await cluster.status(oldPrimary);
       return status !== null && !isWritablePrimary(status);
     }, FENCE_TIMEOUT_MS);
-    await cluster.waitFor(
-      `${WRITES_PER_PHASE} writes acknowledged by ${newId}`,
-      () => acknowledgedSince(load.writer.history.records, cutAtMs, newId) >= WRITES_PER_PHASE,
-      30_000,
-    );
+    await waitForWrites(cluster, load, WRITES_PER_PHASE, { sinceMs: cutAtMs, node: newId });
     const lateOld = probeSuccesses(load.prober.records, oldId, firstNewWriteMs);
     assert(
       lateOld.length === 0,
@@ -79,12 +66,7 @@ async function cutOffPrimaryScenario(
     );
 
     await cluster.network.heal();
-    await cluster.waitFor(`${oldId} rejoins as a standby of ${newId}`, async () => {
-      const status = await cluster.status(oldPrimary);
-      const observation = status?.postgres.observation;
-      return observation?.status === "running" && observation.inRecovery &&
-        status?.raft.leader === newId;
-    }, REJOIN_TIMEOUT_MS);
+    await waitRejoined(cluster, oldPrimary, newPrimary);
     // A primary is never turned into a standby without a rewind (R1).
     const oldLog = await Deno.readTextFile(cluster.node(oldPrimary).logPath);
     assert(
@@ -98,11 +80,7 @@ async function cutOffPrimaryScenario(
     const standbys = cluster.nodes.map((n) => n.index).filter((i) => i !== newPrimary);
     // Asynchronous mode may lose what the old primary acknowledged after the cut and before its
     // fence (no standby received it): those count as unknown there. Quorum mode loses nothing.
-    const durable = writes.map((w) =>
-      asynchronous && w.node === oldId && w.startMs >= cutAtMs && w.outcome === "acknowledged"
-        ? { ...w, outcome: "unknown" as const }
-        : w
-    );
+    const durable = asynchronous ? relaxAfterFault(writes, oldId, cutAtMs) : writes;
     console.log(await assertNoAcknowledgedWriteLost(cluster, durable, newPrimary, standbys));
   } finally {
     if (!stopped) await stopLoad(load);

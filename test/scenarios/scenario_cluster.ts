@@ -14,6 +14,7 @@ import { generateClusterSecret, writeClusterSecretFile } from "../../src/config/
 import { renderConfigTemplate } from "../../src/config/config_template.ts";
 import type { AgentStatus } from "../../src/agent/agent_handle.ts";
 import { lookupUser } from "../../src/postgres/files.ts";
+import { hactlCommand } from "../../src/self_command.ts";
 import { type HostProcess, TestNetwork } from "../harness/netns.ts";
 import type { ClockSkewOptions } from "../harness/clock_skew.ts";
 import { type CommandOutput, requireTool } from "../harness/system_commands.ts";
@@ -130,21 +131,12 @@ export class ScenarioCluster {
   startAgent(index: number, bootstrap = false): void {
     const node = this.node(index);
     if (node.agent !== null) throw new Error(`startAgent: ${node.id} already runs`);
-    const entry = new URL("../../src/main.ts", import.meta.url).pathname;
-    const denoConfig = new URL("../../deno.json", import.meta.url).pathname;
-    const argv = [
-      Deno.execPath(),
-      "run",
-      "--allow-all",
-      "--quiet",
-      "--config",
-      denoConfig,
-      entry,
+    const argv = hactlCommand([
       "run",
       "--config",
       node.configPath,
       ...(bootstrap ? ["--bootstrap"] : []),
-    ];
+    ]);
     const skew = this.#clockSkew(index);
     const agent = this.network.spawn(index, argv, {
       user: "postgres",
@@ -166,13 +158,10 @@ export class ScenarioCluster {
 
   /** Runs `hactl ARGS` to completion inside node `index`'s namespace (as root). */
   async hactl(index: number, args: readonly string[]): Promise<CommandOutput> {
-    const entry = new URL("../../src/main.ts", import.meta.url).pathname;
-    const denoConfig = new URL("../../deno.json", import.meta.url).pathname;
-    return await this.network.run(
-      index,
-      [Deno.execPath(), "run", "--allow-all", "--quiet", "--config", denoConfig, entry, ...args],
-      { allowFailure: true, timeoutMs: 60_000 },
-    );
+    return await this.network.run(index, hactlCommand(args), {
+      allowFailure: true,
+      timeoutMs: 60_000,
+    });
   }
 
   /** The REST API address of node `index` ("host:port"). */

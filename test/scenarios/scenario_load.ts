@@ -19,6 +19,14 @@ import type { ScenarioCluster } from "./scenario_cluster.ts";
 
 /** Time the standbys get to replay every acknowledged row before they are compared. */
 const CATCH_UP_TIMEOUT_MS = 30_000;
+/** The product promises failover well under this; generous for a loaded 2-core CI machine. */
+export const FAILOVER_TIMEOUT_MS = 20_000;
+/** A deposed primary rejoins (pg_rewind, or a re-clone) within this. */
+export const REJOIN_TIMEOUT_MS = 60_000;
+/** Writes acknowledged before and after a fault, so that no history is vacuous. */
+export const WRITES_PER_PHASE = 20;
+/** Default wait for a number of acknowledged writes. */
+const WRITES_TIMEOUT_MS = 30_000;
 
 /** The prober and the writer of one scenario. */
 export interface ScenarioLoad {
@@ -113,4 +121,67 @@ export async function stopAndCheckLoad(
   const primary = await cluster.waitHealthy(timeoutMs, nodes);
   const standbys = nodes.filter((index) => index !== primary);
   return await assertNoAcknowledgedWriteLost(cluster, writes, primary, standbys);
+}
+
+/** Waits until `count` writes started after `sinceMs` (by `node`, if given) were acknowledged. */
+export async function waitForWrites(
+  cluster: ScenarioCluster,
+  load: ScenarioLoad,
+  count: number,
+  options: { readonly sinceMs?: number; readonly node?: string; readonly timeoutMs?: number } = {},
+): Promise<void> {
+  const node = options.node ?? null;
+  await cluster.waitFor(
+    `${count} writes acknowledged${node === null ? "" : ` by ${node}`}`,
+    () => acknowledgedSince(load.writer.history.records, options.sinceMs ?? 0, node) >= count,
+    options.timeoutMs ?? WRITES_TIMEOUT_MS,
+  );
+}
+
+/** Waits for a primary other than `oldPrimary` that took a probe write after `sinceMs`. */
+export async function waitForNewPrimary(
+  cluster: ScenarioCluster,
+  load: ScenarioLoad,
+  oldPrimary: number,
+  sinceMs: number,
+): Promise<{ index: number; firstWriteMs: number }> {
+  let index = -1;
+  await cluster.waitFor("a new primary takes probe writes", async () => {
+    index = (await cluster.primaryIndex([oldPrimary])) ?? -1;
+    return index >= 0 &&
+      probeSuccesses(load.prober.records, cluster.node(index).id, sinceMs).length > 0;
+  }, FAILOVER_TIMEOUT_MS);
+  const starts = probeSuccesses(load.prober.records, cluster.node(index).id, sinceMs)
+    .map((r) => r.startMs);
+  return { index, firstWriteMs: Math.min(...starts) };
+}
+
+/** Waits until `oldPrimary` runs as a standby and follows `newPrimary`. */
+export async function waitRejoined(
+  cluster: ScenarioCluster,
+  oldPrimary: number,
+  newPrimary: number,
+  timeoutMs: number = REJOIN_TIMEOUT_MS,
+): Promise<void> {
+  const oldId = cluster.node(oldPrimary).id;
+  const newId = cluster.node(newPrimary).id;
+  await cluster.waitFor(`${oldId} rejoins as a standby of ${newId}`, async () => {
+    const status = await cluster.status(oldPrimary);
+    const observation = status?.postgres.observation;
+    return observation?.status === "running" && observation.inRecovery &&
+      status?.raft.leader === newId;
+  }, timeoutMs);
+}
+
+/** Writes the old primary acknowledged after the fault become "unknown" (asynchronous mode). */
+export function relaxAfterFault(
+  writes: readonly WriteRecord[],
+  oldId: string,
+  faultMs: number,
+): WriteRecord[] {
+  return writes.map((w) =>
+    w.node === oldId && w.startMs >= faultMs && w.outcome === "acknowledged"
+      ? { ...w, outcome: "unknown" as const }
+      : w
+  );
 }
