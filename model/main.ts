@@ -12,7 +12,7 @@
  */
 import { parseArgs } from "node:util";
 import type { ClusterModelState } from "./cluster_types.ts";
-import { type ClusterAction, coldStartState, createClusterModel } from "./cluster_model.ts";
+import { type ClusterAction, createClusterModel } from "./cluster_model.ts";
 import {
   defaultExploreOptions,
   type ExplorationReport,
@@ -21,8 +21,12 @@ import {
   type Model,
 } from "./explorer.ts";
 import { modelCheckRuns, type RunSpec } from "./runs.ts";
-import { warmStart } from "./warm_start.ts";
-import { saveCounterexample, type SavedCounterexample } from "./saved_counterexample.ts";
+import { startOf } from "./warm_start.ts";
+import {
+  counterexampleOf,
+  saveCounterexample,
+  type SavedCounterexample,
+} from "./saved_counterexample.ts";
 
 /** The outcome of one run, for the table. */
 interface RunOutcome {
@@ -72,9 +76,8 @@ function runOne(
   spec: RunSpec,
   symmetry: boolean,
 ): { outcome: RunOutcome; saved: SavedCounterexample[] } {
-  const warm = spec.scenario === "cold" ? null : warmStart(spec.options, spec.scenario);
-  const initial = warm?.state ?? coldStartState(spec.options);
-  const model = createClusterModel(spec.options, initial);
+  const start = startOf(spec.options, spec.scenario);
+  const model = createClusterModel(spec.options, start.state);
   console.error(
     `== ${label(spec)}: exploring (depth <= ${spec.maxDepth}, states <= ${spec.maxStates})`,
   );
@@ -89,23 +92,15 @@ function runOne(
   );
   const saved: SavedCounterexample[] = [];
   for (const violation of report.violations) {
-    if (warm !== null) {
-      console.log(`(from the ${spec.scenario} warm start: ${warm.script.length} scripted steps)`);
+    if (start.script.length > 0) {
+      console.log(`(from the ${spec.scenario} warm start: ${start.script.length} scripted steps)`);
     }
     console.log(
       `${label(spec)}: ${
         formatTrace(model as Model<ClusterModelState, ClusterAction>, violation)
       }\n`,
     );
-    saved.push({
-      configuration: spec.options.name,
-      options: spec.options,
-      scenario: spec.scenario,
-      script: warm?.script ?? [],
-      actions: violation.actions,
-      property: violation.property,
-      message: violation.message,
-    });
+    saved.push(counterexampleOf(spec, start.script, violation));
   }
   return { outcome: judge(spec, report), saved };
 }

@@ -13,7 +13,8 @@ import {
   contextOf,
   enabledActions,
 } from "./cluster_model.ts";
-import { NonDeterminismError } from "./explorer.ts";
+import { type Counterexample, NonDeterminismError } from "./explorer.ts";
+import type { RunSpec } from "./runs.ts";
 import { clusterProperties } from "./invariants.ts";
 
 /** What a counterexample file holds. */
@@ -27,6 +28,23 @@ export interface SavedCounterexample {
   readonly actions: readonly ClusterAction[];
   readonly property: string;
   readonly message: string;
+}
+
+/** The saved form of a violation found by the run `spec` after its start's `script`. */
+export function counterexampleOf(
+  spec: RunSpec,
+  script: readonly ClusterAction[],
+  violation: Counterexample<ClusterAction>,
+): SavedCounterexample {
+  return {
+    configuration: spec.options.name,
+    options: spec.options,
+    scenario: spec.scenario,
+    script,
+    actions: violation.actions,
+    property: violation.property,
+    message: violation.message,
+  };
 }
 
 /** Writes `counterexample` to DIR/<configuration>.json. */

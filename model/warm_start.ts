@@ -10,7 +10,6 @@
 import { hasWriteAuthority } from "../src/core/mod.ts";
 import type { ClusterModelOptions, ClusterModelState, Scenario } from "./cluster_types.ts";
 import { type ClusterAction, coldStartState, contextOf, enabledActions } from "./cluster_model.ts";
-import { applyAction } from "./cluster_model.ts";
 import { isWritable } from "./postgres_model.ts";
 import { ScriptedRun } from "./scripted_run.ts";
 
@@ -33,35 +32,31 @@ export function warmStart(
   options: ClusterModelOptions,
   scenario: Exclude<Scenario, "cold">,
 ): WarmStart {
-  const context = contextOf(options);
-  let state = coldStartState(options);
-  const script: ClusterAction[] = [];
-  const run = (action: ClusterAction) => {
-    script.push(action);
-    state = applyAction(context, state, action);
-  };
+  const scripted = new ScriptedRun(contextOf(options), coldStartState(options));
   // n1's clock runs one tick ahead so that it times out first: a clean first election.
-  run({ kind: "tick", node: 0, jitter: 0 });
-  for (let step = 0; steadyPrimary(state) < 0; step++) {
+  scripted.run({ kind: "tick", node: 0, jitter: 0 });
+  for (let step = 0; steadyPrimary(scripted.state) < 0; step++) {
     if (step >= MAX_SCRIPT_STEPS) {
       throw new Error(
         `warm start of ${options.name}: no steady primary after ${MAX_SCRIPT_STEPS} scripted steps`,
       );
     }
-    run(nextScriptedAction(enabledActions(context, state)));
+    scripted.run(nextScriptedAction(enabledActions(scripted.context, scripted.state)));
   }
   if (scenario === "write-in-flight") {
-    const primary = steadyPrimary(state);
-    run({ kind: "write", node: primary });
-    run({ kind: "stream", node: primary === 0 ? 1 : 0 });
+    const primary = steadyPrimary(scripted.state);
+    scripted.run({ kind: "write", node: primary });
+    scripted.run({ kind: "stream", node: primary === 0 ? 1 : 0 });
   }
-  if (scenario === "figure-8") {
-    const scripted = new ScriptedRun(context, state);
-    figure8(scripted);
-    state = scripted.state;
-    script.push(...scripted.script);
-  }
-  return { state, script };
+  if (scenario === "figure-8") figure8(scripted);
+  return { state: scripted.state, script: scripted.script };
+}
+
+/** Where a run of `scenario` starts: the cold start (no script), or its warm start. */
+export function startOf(options: ClusterModelOptions, scenario: Scenario): WarmStart {
+  return scenario === "cold"
+    ? { state: coldStartState(options), script: [] }
+    : warmStart(options, scenario);
 }
 
 /**

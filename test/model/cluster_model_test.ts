@@ -17,9 +17,10 @@ import {
   enabledActions,
 } from "../../model/cluster_model.ts";
 import type { ClusterModelOptions, ClusterModelState } from "../../model/cluster_types.ts";
-import { DEFAULT_BOUNDS, modelCheckRuns, type RunSpec } from "../../model/runs.ts";
-import { warmStart } from "../../model/warm_start.ts";
+import { DEFAULT_BOUNDS, modelCheckRuns } from "../../model/runs.ts";
+import { startOf, warmStart } from "../../model/warm_start.ts";
 import {
+  counterexampleOf,
   loadCounterexample,
   replaySaved,
   saveCounterexample,
@@ -31,12 +32,6 @@ import { hasWriteAuthority } from "../../src/core/mod.ts";
 
 const quiet = { progressIntervalMs: 0, stopOnViolation: true };
 
-function initialOf(spec: RunSpec): ClusterModelState {
-  return spec.scenario === "cold"
-    ? coldStartState(spec.options)
-    : warmStart(spec.options, spec.scenario).state;
-}
-
 // The excess-drift
 // control needs ~500,000 states (over a minute): model-check runs it, the suite does not.
 const SLOW_CONTROLS = new Set(["excess clock drift (model)"]);
@@ -46,8 +41,8 @@ const controls = modelCheckRuns(false).filter((spec) =>
 
 for (const spec of controls) {
   Deno.test(`control ${spec.options.name} breaks "${spec.mustBreak}"; its saved trace replays`, async () => {
-    const warm = spec.scenario === "cold" ? null : warmStart(spec.options, spec.scenario);
-    const model = createClusterModel(spec.options, warm?.state ?? coldStartState(spec.options));
+    const start = startOf(spec.options, spec.scenario);
+    const model = createClusterModel(spec.options, start.state);
     const report = explore(
       model,
       defaultExploreOptions({ ...quiet, maxDepth: spec.maxDepth, maxStates: spec.maxStates }),
@@ -60,15 +55,10 @@ for (const spec of controls) {
     assertEquals(violation.property, spec.mustBreak);
     const directory = await Deno.makeTempDir({ prefix: "hactl-model-" });
     try {
-      const file = await saveCounterexample(directory, {
-        configuration: spec.options.name,
-        options: spec.options,
-        scenario: spec.scenario,
-        script: warm?.script ?? [],
-        actions: violation.actions,
-        property: violation.property,
-        message: violation.message,
-      });
+      const file = await saveCounterexample(
+        directory,
+        counterexampleOf(spec, start.script, violation),
+      );
       const saved = await loadCounterexample(file);
       const replayed = replaySaved(saved);
       assertEquals(replayed.problem, violation.message);
@@ -92,7 +82,7 @@ for (const spec of controls) {
 
 Deno.test("symmetry reduction explores fewer states and finds the same verdict", () => {
   const spec = modelCheckRuns(false).find((run) => run.options.name === "real cold")!;
-  const initial = initialOf(spec);
+  const initial = startOf(spec.options, spec.scenario).state;
   const model = createClusterModel(spec.options, initial);
   const options = { ...quiet, maxDepth: 4, maxStates: 200_000 };
   const reduced = explore(model, defaultExploreOptions({ ...options, symmetry: true }));
