@@ -6,7 +6,6 @@
  */
 
 import { assert, assertEquals, assertRejects } from "./assert.ts";
-import { createReplicationRole, initCluster } from "../../src/postgres/cluster_setup.ts";
 import { fence, isFenced, unfence } from "../../src/postgres/fence.ts";
 import { observePostgres } from "../../src/postgres/observe.ts";
 import { delay, Postmaster } from "../../src/postgres/postmaster.ts";
@@ -67,15 +66,7 @@ Deno.test({
     const cluster = await TestCluster.create();
     const node = cluster.settings("node-f", TEST_PORT_BASE + 11);
     try {
-      await initCluster(node, cluster.binaries);
-      let postmaster = cluster.track(await Postmaster.start(node, cluster.binaries));
-      await postmaster.waitUntilReady(READY_TIMEOUT_MS);
-      await withLocalSql(node, async (sql) => {
-        await createReplicationRole(sql, node);
-        await sql.unsafe(`CREATE ROLE app LOGIN PASSWORD '${APP_PASSWORD}'`);
-        await sql`CREATE TABLE t (id int)`;
-        await sql`GRANT SELECT, INSERT ON t TO app`;
-      });
+      let postmaster = await cluster.startPrimaryWithApp(node);
 
       await step(
         t,

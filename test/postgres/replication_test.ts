@@ -11,7 +11,7 @@ import { cloneFrom, type CloneProgress } from "../../src/postgres/clone.ts";
 import { createReplicationRole, initCluster } from "../../src/postgres/cluster_setup.ts";
 import { hasStandbySignal } from "../../src/postgres/config_files.ts";
 import { observePostgres } from "../../src/postgres/observe.ts";
-import { Postmaster } from "../../src/postgres/postmaster.ts";
+import type { Postmaster } from "../../src/postgres/postmaster.ts";
 import { rewindFrom } from "../../src/postgres/rewind.ts";
 import { promote, setSynchronousStandbyNames } from "../../src/postgres/roles.ts";
 import type { PostgresSettings } from "../../src/postgres/settings.ts";
@@ -23,14 +23,7 @@ import {
 import { withLocalSql } from "../../src/postgres/sql_client.ts";
 import { APP_PASSWORD, appClient, TEST_PORT_BASE, TestCluster, waitFor } from "./test_cluster.ts";
 
-const READY_TIMEOUT_MS = 60_000;
 const CLONE_TIMEOUT_MS = 120_000;
-
-async function startReady(cluster: TestCluster, settings: PostgresSettings): Promise<Postmaster> {
-  const postmaster = cluster.track(await Postmaster.start(settings, cluster.binaries));
-  await postmaster.waitUntilReady(READY_TIMEOUT_MS);
-  return postmaster;
-}
 
 async function countRows(settings: PostgresSettings): Promise<number> {
   const rows = await withLocalSql(settings, (sql) => sql`SELECT count(*)::int AS n FROM t`);
@@ -66,7 +59,7 @@ Deno.test({
         const stopped = await observePostgres(nodeA, cluster.binaries);
         assertEquals(stopped.status, "stopped");
         assertEquals(stopped.inRecovery, false);
-        postmasterA = await startReady(cluster, nodeA);
+        postmasterA = await cluster.startReady(nodeA);
         const before = await positionOf(cluster, nodeA);
         assertEquals(before.observation.status, "running");
         assertEquals(before.observation.inRecovery, false);
@@ -94,7 +87,7 @@ Deno.test({
         assertGreater(progress.length, 0, "no progress reported");
         assertEquals(progress.at(-1)!.percent, 100);
         assert(await hasStandbySignal(nodeB.dataDirectory));
-        postmasterB = await startReady(cluster, nodeB);
+        postmasterB = await cluster.startReady(nodeB);
         await withLocalSql(nodeA, (sql) => sql`INSERT INTO t VALUES (1001, 'after clone')`);
         await waitFor("row 1001 on the standby", async () => await countRows(nodeB) === 1001);
         const app = appClient(nodeB.port);
@@ -154,7 +147,7 @@ Deno.test({
         assert(result.ok, `rewind failed: ${result.detail}`);
         assertEquals(result.noRewindRequired, false);
         assert(await hasStandbySignal(nodeA.dataDirectory));
-        postmasterA = await startReady(cluster, nodeA);
+        postmasterA = await cluster.startReady(nodeA);
         await withLocalSql(nodeB, (sql) => sql`INSERT INTO t VALUES (2001, 'streamed')`);
         await waitFor("row 2001 on the rewound node", async () => {
           const rows = await withLocalSql(nodeA, (sql) => sql`SELECT id FROM t WHERE id >= 2000`);
@@ -194,7 +187,7 @@ Deno.test({
           slotName: null,
           timeoutMs: CLONE_TIMEOUT_MS,
         });
-        postmasterB = await startReady(cluster, nodeB);
+        postmasterB = await cluster.startReady(nodeB);
         await withLocalSql(nodeA, (sql) => sql`INSERT INTO t VALUES (3000, 'timeline 3')`);
         await waitFor("row 3000 on the re-cloned node", async () => {
           const rows = await withLocalSql(nodeB, (sql) => sql`SELECT id FROM t WHERE id = 3000`);

@@ -10,9 +10,7 @@
 
 import { assert, assertEquals } from "./assert.ts";
 import { cloneFrom } from "../../src/postgres/clone.ts";
-import { createReplicationRole, initCluster } from "../../src/postgres/cluster_setup.ts";
 import { observePostgres } from "../../src/postgres/observe.ts";
-import { Postmaster } from "../../src/postgres/postmaster.ts";
 import { promote } from "../../src/postgres/roles.ts";
 import type { PostgresSettings } from "../../src/postgres/settings.ts";
 import { createReplicationSlot, slotNameFor } from "../../src/postgres/slots.ts";
@@ -20,14 +18,6 @@ import { withLocalSql } from "../../src/postgres/sql_client.ts";
 import { PostgresReconciler } from "../../src/agent/reconciler.ts";
 import { Logger } from "../../src/agent/logger.ts";
 import { TEST_PORT_BASE, TestCluster, waitFor } from "./test_cluster.ts";
-
-const READY_TIMEOUT_MS = 60_000;
-
-async function startReady(cluster: TestCluster, settings: PostgresSettings): Promise<Postmaster> {
-  const postmaster = cluster.track(await Postmaster.start(settings, cluster.binaries));
-  await postmaster.waitUntilReady(READY_TIMEOUT_MS);
-  return postmaster;
-}
 
 async function clone(cluster: TestCluster, from: PostgresSettings, to: PostgresSettings) {
   await withLocalSql(from, (sql) => createReplicationSlot(sql, slotNameFor(to.applicationName)));
@@ -59,16 +49,11 @@ Deno.test({
     const nodeC = cluster.settings("node-sc", TEST_PORT_BASE + 32);
     let reconciler: PostgresReconciler | null = null;
     try {
-      await initCluster(nodeA, cluster.binaries);
-      const postmasterA = await startReady(cluster, nodeA);
-      await withLocalSql(nodeA, async (sql) => {
-        await createReplicationRole(sql, nodeA);
-        await sql`CREATE TABLE t (id int)`;
-      });
+      const postmasterA = await cluster.startPrimaryWithApp(nodeA);
       await clone(cluster, nodeA, nodeB);
       await clone(cluster, nodeA, nodeC);
-      const postmasterB = await startReady(cluster, nodeB);
-      const postmasterC = await startReady(cluster, nodeC);
+      const postmasterB = await cluster.startReady(nodeB);
+      const postmasterC = await cluster.startReady(nodeC);
       await withLocalSql(nodeA, (sql) => sql`INSERT INTO t VALUES (1)`);
       const primaryLsn = (await observePostgres(nodeA, cluster.binaries)).position!.lsn;
       await waitFor(
@@ -85,7 +70,7 @@ Deno.test({
       );
       await postmasterA.stop({ fastTimeoutMs: 10_000 });
       await postmasterB.stop({ fastTimeoutMs: 10_000 });
-      const newPrimary = await startReady(cluster, nodeC);
+      const newPrimary = await cluster.startReady(nodeC);
       await promote(nodeC);
       await withLocalSql(nodeC, (sql) => sql`CHECKPOINT`);
       void newPrimary;

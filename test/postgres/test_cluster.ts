@@ -8,11 +8,15 @@
 import postgres from "postgres";
 import { findPostgresBinaries, type PostgresBinaries } from "../../src/postgres/binaries.ts";
 import { lookupUser } from "../../src/postgres/files.ts";
-import { delay, type Postmaster, stopByPidFile } from "../../src/postgres/postmaster.ts";
+import { delay, Postmaster, stopByPidFile } from "../../src/postgres/postmaster.ts";
+import { createReplicationRole, initCluster } from "../../src/postgres/cluster_setup.ts";
+import { withLocalSql } from "../../src/postgres/sql_client.ts";
 import { DEFAULT_POSTGRES_SETTINGS, type PostgresSettings } from "../../src/postgres/settings.ts";
 
 /** First port used by these tests; each test file takes its own block of ten. */
 export const TEST_PORT_BASE = 25400;
+/** Longest wait for a started server to accept connections. */
+const READY_TIMEOUT_MS = 60_000;
 /** Password of the application role the tests create. */
 export const APP_PASSWORD = "app-secret:1";
 
@@ -60,6 +64,29 @@ export class TestCluster {
       allowedNetworks: ["127.0.0.1/32"],
       walKeepSizeMb: 64,
     };
+  }
+
+  /** Starts the server of `settings`, tracked for cleanup, and waits until it accepts connections. */
+  async startReady(settings: PostgresSettings): Promise<Postmaster> {
+    const postmaster = this.track(await Postmaster.start(settings, this.binaries));
+    await postmaster.waitUntilReady(READY_TIMEOUT_MS);
+    return postmaster;
+  }
+
+  /**
+   * initdb and start a primary with hactl's replication role, an `app` role (password
+   * {@link APP_PASSWORD}) and a table `t (id int)` it may read and insert into.
+   */
+  async startPrimaryWithApp(settings: PostgresSettings): Promise<Postmaster> {
+    await initCluster(settings, this.binaries);
+    const postmaster = await this.startReady(settings);
+    await withLocalSql(settings, async (sql) => {
+      await createReplicationRole(sql, settings);
+      await sql.unsafe(`CREATE ROLE app LOGIN PASSWORD '${APP_PASSWORD}'`);
+      await sql`CREATE TABLE t (id int)`;
+      await sql`GRANT SELECT, INSERT ON t TO app`;
+    });
+    return postmaster;
   }
 
   /** Remembers a postmaster so that {@link cleanup} stops it. */

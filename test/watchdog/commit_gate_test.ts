@@ -8,23 +8,15 @@
 
 import postgres from "postgres";
 import { assert, assertEquals } from "../postgres/assert.ts";
-import { createReplicationRole, initCluster } from "../../src/postgres/cluster_setup.ts";
-import { Postmaster } from "../../src/postgres/postmaster.ts";
+import type { Postmaster } from "../../src/postgres/postmaster.ts";
 import { setSynchronousStandbyNames } from "../../src/postgres/roles.ts";
 import { withLocalSql } from "../../src/postgres/sql_client.ts";
 import { wrapForUser } from "../../src/postgres/process_runner.ts";
 import type { PostgresSettings } from "../../src/postgres/settings.ts";
 import { COMMIT_GATE_NAME, CommitGate } from "../../src/watchdog/commit_gate.ts";
 import { hactlCommand } from "../../src/self_command.ts";
-import {
-  APP_PASSWORD,
-  appClient,
-  TEST_PORT_BASE,
-  TestCluster,
-  waitFor,
-} from "../postgres/test_cluster.ts";
+import { appClient, TEST_PORT_BASE, TestCluster, waitFor } from "../postgres/test_cluster.ts";
 
-const READY_TIMEOUT_MS = 60_000;
 /** How long a held commit is watched; it must not complete in this time. */
 const HOLD_WATCH_MS = 1_500;
 
@@ -42,15 +34,7 @@ async function settleWithin(promise: Promise<unknown>, ms: number): Promise<stri
 
 /** A primary with the gate as its synchronous standby and a table the app role may write. */
 async function gatedPrimary(cluster: TestCluster, node: PostgresSettings): Promise<Postmaster> {
-  await initCluster(node, cluster.binaries);
-  const postmaster = cluster.track(await Postmaster.start(node, cluster.binaries));
-  await postmaster.waitUntilReady(READY_TIMEOUT_MS);
-  await withLocalSql(node, async (sql) => {
-    await createReplicationRole(sql, node);
-    await sql.unsafe(`CREATE ROLE app LOGIN PASSWORD '${APP_PASSWORD}'`);
-    await sql`CREATE TABLE t (id int)`;
-    await sql`GRANT SELECT, INSERT ON t TO app`;
-  });
+  const postmaster = await cluster.startPrimaryWithApp(node);
   await setSynchronousStandbyNames(node, `"${COMMIT_GATE_NAME}"`);
   return postmaster;
 }
