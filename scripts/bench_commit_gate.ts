@@ -18,6 +18,7 @@ import { setSynchronousStandbyNames } from "../src/postgres/roles.ts";
 import { DEFAULT_POSTGRES_SETTINGS, type PostgresSettings } from "../src/postgres/settings.ts";
 import { connectLocal, withLocalSql } from "../src/postgres/sql_client.ts";
 import { COMMIT_GATE_NAME, CommitGate } from "../src/watchdog/commit_gate.ts";
+import { printLatencySummary } from "./latency_summary.ts";
 
 const { values } = parseArgs({
   options: {
@@ -29,17 +30,6 @@ const commits = Number(values.commits);
 const port = Number(values.port);
 if (!Number.isSafeInteger(commits) || commits < 10) throw new Error("--commits must be >= 10");
 
-function summary(name: string, durationsMs: number[]): void {
-  const sorted = [...durationsMs].sort((a, b) => a - b);
-  const at = (fraction: number) =>
-    sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))]!;
-  const mean = sorted.reduce((sum, value) => sum + value, 0) / sorted.length;
-  console.log(
-    `${name.padEnd(34)} median ${at(0.5).toFixed(3)}  p90 ${at(0.9).toFixed(3)}  ` +
-      `p99 ${at(0.99).toFixed(3)}  mean ${mean.toFixed(3)} ms  (${sorted.length} commits)`,
-  );
-}
-
 async function measure(settings: PostgresSettings, name: string): Promise<void> {
   const sql = connectLocal(settings, { statementTimeoutMs: 10_000 });
   try {
@@ -49,7 +39,12 @@ async function measure(settings: PostgresSettings, name: string): Promise<void> 
       await sql`INSERT INTO bench VALUES (${commit})`;
       durations.push(performance.now() - started);
     }
-    summary(name, durations.slice(Math.floor(commits / 10)));
+    const measured = durations.slice(Math.floor(commits / 10));
+    printLatencySummary(name, measured, {
+      digits: 3,
+      width: 34,
+      extra: `  (${measured.length} commits)`,
+    });
   } finally {
     await sql.end({ timeout: 5 });
   }

@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import type { LogEntry, PersistRequest } from "../src/core/types.ts";
 import { RaftStorage } from "../src/storage/raft_storage.ts";
+import { printLatencySummary } from "./latency_summary.ts";
 
 const { values } = parseArgs({
   options: { parent: { type: "string" }, iterations: { type: "string", default: "200" } },
@@ -25,17 +26,7 @@ function entry(index: number): LogEntry {
 }
 
 function summary(name: string, durationsMs: number[], extra = ""): void {
-  const sorted = [...durationsMs].sort((a, b) => a - b);
-  const at = (fraction: number) =>
-    sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))]!;
-  const mean = sorted.reduce((sum, value) => sum + value, 0) / sorted.length;
-  const figures = [
-    `median ${at(0.5).toFixed(2)}`,
-    `p90 ${at(0.9).toFixed(2)}`,
-    `p99 ${at(0.99).toFixed(2)}`,
-  ]
-    .concat(`mean ${mean.toFixed(2)} ms`);
-  console.log(`${name.padEnd(44)} ${figures.join("  ")}${extra}`);
+  printLatencySummary(name, durationsMs, { extra });
 }
 
 async function time(action: () => Promise<void>): Promise<number> {

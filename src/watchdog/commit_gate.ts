@@ -78,8 +78,14 @@ export class CommitGate {
    * whenever the agent renews the lease (so commits held while disarmed go through at once).
    */
   acknowledge(): void {
+    this.#reply(false);
+  }
+
+  /** Sends the received position if commits are allowed; `always`: even when nothing is new. */
+  #reply(always: boolean): void {
     const connection = this.#connection;
-    if (connection === null || !this.#streaming || this.#received <= this.#acknowledged) return;
+    if (connection === null || !this.#streaming) return;
+    if (!always && this.#received <= this.#acknowledged) return;
     // The clock is read as late as possible: just before the write.
     if (!this.#mayCommit()) return;
     this.#acknowledged = this.#received;
@@ -149,8 +155,7 @@ export class CommitGate {
         const end = xlogDataEnd(message.body);
         if (end !== null && end > this.#received) this.#received = end;
         // Keepalives ('k') ask for a reply: the same acknowledgement answers them.
-        if (message.body[0] === "k".charCodeAt(0)) this.#acknowledged = 0;
-        this.acknowledge();
+        this.#reply(message.body[0] === "k".charCodeAt(0));
       } else if (message.type === "E") {
         throw new Error(errorText(message.body));
       } else if (message.type === "c") {
