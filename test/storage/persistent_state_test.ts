@@ -114,21 +114,6 @@ Deno.test("storage's applyPersistRequest equals the core's on random request seq
   assert(skipped < requests / 10, `${skipped} of ${requests} generated requests were invalid`);
 });
 
-/**
- * Opens a directory whose previous handle was just closed. Deno may release the flock of a
- * closed file a moment later on a loaded machine, so "in use" is retried briefly.
- */
-async function openWhenReleased(directory: string): Promise<RaftStorage> {
-  for (let attempt = 0;; attempt++) {
-    try {
-      return await RaftStorage.open(directory);
-    } catch (error) {
-      if (attempt >= 50 || !String(error).includes("is in use")) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-}
-
 Deno.test("RaftStorage reloads exactly the core's state after random request sequences", async () => {
   await withTempDirectory("hactl_property_", async (parent) => {
     let run = 0;
@@ -150,7 +135,7 @@ Deno.test("RaftStorage reloads exactly the core's state after random request seq
           } finally {
             storage.close();
           }
-          const reader = await openWhenReleased(directory);
+          const reader = await RaftStorage.open(directory);
           try {
             const loaded = await reader.load();
             assertEquals(loaded ?? EMPTY_PERSISTENT_STATE, state);
