@@ -10,6 +10,33 @@ import type { ClusterState, Command, Membership } from "./types.ts";
 export const MAX_KEY_LENGTH = 128;
 /** Values of the key-value map are at most this long. */
 export const MAX_VALUE_LENGTH = 4096;
+/** Keys of the key-value map: printable ASCII without spaces. */
+export const KEY_PATTERN = /^[\x21-\x7e]+$/;
+
+/**
+ * What is wrong with a key of the key-value map, or null when it is acceptable. The one
+ * check shared by the REST API (400), the core (refused proposal) and the wire codec, so
+ * that a key one of them accepts is never refused by another.
+ */
+export function keyValueKeyProblem(key: string): string | null {
+  if (key.length === 0 || key.length > MAX_KEY_LENGTH) {
+    return `expected 1 to ${MAX_KEY_LENGTH} characters, got ${key.length}`;
+  }
+  if (!KEY_PATTERN.test(key)) {
+    return `expected printable ASCII without spaces, got ${JSON.stringify(key.slice(0, 60))}`;
+  }
+  // Writing "__proto__" into a plain object replaces its prototype instead of adding a key.
+  if (key === "__proto__") return `"__proto__" is reserved`;
+  return null;
+}
+
+/** What is wrong with a value of the key-value map (null deletes), or null when acceptable. */
+export function keyValueValueProblem(value: string | null): string | null {
+  if (value !== null && value.length > MAX_VALUE_LENGTH) {
+    return `expected at most ${MAX_VALUE_LENGTH} characters, got ${value.length}`;
+  }
+  return null;
+}
 
 /** The empty membership of a node that belongs to no cluster yet. */
 export const EMPTY_MEMBERSHIP: Membership = { voters: [], learners: [] };

@@ -12,15 +12,27 @@
 export type NodeId = string;
 
 /**
- * A position in a node's Postgres WAL history: the timeline and the flushed LSN in bytes.
- * Positions compare lexicographically (timeline first). LSNs fit in a safe integer
- * (2^53 bytes = 8 PiB of WAL).
+ * One line of a Postgres timeline history file: WAL of `timeline` ends at `endLsn`, where
+ * the next timeline of the history begins (Postgres calls it the switch point).
+ */
+export interface TimelineSwitch {
+  readonly timeline: number;
+  readonly endLsn: number;
+}
+
+/**
+ * A position in a node's Postgres WAL history: the timeline the WAL at `lsn` belongs to, the
+ * flushed LSN in bytes, and the history that leads to the timeline (its ancestors, oldest
+ * first, as in `0000000N.history`). Two positions compare by that history, never by timeline
+ * number alone (see wal_position.ts). LSNs fit in a safe integer (2^53 bytes = 8 PiB of WAL).
  */
 export interface WalPosition {
-  /** Postgres timeline id (1 after initdb, +1 at every promotion). */
+  /** Postgres timeline id of the WAL at `lsn` (1 after initdb; a promotion makes a new one). */
   readonly timeline: number;
   /** Flushed (or, on a standby, received and flushed) WAL location in bytes. */
   readonly lsn: number;
+  /** The ancestors of `timeline`, oldest first; empty for timeline 1. */
+  readonly history: readonly TimelineSwitch[];
 }
 
 /** How the primary waits for standbys before acknowledging a commit. */

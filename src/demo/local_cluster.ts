@@ -24,6 +24,8 @@ export interface LocalClusterOptions {
   readonly syncMode?: "quorum" | "asynchronous";
   /** Tick length (the default config's 50 ms unless given). */
   readonly tickMs?: number;
+  /** argv of `hactl ARGS` for the agents (tests pass a compiled binary's); default: this hactl. */
+  readonly hactlCommand?: (args: readonly string[]) => string[];
 }
 
 /** One node of the local cluster. */
@@ -130,7 +132,7 @@ export class LocalCluster {
     environment: Readonly<Record<string, string>> = {},
   ): Promise<void> {
     const node = this.node(id);
-    const argv = hactlCommand(["run", "--config", node.configPath]);
+    const argv = (this.options.hactlCommand ?? hactlCommand)(["run", "--config", node.configPath]);
     if (bootstrap) argv.push("--bootstrap");
     // Extra environment (e.g. libfaketime's LD_PRELOAD) applies to the agent only, after the
     // user switch, so that it does not also act on the shell and setpriv.

@@ -7,6 +7,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import postgres from "postgres";
 import { LocalCluster } from "../../src/demo/local_cluster.ts";
+import { testHactlCommand } from "./hactl_process.ts";
 
 const STARTUP_MS = 180_000;
 
@@ -47,7 +48,12 @@ Deno.test({
   sanitizeResources: false,
   fn: async (t) => {
     const directory = await Deno.makeTempDir({ prefix: "hactl-cluster-test-" });
-    const cluster = await LocalCluster.create({ directory, nodes: 3, basePort: 26000 });
+    const cluster = await LocalCluster.create({
+      directory,
+      nodes: 3,
+      basePort: 26000,
+      hactlCommand: testHactlCommand,
+    });
     let failed = true;
     // Later stages build on earlier ones: stop at the first failure.
     const stage = async (name: string, body: () => Promise<void>) => {

@@ -1,11 +1,27 @@
 /**
- * Runs the hactl command line as a user would (a real process, the same entry module).
+ * Runs the hactl command line as a user would (a real process). Which hactl: the executable
+ * named by `HACTL_BIN` (a compiled release binary) when set, else the entry module from
+ * source with `deno run`. Every test that starts hactl goes through {@link testHactlCommand}.
  */
-import { hactlCommand } from "../../src/self_command.ts";
+import { hactlCommand, selfCommand } from "../../src/self_command.ts";
+
+/** The compiled hactl the tests run, from `HACTL_BIN`; null to run from source. */
+export function hactlBinary(): string | null {
+  const path = Deno.env.get("HACTL_BIN") ?? "";
+  return path === "" ? null : path;
+}
+
+/** argv of `hactl ARGS` for tests: the `HACTL_BIN` executable, or `deno run` of the source. */
+export function testHactlCommand(args: readonly string[]): string[] {
+  const executable = hactlBinary();
+  return executable === null
+    ? hactlCommand(args)
+    : selfCommand({ kind: "compiled", executable }, args);
+}
 
 /** Runs `hactl ARGS`; returns the exit code and everything it printed. */
 export async function hactl(args: string[]): Promise<{ code: number; output: string }> {
-  const [program, ...rest] = hactlCommand(args);
+  const [program, ...rest] = testHactlCommand(args);
   const result = await new Deno.Command(program!, {
     args: rest,
     stdout: "piped",

@@ -5,7 +5,7 @@
  * primary's synchronous set names exactly the remaining voters.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { hactl } from "./hactl_process.ts";
+import { hactl, testHactlCommand } from "./hactl_process.ts";
 import { LocalCluster } from "../../src/demo/local_cluster.ts";
 import type { AgentStatus } from "../../src/agent/agent_handle.ts";
 
@@ -15,7 +15,12 @@ Deno.test({
   sanitizeResources: false,
   fn: async (t) => {
     const directory = await Deno.makeTempDir({ prefix: "hactl-operations-test-" });
-    const cluster = await LocalCluster.create({ directory, nodes: 3, basePort: 26500 });
+    const cluster = await LocalCluster.create({
+      directory,
+      nodes: 3,
+      basePort: 26500,
+      hactlCommand: testHactlCommand,
+    });
     const secret = `${directory}/cluster.secret`;
     const api = (id: string) => `127.0.0.1:${cluster.node(id).apiPort}`;
     let failed = true;

@@ -14,7 +14,7 @@ import { generateClusterSecret, writeClusterSecretFile } from "../../src/config/
 import { renderConfigTemplate } from "../../src/config/config_template.ts";
 import type { AgentStatus } from "../../src/agent/agent_handle.ts";
 import { lookupUser } from "../../src/postgres/files.ts";
-import { hactlCommand } from "../../src/self_command.ts";
+import { testHactlCommand as hactlCommand } from "../cluster/hactl_process.ts";
 import { type HostProcess, TestNetwork } from "../harness/netns.ts";
 import type { ClockSkewOptions } from "../harness/clock_skew.ts";
 import { type CommandOutput, requireTool } from "../harness/system_commands.ts";

@@ -14,7 +14,7 @@ import { withLocalSql } from "../../src/postgres/sql_client.ts";
 import { wrapForUser } from "../../src/postgres/process_runner.ts";
 import type { PostgresSettings } from "../../src/postgres/settings.ts";
 import { COMMIT_GATE_NAME, CommitGate } from "../../src/watchdog/commit_gate.ts";
-import { hactlCommand } from "../../src/self_command.ts";
+import { testHactlCommand as hactlCommand } from "../cluster/hactl_process.ts";
 import { appClient, TEST_PORT_BASE, TestCluster, waitFor } from "../postgres/test_cluster.ts";
 
 /** How long a held commit is watched; it must not complete in this time. */

@@ -8,7 +8,7 @@
  */
 
 import { assert, assertEquals } from "../postgres/assert.ts";
-import { hactlCommand } from "../../src/self_command.ts";
+import { testHactlCommand as hactlCommand } from "../cluster/hactl_process.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
