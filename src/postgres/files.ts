@@ -1,8 +1,18 @@
 /**
- * Durable file writes owned by the Postgres OS user (write temp, fsync, rename, fsync dir).
+ * Durable file writes owned by the Postgres OS user (write temp, fsync, rename, fsync dir),
+ * safe against symbolic links planted by that user (the agent may run as root).
  *
  * @module
  */
+import {
+  closeSync,
+  constants as fsConstants,
+  fchmodSync,
+  fchownSync,
+  fsyncSync,
+  openSync,
+  writeSync,
+} from "node:fs";
 
 /** Numeric ids of an OS user. */
 export interface UserIds {
@@ -44,30 +54,82 @@ export async function ownerFor(runAsUser: string | null): Promise<UserIds | null
 }
 
 /**
+ * Thrown when a path hactl writes (as root, into a directory another OS user owns) is a
+ * symbolic link: following it would let that user point hactl's write, chmod or chown at any
+ * file of the system (a database superuser can create files as the postgres user).
+ */
+export class SymlinkRefusedError extends Error {
+  /** Creates the error for `path`. */
+  constructor(readonly path: string) {
+    super(
+      `refusing to write ${path}: it is a symbolic link. hactl never follows links in the ` +
+        `directories it manages; remove the link (and find out who created it)`,
+    );
+    this.name = "SymlinkRefusedError";
+  }
+}
+
+/** Throws {@link SymlinkRefusedError} when `path` exists as a symbolic link. */
+export async function refuseSymlink(path: string): Promise<void> {
+  try {
+    if ((await Deno.lstat(path)).isSymlink) throw new SymlinkRefusedError(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
+
+/** Most attempts to create a temp file whose name someone keeps occupying. */
+const MAX_TEMP_ATTEMPTS = 3;
+
+/**
+ * Creates `path` exclusively without following links (O_CREAT | O_EXCL | O_NOFOLLOW): a file,
+ * link or anything else already there is removed first (unlink never follows a link), and a
+ * name taken again in between fails the attempt. Returns the file descriptor.
+ */
+async function createExclusive(path: string, mode: number): Promise<number> {
+  const flags = fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY |
+    fsConstants.O_NOFOLLOW;
+  let lastError: unknown = null;
+  for (let attempt = 0; attempt < MAX_TEMP_ATTEMPTS; attempt++) {
+    await Deno.remove(path).catch((error) => {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    });
+    try {
+      return openSync(path, flags, mode);
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw new Error(`cannot create ${path} exclusively: ${String(lastError)}`);
+}
+
+/**
  * Writes `content` to `path` so that a crash leaves either the old or the new file:
- * write a temp file, fsync it, rename it over `path`, fsync the directory.
+ * write a temp file, fsync it, rename it over `path`, fsync the directory. Safe against
+ * links planted by another user of the directory: the target must not be a link
+ * ({@link SymlinkRefusedError}), the temp file is created exclusively without following
+ * links, and its mode and owner are set through the open descriptor, never by path.
  */
 export async function writeFileDurably(
   path: string,
   content: string,
   options: { readonly mode: number; readonly owner: UserIds | null },
 ): Promise<void> {
+  await refuseSymlink(path);
   const temporaryPath = `${path}.hactl-tmp`;
-  const file = await Deno.open(temporaryPath, {
-    write: true,
-    create: true,
-    truncate: true,
-    mode: options.mode,
-  });
+  const descriptor = await createExclusive(temporaryPath, options.mode);
   try {
-    await writeAll(file, new TextEncoder().encode(content));
-    await Deno.chmod(temporaryPath, options.mode);
-    if (options.owner !== null) {
-      await Deno.chown(temporaryPath, options.owner.uid, options.owner.gid);
+    const bytes = new TextEncoder().encode(content);
+    let offset = 0;
+    for (let call = 0; offset < bytes.length; call++) {
+      if (call >= MAX_WRITE_CALLS) throw new Error(`writing ${temporaryPath} made no progress`);
+      offset += writeSync(descriptor, bytes, offset, bytes.length - offset);
     }
-    await file.sync();
+    fchmodSync(descriptor, options.mode);
+    if (options.owner !== null) fchownSync(descriptor, options.owner.uid, options.owner.gid);
+    fsyncSync(descriptor);
   } finally {
-    file.close();
+    closeSync(descriptor);
   }
   await Deno.rename(temporaryPath, path);
   await syncDirectory(parentOf(path));
@@ -75,14 +137,6 @@ export async function writeFileDurably(
 
 /** Bound on write calls for one file: each writes at least one byte, so this never trips. */
 const MAX_WRITE_CALLS = 1 << 20;
-
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  let offset = 0;
-  for (let call = 0; offset < bytes.length; call++) {
-    if (call >= MAX_WRITE_CALLS) throw new Error("writeAll made no progress");
-    offset += await file.write(bytes.subarray(offset));
-  }
-}
 
 /** fsyncs a directory so that a rename or create inside it survives power loss. */
 export async function syncDirectory(path: string): Promise<void> {
@@ -106,9 +160,20 @@ export async function ensureDirectory(
   if (parent !== path && !await pathExists(parent)) {
     await ensureDirectory(parent, { mode: 0o755, owner: options.owner });
   }
+  await refuseSymlink(path);
   await Deno.mkdir(path, { recursive: true, mode: options.mode });
-  await Deno.chmod(path, options.mode);
-  if (options.owner !== null) await Deno.chown(path, options.owner.uid, options.owner.gid);
+  // Mode and owner through a descriptor opened without following links: the directory
+  // cannot be swapped for a link between mkdir and chown.
+  const descriptor = openSync(
+    path,
+    fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NOFOLLOW,
+  );
+  try {
+    fchmodSync(descriptor, options.mode);
+    if (options.owner !== null) fchownSync(descriptor, options.owner.uid, options.owner.gid);
+  } finally {
+    closeSync(descriptor);
+  }
 }
 
 /** True when `path` exists (file or directory). */

@@ -8,7 +8,7 @@
 
 import type { PostgresBinaries } from "./binaries.ts";
 import { hasStandbySignal, writeStandbySignal } from "./config_files.ts";
-import { ensureDirectory, ownerFor, pathExists } from "./files.ts";
+import { ensureDirectory, ownerFor, pathExists, refuseSymlink } from "./files.ts";
 import { runCommand, signalNumber, wrapForUser } from "./process_runner.ts";
 import { logFileOf, type PostgresSettings, stateDirectoryOf } from "./settings.ts";
 
@@ -41,6 +41,7 @@ const KILL_TIMEOUT_MS = 5_000;
 export async function requireStandby(settings: PostgresSettings): Promise<void> {
   await ensureStateDirectory(settings);
   const path = `${stateDirectoryOf(settings)}/${STANDBY_REQUIRED_MARKER}`;
+  await refuseSymlink(path);
   const file = await Deno.open(path, { write: true, create: true });
   try {
     await file.sync();
@@ -72,6 +73,7 @@ export class Postmaster {
   readonly exited: Promise<number>;
   #exitCode: number | null = null;
   #exitListeners: Array<(code: number) => void> = [];
+  #lastStopSignal: Deno.Signal | null = null;
 
   private constructor(
     readonly settings: PostgresSettings,
@@ -141,6 +143,14 @@ export class Postmaster {
     return this.child.pid;
   }
 
+  /**
+   * The last signal {@link stop} sent (null before any stop): "SIGINT" means the fast
+   * shutdown sufficed, "SIGQUIT" or "SIGKILL" that it had to fall back.
+   */
+  get lastStopSignal(): Deno.Signal | null {
+    return this.#lastStopSignal;
+  }
+
   /** True until the postmaster has exited. */
   get alive(): boolean {
     return this.#exitCode === null;
@@ -192,6 +202,7 @@ export class Postmaster {
     ];
     for (const [signal, waitMs] of options.immediate ? steps.slice(1) : steps) {
       if (!this.alive) break;
+      this.#lastStopSignal = signal;
       try {
         this.child.kill(signal);
       } catch {
