@@ -20,6 +20,7 @@ import {
   step,
   SYSTEM_IDENTIFIER_KEY,
 } from "../core/mod.ts";
+import { needsFreshObservation } from "../core/freshness.ts";
 import type { AgentConfig } from "../config/config_schema.ts";
 import { RaftStorage } from "../storage/raft_storage.ts";
 import { StorageCorruptionError } from "../storage/durable_file.ts";
@@ -30,6 +31,9 @@ import { PostgresReconciler } from "./reconciler.ts";
 import { WatchdogClient } from "./watchdog_client.ts";
 import { COMMIT_GATE_NAME } from "../watchdog/commit_gate.ts";
 import { Logger } from "./logger.ts";
+import { Counters } from "./counters.ts";
+import { type PostgresDetails, readPostgresDetails } from "../api/postgres_details.ts";
+import type { PostgresSettings } from "../postgres/settings.ts";
 import { buildPostgresSettings, memberAddresses } from "./members.ts";
 import type { AdminResult, AgentHandle, AgentStatus, MemberAddress } from "./agent_handle.ts";
 
@@ -60,12 +64,10 @@ export class Agent implements AgentHandle {
   #ticksDelivered = 0;
   #startedMs = performance.now();
   readonly #waiting = new Map<string, (result: AdminResult) => void>();
-  readonly #counters: Record<string, number> = {
-    steps: 0,
-    persists: 0,
-    messages_sent: 0,
-    inputs_dropped: 0,
-  };
+  readonly #counters = new Counters();
+  /** When the loop last finished a step (performance.now() milliseconds). */
+  #lastStepMs = performance.now();
+  #settings: PostgresSettings | null = null;
   #requestSequence = 0;
   #systemIdentifier: string | null = null;
   readonly startedAtIso = new Date().toISOString();
@@ -131,6 +133,7 @@ export class Agent implements AgentHandle {
       config.postgres.binDir ? { binDirectory: config.postgres.binDir } : {},
     );
     const settings = buildPostgresSettings(config, this.options.secret, binaries.directory);
+    this.#settings = settings;
     const peers = new Map(
       this.members.filter((member) => member.id !== config.node.id).map((
         member,
@@ -144,6 +147,8 @@ export class Agent implements AgentHandle {
       peers,
       onMessage: (message) => this.#enqueue({ kind: "message", message }),
       onRejected: (reason, remote) => log.warn("transport", `refused from ${remote}: ${reason}`),
+      // A bug of this node, reported loudly, but never allowed to stop it (see PeerTransport.send).
+      onSendRefused: (reason) => log.error("transport", reason),
     });
     this.transport.start();
     this.reconciler = new PostgresReconciler({
@@ -164,6 +169,7 @@ export class Agent implements AgentHandle {
         this.#systemIdentifier = systemIdentifier;
       },
       leaderTimeline: () => this.#state.leaderPosition?.timeline ?? null,
+      counted: (event) => this.#counters.increment(event),
     });
     this.reconciler.start();
     this.watchdog = WatchdogClient.start(settings, config.node.hardwareWatchdog, log);
@@ -204,7 +210,7 @@ export class Agent implements AgentHandle {
   #enqueue(input: Input): void {
     if (!this.#running) return;
     if (this.#queue.length >= MAX_QUEUED_INPUTS && input.kind === "message") {
-      this.#counters.inputs_dropped = (this.#counters.inputs_dropped ?? 0) + 1;
+      this.#counters.increment("inputsDropped");
       return;
     }
     this.#queue.push(input);
@@ -219,30 +225,54 @@ export class Agent implements AgentHandle {
         this.#wakeLoop = null;
         continue;
       }
-      await this.#process(input);
+      try {
+        await this.#process(input);
+      } catch (error) {
+        // A broken local invariant or a failed fsync: the process must stop (and does, through
+        // the rejection), but the log says which input it was processing.
+        this.options.log.error("agent", `stopping: processing a ${input.kind} input failed`);
+        throw error;
+      }
     }
   }
 
   async #process(input: Input): Promise<void> {
     const result = step(this.#state, input);
-    this.#counters.steps = (this.#counters.steps ?? 0) + 1;
+    this.#counters.increment("steps");
     if (result.persist !== null && this.storage !== null) {
       // Persist before send: a vote or an acknowledgement never leaves before it is durable.
       await this.storage.apply(result.persist);
-      this.#counters.persists = (this.#counters.persists ?? 0) + 1;
+      this.#counters.increment("persists");
     }
+    this.#countTransitions(this.#state, result.state);
     this.#state = result.state;
+    this.#lastStepMs = performance.now();
     for (const message of result.messages) {
-      if (this.transport?.send(message)) {
-        this.#counters.messages_sent = (this.#counters.messages_sent ?? 0) + 1;
-      }
+      if (this.transport?.send(message)) this.#counters.increment("messagesQueued");
     }
     for (const effect of result.effects) this.#handleEffect(effect);
     this.#renewWatchdog();
     this.reconciler?.setDesired(decidePostgresRole(this.#state));
+    // A vote needs an observation read after the lease wait: read one now, not in up to 1 s.
+    if (needsFreshObservation(this.#state)) this.reconciler?.observeNow();
     if (input.kind === "tick" && this.#ticksDelivered % HOUSEKEEPING_INTERVAL_TICKS === 0) {
       this.#leaderHousekeeping();
     }
+  }
+
+  /** Counts what a step changed: an election started, a new leader, a promotion, a fence. */
+  #countTransitions(before: NodeState, after: NodeState): void {
+    if (after.role === "candidate" && (before.role !== "candidate" || after.term > before.term)) {
+      this.#counters.increment("elections");
+    }
+    if (after.leader !== null && after.leader !== before.leader && before.leader !== null) {
+      this.#counters.increment("leaderChanges");
+    }
+    const was = before.postgres;
+    const now = after.postgres;
+    if (was === null || now === null || now.status !== "running") return;
+    if (was.inRecovery && !now.inRecovery) this.#counters.increment("promotions");
+    if (!was.fenced && now.fenced) this.#counters.increment("fences");
   }
 
   #handleEffect(effect: ReturnType<typeof step>["effects"][number]): void {
@@ -266,6 +296,8 @@ export class Agent implements AgentHandle {
         );
         return;
       case "warning":
+        // Refused peer messages (absurd terms, a second leader) are counted here.
+        this.#counters.increment("coreWarnings");
         log.warn("raft", effect.text);
         return;
       case "applied":
@@ -329,6 +361,7 @@ export class Agent implements AgentHandle {
   status(): AgentStatus {
     const state = this.#state;
     const own = state.postgres?.position ?? null;
+    const tickMs = this.options.config.raft.tickMs;
     return {
       nodeId: state.id,
       clusterName: this.options.config.cluster.name,
@@ -342,20 +375,27 @@ export class Agent implements AgentHandle {
         snapshotIndex: state.snapshot?.lastIndex ?? 0,
         voters: state.membership.voters,
         learners: state.membership.learners,
-        leaseRemainingMs: state.leaseRemainingTicks * this.options.config.raft.tickMs,
+        leaseRemainingMs: state.leaseRemainingTicks * tickMs,
         writeAuthority: hasWriteAuthority(state),
+        tickMs,
+        electionTimeoutMs: state.config.electionTimeoutTicks * tickMs,
+        leaderContactAgeMs: state.role === "leader" ? 0 : state.ticksSinceLeaderContact * tickMs,
       },
       cluster: {
         paused: state.applied.paused,
         syncMode: state.applied.syncMode,
         keyValues: state.applied.keyValues,
+        maxLagBytes: state.config.maxLagBytes,
       },
       postgres: {
         observation: state.postgres,
         desired: decidePostgresRole(state),
         activity: this.reconciler?.activity ?? "not started",
         lastError: this.reconciler?.lastError ?? null,
+        leaderPosition: state.role === "leader" ? own : state.leaderPosition,
       },
+      tags: {},
+      stepAgeMs: Math.max(0, performance.now() - this.#lastStepMs),
       peers: Object.entries(state.progress).map(([id, progress]) => ({
         id,
         voter: state.membership.voters.includes(id),
@@ -394,7 +434,17 @@ export class Agent implements AgentHandle {
 
   /** Counters for metrics. */
   counters(): Readonly<Record<string, number>> {
-    return { ...this.#counters, ...(this.transport?.counters() ?? {}) };
+    return { ...this.#counters.snapshot(), ...(this.transport?.counters() ?? {}) };
+  }
+
+  /** Reads the local Postgres' details; null before services start or when it does not answer. */
+  async postgresDetails(): Promise<PostgresDetails | null> {
+    if (this.#settings === null) return null;
+    try {
+      return await readPostgresDetails(this.#settings);
+    } catch {
+      return null;
+    }
   }
 
   /** The core state (for tests and the watchdog). */

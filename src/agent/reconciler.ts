@@ -31,6 +31,8 @@ import { writePasswordFile } from "../postgres/config_files.ts";
 import { ensureStateDirectory } from "../postgres/postmaster.ts";
 import type { Logger } from "./logger.ts";
 
+/** Bound on waiting for observations of others before reading one's own. */
+const MAX_OBSERVATION_WAITS = 8;
 /** How often the reconciler observes Postgres when nothing else wakes it. */
 export const OBSERVE_INTERVAL_MS = 1000;
 /** Fencing must be confirmed within this time, else the postmaster is stopped. */
@@ -55,6 +57,8 @@ export interface ReconcilerHost {
   initialized(systemIdentifier: string): void;
   /** The timeline of the leader's Postgres as the leader last reported it, or null. */
   leaderTimeline(): number | null;
+  /** Counts a pg_rewind run or a re-clone of the data directory (for metrics). */
+  counted?(event: "rewinds" | "reclones"): void;
 }
 
 /**
@@ -80,6 +84,8 @@ export class PostgresReconciler {
   #notStreamingSince: number | null = null;
   #lastStuckRewindMs = -Infinity;
   #loop: Promise<void> | null = null;
+  /** The observation being read, if any (observations never overlap). */
+  #observing: Promise<PostgresObservation> | null = null;
   /** What the reconciler is doing, for status. */
   activity = "starting";
   /** The last action error, for status. */
@@ -148,7 +154,25 @@ export class PostgresReconciler {
     });
   }
 
+  /**
+   * Observes Postgres and reports it to the core. Observations run one at a time, so they
+   * reach the core in the order they were read: the core's freshness rule for votes counts
+   * an observation as read when it arrives, which a late, older read would break.
+   */
   async #observe(): Promise<PostgresObservation> {
+    for (let waited = 0; this.#observing !== null && waited < MAX_OBSERVATION_WAITS; waited++) {
+      await this.#observing.catch(() => {});
+    }
+    const reading = this.#readObservation();
+    this.#observing = reading;
+    try {
+      return await reading;
+    } finally {
+      if (this.#observing === reading) this.#observing = null;
+    }
+  }
+
+  async #readObservation(): Promise<PostgresObservation> {
     const observation = await observePostgres(this.host.settings, this.host.binaries, {
       connectTimeoutSeconds: 1,
       statementTimeoutMs: 2000,
@@ -156,6 +180,18 @@ export class PostgresReconciler {
     this.#observation = observation;
     this.host.observed(observation);
     return observation;
+  }
+
+  /**
+   * Observes Postgres now, beside whatever action runs (the core asks for it when a vote
+   * would need a fresher observation: `needsFreshObservation`). Does nothing while another
+   * observation is under way; the caller asks again after its next step.
+   */
+  observeNow(): void {
+    if (this.#observing !== null || this.#stopped) return;
+    this.#observe().catch((error) => {
+      this.host.log.warn("postgres", `observation failed: ${String(error)}`);
+    });
   }
 
   async #act(role: PostgresRole): Promise<void> {
@@ -330,6 +366,7 @@ export class PostgresReconciler {
       slotName: slot,
       timeoutMs: REWIND_TIMEOUT_MS,
     });
+    this.host.counted?.("rewinds");
     if (result.ok) {
       this.host.log.info(
         "postgres",
@@ -340,6 +377,7 @@ export class PostgresReconciler {
         "postgres",
         `pg_rewind cannot rejoin (${result.detail}); re-cloning from ${sourceId}`,
       );
+      this.host.counted?.("reclones");
       await this.#cloneFromSource(sourceId, source);
     } else {
       throw new Error(`pg_rewind from ${sourceId} failed: ${result.detail}`);
