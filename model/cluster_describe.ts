@@ -39,10 +39,12 @@ export function describeMessage(message: Message): string {
 export function describeNode(node: ModelNode): string {
   const postgres = node.postgres;
   const position = positionOf(postgres);
-  const role = postgres.status === "stopped"
-    ? "stopped"
+  const role = postgres.status !== "running"
+    ? postgres.status
     : postgres.inRecovery
     ? "standby"
+    : postgres.fenced
+    ? "fenced primary"
     : "PRIMARY";
   const writes = postgres.wal.filter((record) => record.write > 0).map((record) =>
     `w${record.write}`

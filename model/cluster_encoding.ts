@@ -228,16 +228,18 @@ function nodeFingerprint(
   hasher.feed(builder, node.core, rename, key);
   hasher.feed(builder, node.disk, rename, key);
   const postgres = node.postgres;
-  builder.word(node.clockLead).word(postgres.status === "running" ? 1 : 0).word(
-    postgres.inRecovery ? 1 : 0,
-  );
+  const status = postgres.status === "running" ? 1 : postgres.status === "starting" ? 2 : 0;
+  builder.word(node.clockLead).word(status).word(postgres.inRecovery ? 1 : 0)
+    .word(postgres.fenced ? 1 : 0);
   builder.word(postgres.source < 0 ? -1 : rename[postgres.source] ?? -1);
   hasher.feed(builder, postgres.synchronousStandbyNames, rename, key);
   hasher.feed(builder, postgres.wal, rename, key);
   const grant = node.grant;
   if (grant === null) builder.word(-1);
-  else {builder.word(grant.term).word(rename[grant.candidate] ?? -1).word(grant.position.timeline)
-      .word(grant.position.lsn);}
+  else {
+    builder.word(grant.term).word(rename[grant.candidate] ?? -1);
+    hasher.feed(builder, grant.wal, rename, key);
+  }
   return builder.finish();
 }
 
@@ -276,7 +278,7 @@ function stateFingerprint(
   for (const message of messages) builder.add(message);
   builder.word(state.writesIssued).word(state.crashes).word(state.duplicates).word(
     state.membershipChanges,
-  );
+  ).word(state.operatorRequests).word(state.postgresCrashes);
   builder.word(ranks.get(state.latestPromotion) ?? -1);
   const pending = state.pending.map((write) => write.write * 16 + (rename[write.node] ?? 15)).sort((
     a,
@@ -285,7 +287,8 @@ function stateFingerprint(
   builder.word(pending.length);
   for (const write of pending) builder.word(write);
   const acked = state.acked.map((write) =>
-    (write.write * 64 + (ranks.get(write.promotion) ?? 0)) * 2 + (write.afterNewerPrimary ? 1 : 0)
+    (write.write * 64 + (ranks.get(write.promotion) ?? 0)) * 4 + (write.afterNewerPrimary ? 1 : 0) +
+    (write.durable ? 2 : 0)
   ).sort((a, b) => a - b);
   builder.word(acked.length);
   for (const write of acked) builder.word(write);

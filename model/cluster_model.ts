@@ -1,8 +1,9 @@
 /**
  * The environment around N nodes running the real `src/core`, as a {@link Model} for the
  * explorer: a network of in-flight messages (deliver any, drop, duplicate: reordering is
- * choosing any), node crash and restart, clock ticks under bounded drift, client writes and
- * their acknowledgement, WAL streaming, promotion, fencing and rewind.
+ * choosing any), node crash and restart, Postgres crash and slow restart, clock ticks under
+ * bounded drift, client writes and their acknowledgement, WAL streaming, promotion, fencing
+ * within its deadline, rewind, lagging Postgres observations, and every operator request.
  *
  * Only the environment is modelled. Each node's behaviour is `step` of the real core, its
  * Postgres role is `decidePostgresRole` of the real core.
@@ -22,12 +23,19 @@ import {
 import type { Model } from "./explorer.ts";
 import type { ClusterModelOptions, ClusterModelState, ModelNode } from "./cluster_types.ts";
 import {
+  finishStart,
   INITIAL_POSTGRES,
   isWritable,
-  observe,
   reconcilePostgres,
   streamNext,
 } from "./postgres_model.ts";
+import {
+  describeOperatorAction,
+  type OperatorAction,
+  operatorActions,
+  operatorInput,
+} from "./operator_actions.ts";
+import { needsFreshObservation } from "../src/core/freshness.ts";
 import { type ModelContext, Work } from "./cluster_step.ts";
 import { clusterSymmetry } from "./cluster_encoding.ts";
 import { canonicalFingerprint } from "./symmetry.ts";
@@ -41,11 +49,27 @@ export type ClusterAction =
   | { readonly kind: "tick"; readonly node: number; readonly jitter: number }
   | { readonly kind: "rush"; readonly node: number }
   | { readonly kind: "deliver" | "drop" | "duplicate"; readonly message: number }
-  | {
-    readonly kind: "crash" | "restart" | "write" | "stream" | "reconcile" | "propose";
-    readonly node: number;
-  }
-  | { readonly kind: "remove"; readonly node: number; readonly target: number };
+  | { readonly kind: NodeActionKind | "propose"; readonly node: number }
+  | { readonly kind: "remove"; readonly node: number; readonly target: number }
+  | OperatorAction;
+
+/** Actions of one node's environment (machine, Postgres, supervisor, shell). */
+type NodeActionKind =
+  | "crash"
+  | "restart"
+  | "write"
+  | "stream"
+  | "reconcile"
+  | "observe"
+  | "started"
+  | "postgres-crash";
+
+/**
+ * How many ticks a node's shell may let pass between two reads of its Postgres when
+ * observations lag: the real shell reads every 1000 ms against a minimum election timeout
+ * of 800 ms (20 and 16 ticks); scaled to the model's E = 5 that is 6 ticks.
+ */
+export const OBSERVATION_INTERVAL_TICKS = 6;
 
 /**
  * Core timing for the model. Small, so that elections fit in few steps, and valid for the
@@ -53,13 +77,22 @@ export type ClusterAction =
  */
 export const MODEL_TIMING: Partial<CoreConfig> = {
   electionTimeoutTicks: 5,
-  electionTimeoutJitterTicks: 1,
+  // Timeouts are drawn in [5, 7); the runs draw 6 (jitterChoices), one tick past the lease
+  // wait: a voter grants only on an observation read after E + 1 ticks without a leader
+  // (freshness.ts), so a candidate timing out at exactly E is always refused.
+  electionTimeoutJitterTicks: 2,
   heartbeatIntervalTicks: 1,
   clockDriftPermille: 0,
   leaseSafetyTicks: 0,
   // One entry per append: replication of a multi-entry suffix can stop half-way, which is
   // what Raft's figure 8 needs (an old-term entry on a majority without the new-term one).
   maxEntriesPerMessage: 1,
+  // A transfer times out two ticks after it starts: short, so that a TimeoutNow delivered
+  // after the timeout (a stalled target, issue 9 item 3) is a few steps deep.
+  transferTimeoutTicks: 2,
+  // The watchdog's commit gate: named as the synchronous standby when no remote standby is
+  // required (asynchronous mode); the model's gate confirms only while the lease runs.
+  commitGate: "gate",
 };
 
 /** Node ids of an N-node model: n1..nN. */
@@ -93,7 +126,7 @@ export function coldStartState(options: ClusterModelOptions): ClusterModelState 
   };
   const work = new Work(contextOf(options), {
     nodes: ids.map((id): ModelNode => ({
-      core: createNode(id, config, disk, 0),
+      core: createNode(id, config, disk, options.bounds.jitterChoices[0] ?? 0),
       disk,
       clockLead: 0,
       postgres: INITIAL_POSTGRES,
@@ -107,6 +140,8 @@ export function coldStartState(options: ClusterModelOptions): ClusterModelState 
     crashes: 0,
     duplicates: 0,
     membershipChanges: 0,
+    operatorRequests: 0,
+    postgresCrashes: 0,
     latestPromotion: 0,
     elected: {},
     committed: [],
@@ -115,9 +150,7 @@ export function coldStartState(options: ClusterModelOptions): ClusterModelState 
     transientViolation: null,
   });
   // The shell reports its Postgres right after start.
-  ids.forEach((_, index) =>
-    work.runCore(index, { kind: "postgres", observation: observe(INITIAL_POSTGRES) })
-  );
+  ids.forEach((_, index) => work.runCore(index, work.observation(index)));
   return work.freeze();
 }
 
@@ -167,13 +200,14 @@ export function enabledActions(context: ModelContext, state: ClusterModelState):
   const actions: ClusterAction[] = [];
   const bounds = context.bounds;
   const up = state.nodes.map((node) => node.core !== null);
-  if (up.some(Boolean)) actions.push({ kind: "tick-all" }, { kind: "advance" });
-  if (bounds.rounds && up.some(Boolean)) {
+  const clocks = timeMayPass(context, state);
+  if (clocks.every && up.some(Boolean)) actions.push({ kind: "tick-all" }, { kind: "advance" });
+  if (clocks.every && bounds.rounds && up.some(Boolean)) {
     actions.push({ kind: "round", isolated: -1 });
     state.nodes.forEach((_, isolated) => actions.push({ kind: "round", isolated }));
   }
   state.nodes.forEach((_, node) => {
-    if (up[node] && canTickAlone(state, node, bounds.clockDriftTicks)) {
+    if (up[node] && clocks.node[node] && canTickAlone(state, node, bounds.clockDriftTicks)) {
       for (const jitter of bounds.jitterChoices) actions.push({ kind: "tick", node, jitter });
       actions.push({ kind: "rush", node });
     }
@@ -216,6 +250,13 @@ function pushNodeActions(
     return;
   }
   if (state.crashes < bounds.maxCrashes) actions.push({ kind: "crash", node: index });
+  if (state.postgresCrashes < bounds.maxPostgresCrashes && node.postgres.status !== "stopped") {
+    actions.push({ kind: "postgres-crash", node: index });
+  }
+  if (node.postgres.status === "starting") actions.push({ kind: "started", node: index });
+  if (bounds.observationLag && observationUseful(node)) {
+    actions.push({ kind: "observe", node: index });
+  }
   if (state.writesIssued < bounds.maxWrites && isWritable(node.postgres)) {
     actions.push({ kind: "write", node: index });
   }
@@ -233,6 +274,46 @@ function pushNodeActions(
       if (target !== index) actions.push({ kind: "remove", node: index, target });
     }
   }
+  actions.push(...operatorActions(context, state, node, index));
+}
+
+/**
+ * Which clocks may advance. The fence deadline: no tick while a writable Postgres runs on
+ * a node whose core asks for anything but primary or hold (the shell fences within the
+ * lease's safety margin, leaseSafetyTicks = 0 ticks in the model; every other action may
+ * come first). With lagging observations, a node whose last read is
+ * OBSERVATION_INTERVAL_TICKS old does not tick before its shell reads again.
+ */
+function timeMayPass(
+  context: ModelContext,
+  state: ClusterModelState,
+): { every: boolean; node: boolean[] } {
+  const overdue = state.nodes.some((node) => {
+    if (node.core === null || !isWritable(node.postgres)) return false;
+    const role = decidePostgresRole(node.core).kind;
+    return role !== "primary" && role !== "hold";
+  });
+  const node = state.nodes.map((other) =>
+    !overdue && (!context.bounds.observationLag || other.core === null ||
+      other.core.observationAgeTicks < OBSERVATION_INTERVAL_TICKS)
+  );
+  return { every: node.every(Boolean), node };
+}
+
+/**
+ * A read is worth offering when it would tell the core something (its Postgres changed) or
+ * the core needs a fresh one to vote; reads that change nothing are the timer's, forced by
+ * the interval in {@link timeMayPass}.
+ */
+function observationUseful(node: ModelNode): boolean {
+  const core = node.core;
+  if (core === null || node.postgres.status === "starting") return core !== null;
+  return needsFreshObservation(core) ||
+    core.observationAgeTicks >= OBSERVATION_INTERVAL_TICKS || core.postgres === null ||
+    core.postgres.status !== node.postgres.status ||
+    core.postgres.inRecovery !== node.postgres.inRecovery ||
+    core.postgres.fenced !== node.postgres.fenced ||
+    core.postgres.position?.lsn !== node.postgres.wal.length;
 }
 
 /** Ticking one node alone keeps every running clock within `drift` ticks of the slowest. */
@@ -263,7 +344,21 @@ function reconciled(context: ModelContext, state: ClusterModelState, index: numb
     nodeIds: context.nodeIds,
     postgresOf: (other) => state.nodes[other]!.postgres,
     nextPromotion: state.latestPromotion + 1,
+    nextTimeline: nextTimeline(state),
   });
+}
+
+/**
+ * A promotion's new timeline: one above every timeline any node's WAL holds, so that two
+ * promotions from one history get distinct timelines (Postgres picks an id no history file
+ * it can see uses; the model lets it see every node's).
+ */
+function nextTimeline(state: ClusterModelState): number {
+  let highest = 1;
+  for (const node of state.nodes) {
+    for (const record of node.postgres.wal) highest = Math.max(highest, record.timeline);
+  }
+  return highest + 1;
 }
 
 /** The state after `action`. Deterministic: the explorer replays counterexamples through it. */
@@ -307,6 +402,13 @@ export function applyAction(
         },
       });
       break;
+    case "transfer":
+    case "maintenance":
+    case "add-learner":
+    case "bootstrap":
+      work.operatorRequests++;
+      work.runCore(action.node, operatorInput(context, action, work.operatorRequests));
+      break;
     case "remove":
       work.membershipChanges++;
       work.runCore(action.node, {
@@ -321,6 +423,7 @@ export function applyAction(
     default:
       nodeAction(context, state, work, action.kind, action.node);
   }
+  work.settleObservations();
   return work.freeze();
 }
 
@@ -330,6 +433,7 @@ function tickAll(work: Work): void {
   work.nodes.forEach((node, index) => {
     if (node.core !== null) work.runCore(index, { kind: "tick", jitterTicks });
   });
+  work.settleObservations();
 }
 
 /**
@@ -442,25 +546,17 @@ function nodeAction(
   context: ModelContext,
   state: ClusterModelState,
   work: Work,
-  kind: "crash" | "restart" | "write" | "stream" | "reconcile",
+  kind: NodeActionKind,
   index: number,
 ): void {
   const node = work.node(index);
   switch (kind) {
     case "crash":
-      // The machine stops: volatile core state is lost, Postgres stops, disks keep what was flushed.
-      work.crashes++;
-      work.setNode(index, { core: null, postgres: { ...node.postgres, status: "stopped" } });
-      work.pending = work.pending.filter((write) => write.node !== index);
-      normaliseClocks(work);
-      return;
     case "restart":
-      work.setNode(index, {
-        core: createNode(context.nodeIds[index]!, context.config, node.disk, 0),
-        clockLead: 0,
-      });
-      normaliseClocks(work);
-      work.runCore(index, { kind: "postgres", observation: observe(node.postgres) });
+    case "postgres-crash":
+      return machineAction(context, work, kind, index);
+    case "observe":
+      work.runCore(index, work.observation(index));
       return;
     case "write": {
       work.writesIssued++;
@@ -477,6 +573,10 @@ function nodeAction(
       if (next !== null) work.setPostgres(index, next);
       return;
     }
+    case "started":
+      work.latestPromotion++;
+      work.setPostgres(index, finishStart(node.postgres, work.latestPromotion));
+      return;
     case "reconcile": {
       const next = reconciled(context, state, index);
       if (next === null) return;
@@ -484,6 +584,45 @@ function nodeAction(
       work.setPostgres(index, next);
       return;
     }
+  }
+}
+
+/** The machine or its Postgres stops, or the machine comes back. */
+function machineAction(
+  context: ModelContext,
+  work: Work,
+  kind: "crash" | "restart" | "postgres-crash",
+  index: number,
+): void {
+  const node = work.node(index);
+  const stopped = { ...node.postgres, status: "stopped" as const, fenced: false };
+  switch (kind) {
+    case "crash":
+      // The machine stops: volatile core state is lost, Postgres stops, disks keep what was flushed.
+      work.crashes++;
+      work.setNode(index, { core: null, postgres: stopped });
+      work.pending = work.pending.filter((write) => write.node !== index);
+      normaliseClocks(work);
+      return;
+    case "postgres-crash":
+      // Postgres alone dies (out of memory, the watchdog's kill); the agent keeps running.
+      work.postgresCrashes++;
+      work.setPostgres(index, stopped);
+      return;
+    case "restart":
+      work.setNode(index, {
+        core: createNode(
+          context.nodeIds[index]!,
+          context.config,
+          node.disk,
+          context.bounds.jitterChoices[0] ?? 0,
+        ),
+        clockLead: 0,
+      });
+      normaliseClocks(work);
+      // The shell reads its Postgres right after start.
+      work.runCore(index, work.observation(index));
+      return;
   }
 }
 
@@ -517,6 +656,11 @@ export function describeAction(
       return `admin: ${ids[action.node]} removes ${ids[action.target]}`;
     case "propose":
       return `admin: propose a kv command on ${ids[action.node]}`;
+    case "transfer":
+    case "maintenance":
+    case "add-learner":
+    case "bootstrap":
+      return describeOperatorAction(context, action);
     default:
       return `${action.kind} ${ids[action.node]}`;
   }

@@ -1,21 +1,22 @@
 /**
  * The environment's mechanics for one model action: running the real core's `step` on a
  * node and carrying out what it returns (persist to the modelled disk first, then put the
- * messages in flight), feeding fresh Postgres observations back, fencing at once a
- * Postgres whose node lost the primary role, and acknowledging writes whose synchronous
- * standbys have flushed them.
+ * messages in flight), feeding Postgres observations back (at once, or at a separate
+ * "observe" action when observations lag), and acknowledging writes whose synchronous
+ * standbys have flushed them. Fencing is the supervisor's separate action; the deadline
+ * it must meet is enforced in cluster_model.ts ({@link fenceOverdue}).
  *
  * @module
  */
 import {
   applyPersistRequest,
   type CoreConfig,
-  decidePostgresRole,
+  hasWriteAuthority,
   type Input,
   type Message,
   type NodeState,
+  type PostgresObservation,
   step,
-  termAt,
 } from "../src/core/mod.ts";
 import type {
   AckedWrite,
@@ -32,8 +33,10 @@ import {
   isWritable,
   observe,
   parseSynchronousStandbyNames,
-  positionOf,
+  receiverDown,
 } from "./postgres_model.ts";
+import { specTermAt as termAt } from "./spec.ts";
+import { needsFreshObservation } from "../src/core/freshness.ts";
 
 /** Model constants shared by every action of one model instance. */
 export interface ModelContext {
@@ -42,10 +45,9 @@ export interface ModelContext {
   readonly bounds: ClusterBounds;
   /** Checks the selected invariants on an intermediate state of a macro action. */
   readonly checkpoint: (state: ClusterModelState) => string | null;
+  /** Called with every input given to a core (tests use it to see which kinds are driven). */
+  readonly onInput?: (input: Input) => void;
 }
-
-/** At most this many nested observation feedbacks per action (each fence adds one). */
-const MAX_FEEDBACK_DEPTH = 4;
 
 /** A mutable copy of the state that one action edits, then freezes. */
 export class Work {
@@ -58,6 +60,8 @@ export class Work {
   crashes: number;
   duplicates: number;
   membershipChanges: number;
+  operatorRequests: number;
+  postgresCrashes: number;
   latestPromotion: number;
   elected: Record<string, number>;
   committed: readonly CommittedEntry[];
@@ -75,6 +79,8 @@ export class Work {
     this.crashes = state.crashes;
     this.duplicates = state.duplicates;
     this.membershipChanges = state.membershipChanges;
+    this.operatorRequests = state.operatorRequests;
+    this.postgresCrashes = state.postgresCrashes;
     this.latestPromotion = state.latestPromotion;
     this.elected = state.elected;
     this.committed = state.committed;
@@ -103,6 +109,8 @@ export class Work {
       crashes: this.crashes,
       duplicates: this.duplicates,
       membershipChanges: this.membershipChanges,
+      operatorRequests: this.operatorRequests,
+      postgresCrashes: this.postgresCrashes,
       latestPromotion: this.latestPromotion,
       elected: this.elected,
       committed: this.committed,
@@ -123,9 +131,10 @@ export class Work {
   }
 
   /** Runs the real core on `index` with `input` and carries out the result. */
-  runCore(index: number, input: Input, depth = 0): void {
+  runCore(index: number, input: Input): void {
     const node = this.node(index);
     if (node.core === null || this.coreFailure !== null) return;
+    this.context.onInput?.(input);
     let result;
     try {
       result = step(node.core, input);
@@ -149,15 +158,21 @@ export class Work {
     this.#noteElection(index, node, result.state);
     this.#noteCommits(result.state);
     this.setNode(index, { core: result.state, disk, grant });
-    this.enforceFencing(index, depth);
   }
 
   #grant(node: ModelNode, message: Message): Grant {
     return {
       term: message.term,
       candidate: this.context.nodeIds.indexOf(message.to),
-      position: positionOf(node.postgres),
+      wal: node.postgres.wal,
     };
+  }
+
+  /** What node `index`'s shell observes of its Postgres now (a "postgres" input). */
+  observation(index: number): Input {
+    const postgres = this.node(index).postgres;
+    const source = this.nodes[postgres.source]?.postgres;
+    return { kind: "postgres", observation: observe(postgres, receiverDown(postgres, source)) };
   }
 
   #noteElection(index: number, before: ModelNode, after: NonNullable<ModelNode["core"]>): void {
@@ -191,24 +206,30 @@ export class Work {
   }
 
   /**
-   * A writable Postgres whose core no longer says "primary" is stopped at once: the shell's
-   * fencing (and the watchdog) act within the lease safety margin, modelled as zero delay.
+   * Without observation lag: every running core whose last observation differs from what
+   * its shell would observe now (its Postgres, or its standby's source, changed), or that
+   * needs a fresh one to vote (the shell reads at once then), gets a new one.
    */
-  enforceFencing(index: number, depth: number): void {
-    const node = this.node(index);
-    if (node.core === null || !isWritable(node.postgres)) return;
-    if (decidePostgresRole(node.core).kind === "primary") return;
-    this.setPostgres(index, { ...node.postgres, status: "stopped" }, depth + 1);
+  settleObservations(): void {
+    if (this.context.bounds.observationLag) return;
+    this.nodes.forEach((node, index) => {
+      if (node.core === null) return;
+      const input = this.observation(index);
+      if (input.kind !== "postgres") return;
+      if (
+        needsFreshObservation(node.core) ||
+        !sameObservation(node.core.postgres, input.observation)
+      ) {
+        this.runCore(index, input);
+      }
+    });
   }
 
   /** Replaces a node's Postgres, tells its core, and settles acknowledgements. */
-  setPostgres(index: number, postgres: PostgresModel, depth = 0): void {
-    if (depth > MAX_FEEDBACK_DEPTH) {
-      throw new Error(`model: observation feedback deeper than ${MAX_FEEDBACK_DEPTH}`);
-    }
+  setPostgres(index: number, postgres: PostgresModel): void {
     this.setNode(index, { postgres });
     if (!isWritable(postgres)) this.pending = this.pending.filter((write) => write.node !== index);
-    this.runCore(index, { kind: "postgres", observation: observe(postgres) }, depth);
+    if (!this.context.bounds.observationLag) this.runCore(index, this.observation(index));
     this.settleAcknowledgements();
   }
 
@@ -218,11 +239,13 @@ export class Work {
     for (const pending of this.pending) {
       const primary = this.node(pending.node).postgres;
       if (!isWritable(primary)) continue; // the client gets an error: never acknowledged
+      const rule = parseSynchronousStandbyNames(primary.synchronousStandbyNames);
       if (this.#quorumHolds(pending, primary)) {
         this.acked.push({
           write: pending.write,
           promotion: primary.promotion,
           afterNewerPrimary: primary.promotion < this.latestPromotion,
+          durable: rule !== null && rule.names.some((name) => this.context.nodeIds.includes(name)),
         });
       } else waiting.push(pending);
     }
@@ -238,6 +261,12 @@ export class Work {
     if (record === undefined) return false;
     let flushed = 0;
     for (const name of rule.names) {
+      if (!this.context.nodeIds.includes(name)) {
+        // The commit gate: the watchdog's client confirms WAL only while the lease runs.
+        const core = this.node(pending.node).core;
+        if (core !== null && hasWriteAuthority(core)) flushed++;
+        continue;
+      }
       const standby = this.nodes[this.context.nodeIds.indexOf(name)]?.postgres;
       if (standby === undefined || standby.status !== "running" || !standby.inRecovery) continue;
       if (standby.source !== pending.node) continue;
@@ -245,4 +274,21 @@ export class Work {
     }
     return flushed >= rule.count;
   }
+}
+
+/** Field-by-field equality of two observations (cheaper than serialising them). */
+function sameObservation(a: PostgresObservation | null, b: PostgresObservation): boolean {
+  if (a === null) return false;
+  if (
+    a.status !== b.status || a.inRecovery !== b.inRecovery || a.fenced !== b.fenced ||
+    a.replayCaughtUp !== b.replayCaughtUp || a.synchronousStandbyNames !== b.synchronousStandbyNames
+  ) return false;
+  const left = a.position;
+  const right = b.position;
+  if (left === null || right === null) return left === right;
+  return left.timeline === right.timeline && left.lsn === right.lsn &&
+    left.history.length === right.history.length &&
+    left.history.every((line, index) =>
+      line.timeline === right.history[index]!.timeline && line.endLsn === right.history[index]!.endLsn
+    );
 }

@@ -5,13 +5,7 @@
  *
  * @module
  */
-import type {
-  FaultSwitches,
-  Message,
-  NodeState,
-  PersistentState,
-  WalPosition,
-} from "../src/core/mod.ts";
+import type { FaultSwitches, Message, NodeState, PersistentState } from "../src/core/mod.ts";
 
 /** One WAL record: a client write (write > 0) or the end-of-recovery record of a promotion (0). */
 export interface WalRecord {
@@ -23,8 +17,11 @@ export interface WalRecord {
 export interface PostgresModel {
   /** The flushed WAL, in order; its length is the LSN. */
   readonly wal: readonly WalRecord[];
-  readonly status: "running" | "stopped";
+  /** "starting": asked to start, not yet accepting connections (crash recovery). */
+  readonly status: "running" | "starting" | "stopped";
   readonly inRecovery: boolean;
+  /** A primary that refuses writes (the shell's SQL fence); it still streams WAL. */
+  readonly fenced: boolean;
   /** Index of the node this standby streams from, or -1. */
   readonly source: number;
   /** synchronous_standby_names in effect (meaningful on a primary). */
@@ -33,11 +30,11 @@ export interface PostgresModel {
   readonly promotion: number;
 }
 
-/** Ghost record of the last real vote a node granted, with its own position at that moment (for D2). */
+/** Ghost record of the last real vote a node granted, with its own WAL at that moment (for D2). */
 export interface Grant {
   readonly term: number;
   readonly candidate: number;
-  readonly position: WalPosition;
+  readonly wal: readonly WalRecord[];
 }
 
 /** One node of the model. */
@@ -59,6 +56,11 @@ export interface AckedWrite {
   readonly promotion: number;
   /** True when, at the instant of the acknowledgement, a newer promotion already existed (S2). */
   readonly afterNewerPrimary: boolean;
+  /**
+   * True when acknowledged after remote standbys flushed it (quorum mode). Asynchronous
+   * mode (or the commit gate alone) promises no durability across a failover (D1 exempts it).
+   */
+  readonly durable: boolean;
 }
 
 /** A write accepted by a primary and waiting for its synchronous standbys. */
@@ -79,7 +81,14 @@ export interface CommittedEntry {
 }
 
 /** Where an exploration starts: the cold start, or a scripted warm start (model/warm_start.ts). */
-export type Scenario = "cold" | "steady" | "write-in-flight" | "figure-8";
+export type Scenario =
+  | "cold"
+  | "steady"
+  | "write-in-flight"
+  | "figure-8"
+  | "transfer"
+  | "paused"
+  | "postgres-restart";
 
 /** The whole model state. Plain data; never mutated. */
 export interface ClusterModelState {
@@ -94,6 +103,10 @@ export interface ClusterModelState {
   readonly crashes: number;
   readonly duplicates: number;
   readonly membershipChanges: number;
+  /** Operator requests (transfer, pause, resume, sync mode, add-learner, bootstrap) made so far. */
+  readonly operatorRequests: number;
+  /** Crashes of a Postgres alone (its agent keeps running) so far. */
+  readonly postgresCrashes: number;
   /** Highest promotion sequence number so far. */
   readonly latestPromotion: number;
   /** Ghost: term -> index of the node elected in it (election safety across time). */
@@ -120,6 +133,18 @@ export interface ClusterBounds {
   readonly maxProposals: number;
   readonly maxDuplicates: number;
   readonly maxMembershipChanges: number;
+  /**
+   * Operator requests other than kv proposals and removals (transfer to each voter or to the
+   * best one, pause, resume, sync mode, add-learner, bootstrap); 0: never offered.
+   */
+  readonly maxOperatorRequests: number;
+  /** Crashes of a Postgres alone, its agent running on (the watchdog's kill, an OOM kill). */
+  readonly maxPostgresCrashes: number;
+  /**
+   * Postgres observations are a separate action of each node (the shell observes on its own
+   * schedule), bounded by the observation interval; false: every change is observed at once.
+   */
+  readonly observationLag: boolean;
   /** A running node's clock may be at most this many ticks ahead of the slowest running node. */
   readonly clockDriftTicks: number;
   /** Jitter values a tick may carry (a tiny subset of [0, electionTimeoutJitterTicks)). */

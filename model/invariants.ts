@@ -3,25 +3,28 @@
  * non-vacuity (sometimes) properties that show the bounded exploration reaches the
  * situations the safety properties talk about.
  *
+ * The oracle is independent of the code it judges: it reads the cores' plain state and
+ * their one output that acts on the world (`decidePostgresRole`: may this Postgres be
+ * primary), and uses its own definitions (spec.ts) — never the core's comparison, lease,
+ * log or membership helpers.
+ *
  * @module
  */
-import {
-  compareWalPositions,
-  decidePostgresRole,
-  hasWriteAuthority,
-  isLogUpToDate,
-  lastIndex,
-  lastTerm,
-  latestMembership,
-  type LogView,
-  type NodeState,
-  termAt,
-} from "../src/core/mod.ts";
+import { decidePostgresRole, type NodeState } from "../src/core/mod.ts";
 import type { Property, Transition } from "./explorer.ts";
 import type { ClusterModelState } from "./cluster_types.ts";
 import type { ClusterAction } from "./cluster_model.ts";
 import type { ModelContext } from "./cluster_step.ts";
-import { isWritable, parseSynchronousStandbyNames, positionOf } from "./postgres_model.ts";
+import { isWritable, parseSynchronousStandbyNames } from "./postgres_model.ts";
+import {
+  atLeastAsUpToDate,
+  isMajorityOf,
+  isWalPrefix,
+  type SpecLog,
+  specMembership,
+  specTermAt as termAt,
+  subsetsOf,
+} from "./spec.ts";
 
 type Check = (
   context: ModelContext,
@@ -39,7 +42,8 @@ export const INVARIANTS = {
   mostAdvanced: "D2 most-advanced survivor",
   oneWriter: "S1 one writer",
   noAckOnDeposed: "S2 no ack on deposed primary",
-  syncQuorum: "sync set = Raft quorum",
+  syncQuorum: "sync set meets every electing majority",
+  syncFormula: "sync set formula (conformance)",
   coreAssertions: "core assertions hold",
 } as const;
 
@@ -52,7 +56,8 @@ const CHECKS: Record<string, Check> = {
   [INVARIANTS.mostAdvanced]: mostAdvancedSurvivor,
   [INVARIANTS.oneWriter]: oneWriter,
   [INVARIANTS.noAckOnDeposed]: noAckOnDeposedPrimary,
-  [INVARIANTS.syncQuorum]: syncSetIsRaftQuorum,
+  [INVARIANTS.syncQuorum]: syncSetMeetsEveryMajority,
+  [INVARIANTS.syncFormula]: syncSetFormula,
   [INVARIANTS.coreAssertions]: (_context, state) => state.coreFailure,
 };
 
@@ -203,22 +208,21 @@ function electableHoldsCommitted(
   state: ClusterModelState,
 ): string | null {
   if (state.committed.length === 0) return null;
-  const views = state.nodes.map((node): LogView =>
+  const views = state.nodes.map((node): SpecLog =>
     node.core ?? { snapshot: node.disk.snapshot, log: node.disk.entries }
   );
   const voterSets = new Map<string, readonly string[]>();
   for (const view of views) {
-    const voters = latestMembership(view).membership.voters;
+    const voters = specMembership(view).voters;
     if (voters.length > 0) voterSets.set([...voters].sort().join(","), voters);
   }
   for (const [index, candidate] of views.entries()) {
     const id = context.nodeIds[index]!;
-    if (!latestMembership(candidate).membership.voters.includes(id)) continue;
+    if (!specMembership(candidate).voters.includes(id)) continue;
     const electable = [...voterSets.values()].every((voters) => {
       const granting = voters.filter((voter) => {
         const view = views[context.nodeIds.indexOf(voter)];
-        return view !== undefined &&
-          isLogUpToDate(view, lastTerm(candidate), lastIndex(candidate));
+        return view !== undefined && atLeastAsUpToDate(candidate, view);
       });
       return granting.length * 2 > voters.length;
     });
@@ -260,11 +264,15 @@ function committedNeverLost(_context: ModelContext, state: ClusterModelState): s
   return null;
 }
 
-/** D1: every acknowledged write is in the WAL of every writable primary (so of every later promotion). */
+/**
+ * D1: every write acknowledged under quorum sync is in the WAL of every writable primary
+ * (so of every later promotion). Asynchronous mode promises no durability across failover.
+ */
 function acknowledgedDurability(context: ModelContext, state: ClusterModelState): string | null {
   for (const [index, node] of state.nodes.entries()) {
     if (!isWritable(node.postgres)) continue;
     for (const acked of state.acked) {
+      if (!acked.durable) continue;
       if (!node.postgres.wal.some((record) => record.write === acked.write)) {
         return `acknowledged write w${acked.write} is missing on primary ${context.nodeIds[index]}`;
       }
@@ -273,7 +281,12 @@ function acknowledgedDurability(context: ModelContext, state: ClusterModelState)
   return null;
 }
 
-/** D2: at promotion, the new primary is at least as far as each voter that granted it, when it granted. */
+/**
+ * D2: at promotion, the new primary is not behind any voter that granted it its vote, as
+ * that voter's WAL was when it granted: the voter's WAL is not a longer WAL of which the
+ * candidate's is a prefix. (A voter whose WAL diverged from the candidate's holds only
+ * records no quorum acknowledged; D1 judges those.)
+ */
 function mostAdvancedSurvivor(
   context: ModelContext,
   state: ClusterModelState,
@@ -286,27 +299,28 @@ function mostAdvancedSurvivor(
       before === undefined || node.core === null ||
       node.postgres.promotion === before.postgres.promotion
     ) continue;
-    const position = positionOf(before.postgres);
+    const wal = before.postgres.wal;
     for (const [voter, other] of previous.state.nodes.entries()) {
       const grant = other.grant;
       if (grant === null || grant.candidate !== index || grant.term !== node.core.term) continue;
-      if (compareWalPositions(position, grant.position) < 0) {
-        return `${
-          context.nodeIds[index]
-        } promoted at ${position.timeline}/${position.lsn} but voter ` +
-          `${
-            context.nodeIds[voter]
-          } granted it at ${grant.position.timeline}/${grant.position.lsn}`;
+      if (grant.wal.length > wal.length && isWalPrefix(wal, grant.wal)) {
+        return `${context.nodeIds[index]} promoted with ${wal.length} WAL records but voter ` +
+          `${context.nodeIds[voter]} granted it holding the same ${wal.length} and ` +
+          `${grant.wal.length - wal.length} more`;
       }
     }
   }
   return null;
 }
 
-/** S1: at most one core holds write authority, and at most one Postgres accepts writes. */
+/**
+ * S1: at most one core lets its Postgres be primary (the core's output), and at most one
+ * Postgres accepts writes (the world).
+ */
 function oneWriter(context: ModelContext, state: ClusterModelState): string | null {
-  const authorities = cores(state).filter(hasWriteAuthority).map((core) => core.id);
-  if (authorities.length > 1) return `write authority on ${authorities.join(" and ")} at once`;
+  const authorities = cores(state).filter((core) => decidePostgresRole(core).kind === "primary")
+    .map((core) => core.id);
+  if (authorities.length > 1) return `primary role on ${authorities.join(" and ")} at once`;
   const writable = state.nodes.flatMap((node, index) =>
     isWritable(node.postgres) ? [context.nodeIds[index]] : []
   );
@@ -322,23 +336,55 @@ function noAckOnDeposedPrimary(_context: ModelContext, state: ClusterModelState)
     : null;
 }
 
-/** The primary's synchronous_standby_names is ANY floor(N/2) over exactly the other voters. */
-function syncSetIsRaftQuorum(_context: ModelContext, state: ClusterModelState): string | null {
+/**
+ * D1's premise, as a property: on every writable primary in quorum mode, the primary plus
+ * any set of standbys that can satisfy its synchronous_standby_names meets every majority
+ * of the voters (of the latest membership and of the applied one), so an acknowledged write
+ * is on a member of every majority that could elect a successor. Names that are not voters
+ * (a removed member, the commit gate) count as acknowledgers that meet no majority.
+ */
+function syncSetMeetsEveryMajority(
+  context: ModelContext,
+  state: ClusterModelState,
+): string | null {
+  for (const [index, node] of state.nodes.entries()) {
+    const core = node.core;
+    if (core === null || !isWritable(node.postgres) || core.applied.syncMode !== "quorum") continue;
+    const rule = parseSynchronousStandbyNames(node.postgres.synchronousStandbyNames);
+    const names = rule?.names ?? [];
+    const acknowledgerSets = subsetsOf(names).filter((set) => set.length === (rule?.count ?? 0));
+    for (const voters of [specMembership(core).voters, core.applied.membership.voters]) {
+      for (const acknowledgers of acknowledgerSets) {
+        const holders = new Set([context.nodeIds[index]!, ...acknowledgers]);
+        const others = new Set(voters.filter((voter) => !holders.has(voter)));
+        if (isMajorityOf(others, voters)) {
+          return `${context.nodeIds[index]} acknowledges with "${node.postgres.synchronousStandbyNames}" ` +
+            `once ${acknowledgers.join(",") || "nobody"} flushed, but ${[...others].join(",")} ` +
+            `are a majority of the voters ${voters.join(",")}`;
+        }
+      }
+    }
+  }
+  return null;
+}
+
+/**
+ * Conformance, not safety: a primary in quorum mode names exactly the other voters with
+ * ANY floor(N/2). Kept for the syncSetIgnoresMembership control, whose wrong set still meets
+ * every majority within the model's bounds (a removal only shrinks majorities).
+ */
+function syncSetFormula(_context: ModelContext, state: ClusterModelState): string | null {
   for (const core of cores(state)) {
     const role = decidePostgresRole(core);
     if (role.kind !== "primary" || core.applied.syncMode !== "quorum") continue;
-    const voters = core.membership.voters;
+    const voters = specMembership(core).voters;
     const others = voters.filter((voter) => voter !== core.id).sort();
     const expectedCount = Math.min(Math.floor(voters.length / 2), others.length);
     const rule = parseSynchronousStandbyNames(role.synchronousStandbyNames);
     const names = [...(rule?.names ?? [])].sort();
     const count = rule?.count ?? 0;
-    if (
-      count !== expectedCount || names.join(",") !== (expectedCount === 0 ? "" : others.join(","))
-    ) {
-      return `${core.id} as primary uses "${role.synchronousStandbyNames}" but the voters are ${
-        voters.join(",")
-      }` +
+    if (count !== expectedCount || names.join(",") !== (expectedCount === 0 ? "" : others.join(","))) {
+      return `${core.id} as primary uses "${role.synchronousStandbyNames}" but the voters are ${voters.join(",")}` +
         ` (expected ANY ${expectedCount} of ${others.join(",")})`;
     }
   }

@@ -1,17 +1,26 @@
 /**
  * The abstract Postgres of one node, as the model's environment sees it: a WAL history of
- * (timeline, write) records, running or stopped, primary or standby of a source.
+ * (timeline, write) records, running, starting or stopped, primary or standby of a source,
+ * fenced or not.
  *
  * What is kept is what the safety contract talks about: which writes a server holds, in
  * which order and on which timeline, and whether it accepts writes. A promotion appends
  * an end-of-recovery record on a new timeline (so two promotions from the same history
  * diverge, as in Postgres); a rewind truncates to the common prefix with the source; a
- * clone copies the source's WAL. Fencing is a stop: a stopped server neither accepts
- * writes, acknowledges them, nor streams WAL.
+ * clone copies the source's WAL. A fenced primary runs and still sends WAL to its
+ * standbys but refuses and acknowledges no write; a stopped server does nothing. Starting
+ * a primary takes time (crash recovery): the start is asked for by one reconcile and the
+ * server accepts connections at a later, separate action ("started"), as it was asked to
+ * start (writable or fenced) whatever the core decides meanwhile.
  *
  * @module
  */
-import type { PostgresObservation, PostgresRole, WalPosition } from "../src/core/mod.ts";
+import type {
+  PostgresObservation,
+  PostgresRole,
+  TimelineSwitch,
+  WalPosition,
+} from "../src/core/mod.ts";
 import type { PostgresModel, WalRecord } from "./cluster_types.ts";
 
 /** The Postgres of a node just built from the same base backup as every other: an empty WAL on timeline 1. */
@@ -19,6 +28,7 @@ export const INITIAL_POSTGRES: PostgresModel = {
   wal: [],
   status: "running",
   inRecovery: true,
+  fenced: false,
   source: -1,
   synchronousStandbyNames: "",
   promotion: 0,
@@ -29,26 +39,61 @@ export function timelineOf(postgres: PostgresModel): number {
   return postgres.wal[postgres.wal.length - 1]?.timeline ?? 1;
 }
 
-/** (timeline, LSN = number of records). */
+/**
+ * The history of the timeline `wal` ends on, as Postgres's `.history` file gives it: every
+ * earlier timeline of the WAL with the LSN where the next one begins, oldest first.
+ */
+export function historyOf(wal: readonly WalRecord[]): TimelineSwitch[] {
+  const history: TimelineSwitch[] = [];
+  let timeline = 1;
+  wal.forEach((record, lsn) => {
+    if (record.timeline === timeline) return;
+    history.push({ timeline, endLsn: lsn });
+    timeline = record.timeline;
+  });
+  return history;
+}
+
+/** (timeline, LSN = number of records, history of the timeline): the truth about the WAL. */
 export function positionOf(postgres: PostgresModel): WalPosition {
-  return { timeline: timelineOf(postgres), lsn: postgres.wal.length };
+  return { timeline: timelineOf(postgres), lsn: postgres.wal.length, history: historyOf(postgres.wal) };
+}
+
+/**
+ * What a standby whose WAL receiver is down reports through the control file: the true
+ * LSN, but the timeline of its last restartpoint, which may be older than the WAL it holds
+ * (issue 9: timeline 1 while the cluster was on 3). The model takes the worst case, the
+ * base backup's timeline 1 with its empty history.
+ */
+export function fallenBackPositionOf(postgres: PostgresModel): WalPosition {
+  return { timeline: 1, lsn: postgres.wal.length, history: [] };
 }
 
 /** True when the server accepts client writes. */
 export function isWritable(postgres: PostgresModel): boolean {
-  return postgres.status === "running" && !postgres.inRecovery;
+  return postgres.status === "running" && !postgres.inRecovery && !postgres.fenced;
 }
 
-/** What the shell reports to the core. Observations are fresh: see docs/VERIFICATION.md. */
-export function observe(postgres: PostgresModel): PostgresObservation {
+/** True when the standby's WAL receiver cannot run: no source, or the source is not running. */
+export function receiverDown(postgres: PostgresModel, source: PostgresModel | undefined): boolean {
+  return postgres.inRecovery && (source === undefined || source.status !== "running");
+}
+
+/**
+ * What the shell reports to the core. A standby whose receiver is down may report a
+ * fallen-back timeline (`receiverIsDown`), see {@link fallenBackPositionOf}; a starting
+ * server is reported stopped (it accepts no connection yet).
+ */
+export function observe(postgres: PostgresModel, receiverIsDown = false): PostgresObservation {
   const primary = isWritable(postgres);
+  const running = postgres.status === "running";
   return {
-    status: postgres.status,
+    status: running ? "running" : "stopped",
     inRecovery: postgres.inRecovery,
-    position: positionOf(postgres),
+    position: receiverIsDown && running ? fallenBackPositionOf(postgres) : positionOf(postgres),
     replayCaughtUp: true,
     synchronousStandbyNames: primary ? postgres.synchronousStandbyNames : null,
-    fenced: postgres.status !== "running",
+    fenced: !running || postgres.fenced,
   };
 }
 
@@ -79,9 +124,11 @@ export interface SyncRule {
   readonly names: readonly string[];
 }
 
-/** Parses the quorum form hactl writes; throws on anything else so a format change is noticed. */
+/** Parses the forms hactl writes (quorum, or one quoted name); throws on anything else so a format change is noticed. */
 export function parseSynchronousStandbyNames(text: string): SyncRule | null {
   if (text.trim() === "") return null;
+  const single = /^"([^"]*)"$/.exec(text.trim());
+  if (single !== null) return { count: 1, names: [single[1]!] }; // one name: FIRST 1 (name)
   const match = /^ANY\s+(\d+)\s*\((.*)\)$/.exec(text.trim());
   if (match === null) {
     throw new Error(`model: cannot parse synchronous_standby_names ${JSON.stringify(text)}`);
@@ -107,21 +154,28 @@ export interface ReconcileContext {
   readonly nodeIds: readonly string[];
   readonly postgresOf: (node: number) => PostgresModel;
   readonly nextPromotion: number;
+  /** The timeline a promotion now creates. */
+  readonly nextTimeline: number;
 }
 
 /**
  * One supervisor action towards `role`: the new Postgres, or null when nothing changes (or
- * nothing can be done yet, e.g. a rewind whose source is down). Fencing happens elsewhere,
- * at once; here a `fenced` role only stops a server still running as primary.
+ * nothing can be done yet, e.g. a rewind whose source is down). Any role but primary and
+ * hold first fences a writable server (the shell fences before it stops, rewinds or
+ * demotes); a stopped primary asked to be fenced is started fenced.
  */
 export function reconcilePostgres(
   postgres: PostgresModel,
   role: PostgresRole,
   context: ReconcileContext,
 ): PostgresModel | null {
+  if (postgres.status === "starting") return null; // the shell waits for the start to finish
+  if (role.kind !== "primary" && role.kind !== "hold" && isWritable(postgres)) {
+    return { ...postgres, fenced: true };
+  }
   switch (role.kind) {
     case "primary":
-      return becomePrimary(postgres, role.synchronousStandbyNames, context.nextPromotion);
+      return becomePrimary(postgres, role.synchronousStandbyNames, context);
     case "standby":
       return followSource(
         postgres,
@@ -131,40 +185,49 @@ export function reconcilePostgres(
     case "clone":
       return rejoin(postgres, context.nodeIds.indexOf(role.source), role.kind, context);
     case "fenced":
-      return isWritable(postgres) ? { ...postgres, status: "stopped" } : null;
+      return postgres.status === "stopped" && !postgres.inRecovery
+        ? { ...postgres, status: "running", fenced: true }
+        : null;
     case "initdb":
     case "hold":
       return null;
   }
 }
 
+/** The server that was starting now accepts connections, as it was asked to start. */
+export function finishStart(postgres: PostgresModel, nextPromotion: number): PostgresModel {
+  return { ...postgres, status: "running", promotion: nextPromotion };
+}
+
 function becomePrimary(
   postgres: PostgresModel,
   names: string,
-  nextPromotion: number,
+  context: ReconcileContext,
 ): PostgresModel | null {
+  const nextPromotion = context.nextPromotion;
   if (postgres.status === "stopped" && postgres.inRecovery) {
     return { ...postgres, status: "running" };
   }
   if (postgres.status === "running" && postgres.inRecovery) {
-    const timeline = Math.max(1, ...postgres.wal.map((record) => record.timeline)) + 1;
+    const timeline = context.nextTimeline;
     return {
       ...postgres,
       wal: [...postgres.wal, { timeline, write: 0 }],
       inRecovery: false,
+      fenced: false,
       source: -1,
       synchronousStandbyNames: names,
       promotion: nextPromotion,
     };
   }
   if (postgres.status === "stopped") {
-    // A fenced primary that leads again: restarted as primary, a new primary incarnation.
-    return {
-      ...postgres,
-      status: "running",
-      synchronousStandbyNames: names,
-      promotion: nextPromotion,
-    };
+    // A stopped primary started as primary: writable once its crash recovery ends, whatever
+    // the core decides meanwhile (the start of issue 9, item 2).
+    return { ...postgres, status: "starting", fenced: false, synchronousStandbyNames: names };
+  }
+  if (postgres.fenced) {
+    // A fenced primary whose node leads again with authority: a new primary incarnation.
+    return { ...postgres, fenced: false, synchronousStandbyNames: names, promotion: nextPromotion };
   }
   if (postgres.synchronousStandbyNames !== names) {
     return { ...postgres, synchronousStandbyNames: names };
@@ -173,8 +236,17 @@ function becomePrimary(
 }
 
 function followSource(postgres: PostgresModel, source: number): PostgresModel | null {
-  if (isWritable(postgres)) return { ...postgres, status: "stopped" };
-  const next: PostgresModel = { ...postgres, status: "running", inRecovery: true, source };
+  // A (fenced) primary cannot demote in place: the shell stops it, then starts a standby.
+  if (!postgres.inRecovery && postgres.status === "running") {
+    return { ...postgres, status: "stopped", fenced: false };
+  }
+  const next: PostgresModel = {
+    ...postgres,
+    status: "running",
+    inRecovery: true,
+    fenced: false,
+    source,
+  };
   const same = next.status === postgres.status && next.inRecovery === postgres.inRecovery &&
     next.source === postgres.source;
   return same ? null : next;
@@ -192,7 +264,14 @@ function rejoin(
   if (sourcePostgres.status !== "running") return null;
   const keep = kind === "clone" ? 0 : commonPrefixLength(postgres.wal, sourcePostgres.wal);
   const wal = kind === "clone" ? [...sourcePostgres.wal] : postgres.wal.slice(0, keep);
-  const next: PostgresModel = { ...postgres, wal, status: "running", inRecovery: true, source };
+  const next: PostgresModel = {
+    ...postgres,
+    wal,
+    status: "running",
+    inRecovery: true,
+    fenced: false,
+    source,
+  };
   const same = next.wal.length === postgres.wal.length && next.status === postgres.status &&
     next.inRecovery === postgres.inRecovery && next.source === postgres.source;
   return same ? null : next;

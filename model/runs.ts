@@ -45,9 +45,19 @@ export const DEFAULT_BOUNDS: ClusterBounds = {
   maxDuplicates: 1,
   // Removing one voter is the smallest change that makes the sync set and Raft quorum differ.
   maxMembershipChanges: 1,
+  // Operator requests other than kv and removal are explored in the "operator" runs (see
+  // model/operator_actions.ts for why one or two are enough); the other runs keep their
+  // state space.
+  maxOperatorRequests: 0,
+  // A Postgres crash under a running agent matters for restarts (the "restart" runs).
+  maxPostgresCrashes: 0,
+  // Observations lag only in the "lag" runs; elsewhere the shell observes every change at
+  // once (and at once when the core needs a fresh observation to vote).
+  observationLag: false,
   clockDriftTicks: safeClockDriftTicks(MODEL_CONFIG),
   // Jitter only spreads timeouts; bounded drift and individual ticks spread them already.
-  jitterChoices: [0],
+  // One tick of it: a timeout of E + 1, the shortest after which voters can be fresh.
+  jitterChoices: [1],
   // Loss is modelled by messages never delivered, by overflow, and by rounds that cut a
   // node off; explicit drops are offered with --large.
   dropMessages: false,
@@ -108,10 +118,12 @@ function real(
   maxDepth: number,
   maxStates: number,
   bounds: ClusterBounds,
+  variant = "",
+  reach: readonly string[] | null = null,
 ): RunSpec {
   return {
     options: {
-      name: `real ${scenario}`,
+      name: `real ${scenario}${variant}`,
       nodeCount,
       faults: NO_FAULTS,
       bounds,
@@ -122,7 +134,7 @@ function real(
     maxDepth,
     maxStates,
     mustBreak: null,
-    mustReach: scenario === "cold"
+    mustReach: reach !== null ? reach : scenario === "cold"
       ? REACH_FROM_COLD
       : scenario === "figure-8"
       ? REACH_FROM_FIGURE_8
@@ -157,12 +169,91 @@ function control(
   };
 }
 
+/** Bounds of the runs that drive operator requests, lagging observations or Postgres crashes. */
+export function issueBounds(bounds: ClusterBounds): Record<string, ClusterBounds> {
+  return {
+    // Every operator request from steady: one is enough (model/operator_actions.ts).
+    operator: { ...bounds, maxOperatorRequests: 1 },
+    // The transfer warm start spends the one request; the search adds none.
+    transfer: { ...bounds, maxOperatorRequests: 1 },
+    // The paused warm start spends one request; a second lets the search resume. Its
+    // script cuts the primary off by losing its messages (drops).
+    paused: { ...bounds, maxOperatorRequests: 2, dropMessages: true },
+    // The restart warm start spends the one Postgres crash, and cuts the primary off too.
+    restart: { ...bounds, maxPostgresCrashes: 1, dropMessages: true },
+    // Observations as separate actions, at most OBSERVATION_INTERVAL_TICKS apart.
+    lag: { ...bounds, observationLag: true },
+  };
+}
+
+/** What the runs of issue 9's scenarios must reach (their depth is spent on the fault). */
+const REACH_ELECTED = ["a leader is elected"];
+const REACH_FAILOVER = ["a leader is elected", "a primary is promoted", "a failover completes"];
+
+/** The runs for the inputs and faults of issues 9 and 10, real and controls. */
+function issueRuns(bounds: ClusterBounds, scale: number): RunSpec[] {
+  const extra = issueBounds(bounds);
+  return [
+    real(3, "steady", 5, 400_000 * scale, extra.operator!, " (operator)", REACH_FAILOVER),
+    real(3, "transfer", 6, 400_000 * scale, extra.transfer!, "", REACH_FAILOVER),
+    real(3, "paused", 6, 400_000 * scale, extra.paused!, "", REACH_ELECTED),
+    real(3, "postgres-restart", 6, 400_000 * scale, extra.restart!, "", REACH_FAILOVER),
+    real(3, "write-in-flight", 6, 400_000 * scale, extra.lag!, " (lag)", REACH_FROM_WARM),
+    control(
+      "compareTimelineNumbers",
+      3,
+      "write-in-flight",
+      "compareTimelineNumbers",
+      INVARIANTS.mostAdvanced,
+      bounds,
+      8,
+    ),
+    control(
+      "voteOnStaleObservation",
+      3,
+      "write-in-flight",
+      "voteOnStaleObservation",
+      INVARIANTS.durability,
+      extra.lag!,
+      8,
+    ),
+    control(
+      "keepLeadingAfterTimeoutNow",
+      3,
+      "transfer",
+      "keepLeadingAfterTimeoutNow",
+      INVARIANTS.oneWriter,
+      extra.transfer!,
+      8,
+    ),
+    control(
+      "pauseSkipsFencing",
+      3,
+      "paused",
+      "pauseSkipsFencing",
+      INVARIANTS.oneWriter,
+      extra.paused!,
+      8,
+    ),
+    control(
+      "restartWritable",
+      3,
+      "postgres-restart",
+      "restartWritable",
+      INVARIANTS.oneWriter,
+      extra.restart!,
+      8,
+    ),
+  ];
+}
+
 /** The runs, default or `--large`. Controls are pinned at the depth where they must be caught. */
 export function modelCheckRuns(large: boolean): RunSpec[] {
   const bounds = large ? LARGE_BOUNDS : DEFAULT_BOUNDS;
   const scale = large ? 4 : 1;
   const figure8Bounds = large ? { ...FIGURE_8_BOUNDS, maxInFlight: 8 } : FIGURE_8_BOUNDS;
   return [
+    ...issueRuns(bounds, scale),
     real(3, "cold", 7, 400_000 * scale, bounds),
     real(3, "steady", 6, 400_000 * scale, bounds),
     real(3, "write-in-flight", 6, 400_000 * scale, bounds),
@@ -212,7 +303,7 @@ export function modelCheckRuns(large: boolean): RunSpec[] {
       3,
       "steady",
       "syncSetIgnoresMembership",
-      INVARIANTS.syncQuorum,
+      INVARIANTS.syncFormula,
       bounds,
       6,
     ),

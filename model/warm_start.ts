@@ -34,7 +34,7 @@ export function warmStart(
 ): WarmStart {
   const scripted = new ScriptedRun(contextOf(options), coldStartState(options));
   // n1's clock runs one tick ahead so that it times out first: a clean first election.
-  scripted.run({ kind: "tick", node: 0, jitter: 0 });
+  scripted.run({ kind: "tick", node: 0, jitter: options.bounds.jitterChoices[0] ?? 0 });
   for (let step = 0; steadyPrimary(scripted.state) < 0; step++) {
     if (step >= MAX_SCRIPT_STEPS) {
       throw new Error(
@@ -49,6 +49,9 @@ export function warmStart(
     scripted.run({ kind: "stream", node: primary === 0 ? 1 : 0 });
   }
   if (scenario === "figure-8") figure8(scripted);
+  if (scenario === "transfer" || scenario === "paused" || scenario === "postgres-restart") {
+    operatorScenario(scripted, scenario);
+  }
   return { state: scripted.state, script: scripted.script };
 }
 
@@ -92,9 +95,82 @@ function figure8(scripted: ScriptedRun): void {
   scripted.dropAll();
 }
 
-/** Deliver first, then reconcile Postgres, then stream WAL, then let time pass. */
+/**
+ * From steady, with the primary p:
+ * "transfer": p is asked to transfer leadership to another voter; the script runs until
+ * p's TimeoutNow is in flight, undelivered (the target stalls; what follows is searched).
+ * "paused": p proposes pause and every node applies it; then p is cut off until another
+ * node leads (a partition p does not hear about; the search may resume and promote).
+ * "postgres-restart": p's Postgres crashes (its agent runs on) and p's supervisor starts it
+ * again as p's core decides; then p is cut off until another node leads, while that start
+ * is still under way (crash recovery is slow; the search finishes it).
+ */
+function operatorScenario(
+  scripted: ScriptedRun,
+  scenario: "transfer" | "paused" | "postgres-restart",
+): void {
+  const primary = steadyPrimary(scripted.state);
+  if (scenario === "postgres-restart") {
+    const own = (kind: ClusterAction["kind"]) => (action: ClusterAction) =>
+      action.kind === kind && "node" in action && action.node === primary;
+    scripted.take(own("postgres-crash"), "crash Postgres");
+    if (scripted.can(own("observe"))) scripted.take(own("observe"), "observe");
+    scripted.take(own("reconcile"), "restart Postgres");
+    cutOffUntilNewLeader(scripted, primary);
+    return;
+  }
+  if (scenario === "transfer") {
+    scripted.take((action) => action.kind === "transfer" && action.target >= 0, "transfer");
+  } else {
+    scripted.take((action) => action.kind === "maintenance" && action.command === "pause", "pause");
+  }
+  const done = () =>
+    scenario === "transfer"
+      ? scripted.state.messages.some((message) => message.kind === "timeout-now")
+      : scripted.state.messages.length === 0 &&
+        scripted.state.nodes.every((node) => node.core?.applied.paused === true);
+  for (let step = 0; !done(); step++) {
+    if (step >= MAX_SCRIPT_STEPS) throw new Error(`warm start: ${scenario} did not complete`);
+    scripted.run(nextScriptedAction(enabledActions(scripted.context, scripted.state)));
+  }
+  if (scenario === "paused") cutOffUntilNewLeader(scripted, primary);
+}
+
+/**
+ * Cuts `node` off (every message to or from it is lost; its supervisor keeps acting) and
+ * elects the first other node with the votes of the rest, as {@link ScriptedRun.elect}:
+ * only messages from or to that candidate are delivered, the rest are lost.
+ */
+function cutOffUntilNewLeader(scripted: ScriptedRun, node: number): void {
+  const ids = scripted.context.nodeIds;
+  const candidate = node === 0 ? 1 : 0;
+  const supervise = (action: ClusterAction) =>
+    (action.kind === "reconcile" || action.kind === "observe") && action.node === node;
+  const talks = (action: ClusterAction) => {
+    const sent = scripted.messageOf(action);
+    if (action.kind !== "deliver" || sent === null) return false;
+    const [from, to] = [ids.indexOf(sent.from), ids.indexOf(sent.to)];
+    const answer = sent.kind === "vote-response" || sent.kind === "append-response";
+    // The candidate's requests out, and the answers to them back; nothing else.
+    return from !== node && to !== node &&
+      (answer ? to === candidate : from === candidate);
+  };
+  const ticksAlone = (action: ClusterAction) =>
+    action.kind === "tick" && action.node === candidate;
+  for (let step = 0; scripted.state.nodes[candidate]!.core?.role !== "leader"; step++) {
+    if (step >= MAX_SCRIPT_STEPS) throw new Error(`warm start: ${ids[candidate]} was not elected`);
+    if (scripted.can(supervise)) scripted.take(supervise, "let the cut-off node's supervisor act");
+    else if (scripted.can(talks)) scripted.take(talks, "deliver an election message");
+    else if (scripted.state.messages.length > 0) {
+      scripted.take((action) => action.kind === "drop", "drop a message");
+    } else if (scripted.can(ticksAlone)) scripted.take(ticksAlone, "run the candidate's clock ahead");
+    else scripted.take((action) => action.kind === "tick-all", "let time pass");
+  }
+}
+
+/** Deliver first, then reconcile Postgres, then observe, then stream WAL, then let time pass. */
 function nextScriptedAction(actions: readonly ClusterAction[]): ClusterAction {
-  const order: ClusterAction["kind"][] = ["deliver", "reconcile", "stream", "tick-all"];
+  const order: ClusterAction["kind"][] = ["deliver", "reconcile", "observe", "stream", "tick-all"];
   for (const kind of order) {
     const action = actions.find((candidate) => candidate.kind === kind);
     if (action !== undefined) return action;

@@ -6,13 +6,14 @@
 import { runCommand } from "./cli/run_command.ts";
 import { initCommand } from "./cli/init_command.ts";
 import { demoCommand } from "./cli/demo_command.ts";
+import { showCommand } from "./cli/show_command.ts";
 import { OPERATOR_COMMANDS } from "./cli/commands.ts";
 import { watchdogCommand } from "./watchdog/watchdog_command.ts";
 import { UsageError } from "./cli/usage_error.ts";
 import { ConfigError } from "./config/config_file.ts";
+import { VERSION } from "./version.ts";
 
-/** The version printed by `hactl version`. */
-export const VERSION = "0.1.0";
+export { VERSION } from "./version.ts";
 
 const LOCAL_COMMANDS: Record<string, { summary: string; run(args: string[]): Promise<number> }> = {
   run: {
@@ -28,6 +29,7 @@ const LOCAL_COMMANDS: Record<string, { summary: string; run(args: string[]): Pro
     summary: "start a local 3-node cluster (--failover: kill the primary and measure)",
     run: demoCommand,
   },
+  show: { summary: "print the systemd unit of the agent (show systemd)", run: showCommand },
 };
 
 function usage(): string {
@@ -37,7 +39,7 @@ function usage(): string {
   );
   return `usage: hactl COMMAND [flags]   (hactl COMMAND --help for its flags)\n\ncommands:\n${
     lines.join("\n")
-  }\n  version      print the version`;
+  }`;
 }
 
 /** Runs the command line; returns the exit code. */
@@ -47,7 +49,7 @@ export async function main(args: string[]): Promise<number> {
     console.log(usage());
     return name === undefined ? 2 : 0;
   }
-  if (name === "version" || name === "--version") {
+  if (name === "--version") {
     console.log(`hactl ${VERSION}`);
     return 0;
   }

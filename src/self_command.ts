@@ -12,27 +12,20 @@
 
 /**
  * The permissions hactl runs with, compiled (scripts/compile.ts bakes them in) and from
- * source alike, so that the tests exercise the same set as the release binary:
+ * source alike, so that the tests exercise the set the release binary has.
  *
- * - read, write: config, secret, hactl's data directory, Postgres' data directory (all paths
- *   come from the config, so no fixed list fits);
- * - net: the Raft transport, the REST API, the gateway, and connections to Postgres;
- * - run: Postgres' programs (initdb, pg_ctl, pg_basebackup, pg_rewind, postgres), `runuser`
- *   to run them as the postgres user, and hactl itself for the watchdog;
- * - env: `HACTL_<SECTION>_<KEY>` overrides, and the postgres client reads PG* variables;
- * - sys: the process' user id (root runs Postgres as another user) and the host name.
- *
- * Not granted: ffi (hactl loads no native library) and import (no code is fetched at run
- * time; every module is bundled or local).
+ * What hactl needs: read and write (config, secret, its own and Postgres' data directories,
+ * all paths from the config), net (Raft, the API, the gateway, Postgres), run (Postgres'
+ * programs, runuser, and itself for the watchdog), env (HACTL_<SECTION>_<KEY> overrides,
+ * the PG* variables the postgres client reads), sys (the user id: root runs Postgres as
+ * another user) — and /proc and /dev: the watchdog finds and kills the postmaster's
+ * children through /proc, the agent checks /proc/<pid>/cmdline before trusting a
+ * postmaster.pid, and node.hardware_watchdog is a /dev device. Deno (2.9) grants /proc and
+ * /dev only to a process that holds every permission ("Requires all access to /proc, run
+ * again with the --allow-all flag"; test/binary/permissions_test.ts shows it), so any
+ * narrower list breaks fencing. Hence --allow-all, until fencing no longer reads /proc.
  */
-export const HACTL_PERMISSIONS: readonly string[] = [
-  "--allow-read",
-  "--allow-write",
-  "--allow-net",
-  "--allow-run",
-  "--allow-env",
-  "--allow-sys",
-];
+export const HACTL_PERMISSIONS: readonly string[] = ["--allow-all"];
 
 /** How this hactl was started, which decides how it runs itself again. */
 export type SelfInvocation =

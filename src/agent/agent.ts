@@ -68,6 +68,8 @@ export class Agent implements AgentHandle {
   /** When the loop last finished a step (performance.now() milliseconds). */
   #lastStepMs = performance.now();
   #settings: PostgresSettings | null = null;
+  /** When this node gained the write authority it holds (performance.now()), or null. */
+  #authoritySinceMs: number | null = null;
   #requestSequence = 0;
   #systemIdentifier: string | null = null;
   readonly startedAtIso = new Date().toISOString();
@@ -247,6 +249,8 @@ export class Agent implements AgentHandle {
     this.#countTransitions(this.#state, result.state);
     this.#state = result.state;
     this.#lastStepMs = performance.now();
+    if (!hasWriteAuthority(this.#state)) this.#authoritySinceMs = null;
+    else this.#authoritySinceMs ??= this.#lastStepMs;
     for (const message of result.messages) {
       if (this.transport?.send(message)) this.#counters.increment("messagesQueued");
     }
@@ -380,6 +384,9 @@ export class Agent implements AgentHandle {
         tickMs,
         electionTimeoutMs: state.config.electionTimeoutTicks * tickMs,
         leaderContactAgeMs: state.role === "leader" ? 0 : state.ticksSinceLeaderContact * tickMs,
+        writeAuthorityAgeMs: this.#authoritySinceMs === null
+          ? 0
+          : performance.now() - this.#authoritySinceMs,
       },
       cluster: {
         paused: state.applied.paused,

@@ -12,6 +12,9 @@ import type {
   RaftRole,
   WalPosition,
 } from "../core/mod.ts";
+import type { PostgresDetails } from "../api/postgres_details.ts";
+
+export type { PostgresDetails };
 
 /** Addresses of one member, as configured. */
 export interface MemberAddress {
@@ -51,11 +54,21 @@ export interface AgentStatus {
     readonly learners: readonly NodeId[];
     readonly leaseRemainingMs: number;
     readonly writeAuthority: boolean;
+    /** Length of one tick in milliseconds (converts the tick counts below). */
+    readonly tickMs: number;
+    /** The minimum election timeout in milliseconds. */
+    readonly electionTimeoutMs: number;
+    /** Milliseconds since this node last heard from a live leader (0 on the leader). */
+    readonly leaderContactAgeMs: number;
+    /** Milliseconds since this node gained the write authority it holds (0 without). */
+    readonly writeAuthorityAgeMs: number;
   };
   readonly cluster: {
     readonly paused: boolean;
     readonly syncMode: string;
     readonly keyValues: Readonly<Record<string, string>>;
+    /** The most a standby may trail the primary and still be promoted automatically; null: no limit. */
+    readonly maxLagBytes: number | null;
   };
   readonly postgres: {
     readonly observation: PostgresObservation | null;
@@ -65,7 +78,13 @@ export interface AgentStatus {
     readonly activity: string;
     /** Last error of the supervisor, if any. */
     readonly lastError: string | null;
+    /** The leader's Postgres position as last heard (the own position on the leader). */
+    readonly leaderPosition: WalPosition | null;
   };
+  /** This node's tags (Patroni's `tags`: nofailover, noloadbalance...); empty when none. */
+  readonly tags: Readonly<Record<string, string>>;
+  /** Milliseconds since the agent's loop last finished a step (a stuck loop grows it). */
+  readonly stepAgeMs: number;
   /** Leader only: its view of the other members. */
   readonly peers: readonly PeerStatus[];
   readonly members: readonly MemberAddress[];
@@ -89,4 +108,6 @@ export interface AgentHandle {
   submit(request: AdminRequest, timeoutMs: number): Promise<AdminResult>;
   /** Counters for Prometheus. */
   counters(): Readonly<Record<string, number>>;
+  /** Reads what the core does not need of the local Postgres (for /patroni and metrics); null when it does not answer. */
+  postgresDetails(): Promise<PostgresDetails | null>;
 }

@@ -8,6 +8,7 @@ import type { AgentConfig } from "../config/config_schema.ts";
 import type { PostgresSettings } from "../postgres/settings.ts";
 import { runningAsRoot } from "../postgres/process_runner.ts";
 import type { MemberAddress } from "./agent_handle.ts";
+import { singleHostEntry } from "../config/network_address.ts";
 
 /** This node and every configured peer, with their Raft, Postgres and API addresses. */
 export function memberAddresses(config: AgentConfig): MemberAddress[] {
@@ -24,6 +25,22 @@ export function memberAddresses(config: AgentConfig): MemberAddress[] {
     api: { hostname: peer.hostname, port: peer.apiPort ?? config.api.listen.port },
   }));
   return [self, ...peers].sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/**
+ * pg_hba.conf address entries matching exactly the members' hosts (Raft and Postgres
+ * addresses) and this machine's loopback.
+ */
+export function memberNetworks(config: AgentConfig): string[] {
+  const hosts = memberAddresses(config).flatMap((member) => [
+    member.raft.hostname,
+    member.postgres.hostname,
+  ]);
+  return unique(["127.0.0.1/32", "::1/128", ...hosts.map(singleHostEntry)]);
+}
+
+function unique(items: readonly string[]): string[] {
+  return [...new Set(items)];
 }
 
 /**
@@ -55,7 +72,10 @@ export function buildPostgresSettings(
     replicationPassword: replicationPassword(secret),
     superuser: config.postgres.superuser,
     // Every network address must authenticate with scram-sha-256; none is trusted.
-    allowedNetworks: ["0.0.0.0/0", "::/0"],
+    // Replication only from the members; clients from client_networks and the members (the
+    // gateway of another member proxies its clients from that member's address).
+    allowedNetworks: memberNetworks(config),
+    clientNetworks: unique([...config.postgres.clientNetworks, ...memberNetworks(config)]),
     walKeepSizeMb: 256,
   };
 }

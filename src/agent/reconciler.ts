@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { NodeId, PostgresObservation, PostgresRole } from "../core/mod.ts";
+import type { NodeId, PostgresObservation, PostgresRole, WalPosition } from "../core/mod.ts";
 import type { PostgresBinaries } from "../postgres/binaries.ts";
 import type { PostgresSettings } from "../postgres/settings.ts";
 import { isWalReceiverStreaming, observePostgres } from "../postgres/observe.ts";
@@ -19,7 +19,11 @@ import {
   setSynchronousStandbyNames,
 } from "../postgres/roles.ts";
 import { fence, unfence } from "../postgres/fence.ts";
-import { rewindFrom } from "../postgres/rewind.ts";
+import { localRejoinPositions, rewindFrom } from "../postgres/rewind.ts";
+import { planRejoinAll, type RejoinPlan } from "../postgres/rejoin_plan.ts";
+import { readSourcePosition } from "../postgres/source_position.ts";
+import { formatLsn } from "../postgres/lsn.ts";
+import { lastLines } from "../postgres/process_runner.ts";
 import { cloneFrom, finishInterruptedSwap } from "../postgres/clone.ts";
 import {
   createReplicationSlot,
@@ -70,6 +74,12 @@ export interface ReconcilerHost {
 const STUCK_STANDBY_MS = 5_000;
 /** Least time between two such rewinds of a standby. */
 const STUCK_STANDBY_RETRY_MS = 30_000;
+/**
+ * A standby that failed to start this many times in a row is re-cloned: its data directory
+ * cannot reach the source's timeline (issue 9, #7: "no rewind required", then every start
+ * failed). Three tries let a passing cause (a port in use, a slow disk) clear first.
+ */
+export const MAX_STANDBY_START_FAILURES = 3;
 
 /** Carries out the desired Postgres role, one action at a time. */
 export class PostgresReconciler {
@@ -83,6 +93,8 @@ export class PostgresReconciler {
   /** Since when the standby, behind the leader's timeline, has not been streaming (ms). */
   #notStreamingSince: number | null = null;
   #lastStuckRewindMs = -Infinity;
+  /** Failed standby starts in a row (see {@link MAX_STANDBY_START_FAILURES}). */
+  #standbyStartFailures = 0;
   #loop: Promise<void> | null = null;
   /** The observation being read, if any (observations never overlap). */
   #observing: Promise<PostgresObservation> | null = null;
@@ -307,19 +319,18 @@ export class PostgresReconciler {
       this.#following = key;
       this.host.log.info("postgres", `following ${sourceId} (${key})`);
     }
-    if (observation.status === "stopped") await this.#startPostmaster();
+    if (observation.status === "stopped") await this.#startStandby(sourceId);
     this.activity = source === null ? "standby (no primary known)" : `standby of ${sourceId}`;
     if (running && sourceId !== null) await this.#rewindIfStuck(observation, sourceId);
   }
 
-  /** See {@link STUCK_STANDBY_MS}. */
+  /**
+   * See {@link STUCK_STANDBY_MS}: a standby that has not streamed for that long is compared
+   * with its source by timeline history (its end of WAL and the point its data files reached);
+   * when it cannot follow, it is rewound, or re-cloned when a rewind cannot help.
+   */
   async #rewindIfStuck(observation: PostgresObservation, sourceId: NodeId): Promise<void> {
-    const leaderTimeline = this.host.leaderTimeline();
-    const timeline = observation.position?.timeline ?? null;
-    const behind = leaderTimeline !== null && timeline !== null && timeline < leaderTimeline;
-    const streaming = behind
-      ? await isWalReceiverStreaming(this.host.settings).catch(() => null)
-      : true;
+    const streaming = await isWalReceiverStreaming(this.host.settings).catch(() => null);
     if (streaming === null) return; // could not tell: decide on a later observation
     if (streaming) {
       this.#notStreamingSince = null;
@@ -332,14 +343,63 @@ export class PostgresReconciler {
       now - this.#lastStuckRewindMs < STUCK_STANDBY_RETRY_MS
     ) return;
     this.#lastStuckRewindMs = now;
+    const source = this.host.resolve(sourceId);
+    if (source === null || observation.position === null) return;
+    const plan = await this.#planRejoin(source, observation.position);
+    if (plan === null || plan.kind === "follow") return; // unreachable or only lagging
     this.#notStreamingSince = null;
     this.host.log.warn(
       "postgres",
-      `standby on timeline ${timeline} has not streamed from ${sourceId} (timeline ` +
-        `${leaderTimeline}) for ${STUCK_STANDBY_MS / 1000} s: it may have replayed past the ` +
-        `fork point; rewinding`,
+      `standby at timeline ${observation.position.timeline}, ${
+        formatLsn(observation.position.lsn)
+      } ` +
+        `has not streamed from ${sourceId} for ${STUCK_STANDBY_MS / 1000} s and cannot follow ` +
+        `it: ${plan.reason}; ${plan.kind === "clone" ? "re-cloning" : "rewinding"}`,
     );
     await this.#rejoin(observation, sourceId);
+  }
+
+  /** How this running node would rejoin `source`, or null when either side cannot be read. */
+  async #planRejoin(source: ReplicationSource, position: WalPosition): Promise<RejoinPlan | null> {
+    try {
+      const locals = await localRejoinPositions(this.host.settings, this.host.binaries, position);
+      return planRejoinAll(locals, await readSourcePosition(this.host.settings, source));
+    } catch (error) {
+      this.host.log.warn(
+        "postgres",
+        `cannot compare timeline histories with ${source.host}:${source.port}: ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+      );
+      return null;
+    }
+  }
+
+  /**
+   * Starts the stopped standby; after {@link MAX_STANDBY_START_FAILURES} failed starts in a
+   * row, re-clones it from `sourceId` and starts the clone. A start that did not become ready
+   * is stopped, so the next try starts afresh.
+   */
+  async #startStandby(sourceId: NodeId | null): Promise<void> {
+    try {
+      await this.#startPostmaster();
+      this.#standbyStartFailures = 0;
+      return;
+    } catch (error) {
+      if (this.#postmaster?.alive) await this.#postmaster.stop({ fastTimeoutMs: 10_000 });
+      this.#standbyStartFailures++;
+      const source = sourceId === null ? null : this.host.resolve(sourceId);
+      if (this.#standbyStartFailures < MAX_STANDBY_START_FAILURES || source === null) throw error;
+      this.host.log.warn(
+        "postgres",
+        `the standby failed to start ${this.#standbyStartFailures} times in a row (last: ${
+          error instanceof Error ? lastLines(error.message, 4) : String(error)
+        }); its data directory cannot follow ${sourceId}: re-cloning`,
+      );
+    }
+    this.#standbyStartFailures = 0;
+    await this.#cloneFromSource(sourceId!, this.host.resolve(sourceId!)!);
+    await this.#startPostmaster();
   }
 
   async #fence(observation: PostgresObservation, reason: string): Promise<void> {
@@ -382,7 +442,7 @@ export class PostgresReconciler {
     } else {
       throw new Error(`pg_rewind from ${sourceId} failed: ${result.detail}`);
     }
-    await this.#startPostmaster();
+    await this.#startStandby(sourceId);
     await this.#observe();
   }
 

@@ -42,6 +42,11 @@ export class WatchdogClient {
         String(settings.port),
         "--user",
         settings.superuser,
+        // The watchdog writes to the agent's stderr, in the agent's log format.
+        "--node",
+        log.nodeId,
+        "--log-format",
+        log.format,
       ]),
       settings.runAsUser,
     );

@@ -18,7 +18,7 @@ import { keyValueCommand, optionalNodeId, readJsonObject, requiredNodeId } from 
 export const ADMIN_TIMEOUT_MS = 10_000;
 
 /** An admin request before it gets its id (distributes over the union). */
-type RequestWithoutId<T = AdminRequest> = T extends unknown ? Omit<T, "requestId"> : never;
+export type RequestWithoutId<T = AdminRequest> = T extends unknown ? Omit<T, "requestId"> : never;
 
 /** The JSON of a refused operator request. */
 export interface RefusalBody {
@@ -66,7 +66,7 @@ export function registerAdminRoutes(app: Hono, handle: AgentHandle, secret: stri
 }
 
 /** Compares the Authorization header with the expected one in constant time; throws 401. */
-function authorize(header: string | undefined, expected: Uint8Array): void {
+export function authorize(header: string | undefined, expected: Uint8Array): void {
   const given = new TextEncoder().encode(header ?? "");
   // Lengths are compared first (timingSafeEqual needs equal lengths); the length of the
   // secret is not what protects it.
@@ -79,7 +79,7 @@ function authorize(header: string | undefined, expected: Uint8Array): void {
 }
 
 /** Gives the request an id and hands it to the core; also reports whether it timed out. */
-async function submit(
+export async function submit(
   handle: AgentHandle,
   request: RequestWithoutId,
 ): Promise<AdminResult & { timedOut: boolean }> {
@@ -96,7 +96,8 @@ async function submit(
   return { ...result, timedOut };
 }
 
-function respond(
+/** 200 `{ok: true}` when done, else {@link refuse}. */
+export function respond(
   context: Context,
   handle: AgentHandle,
   result: AdminResult & { timedOut: boolean },

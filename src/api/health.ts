@@ -39,30 +39,3 @@ export function describeNodeRole(status: AgentStatus): string {
   if (observation.inRecovery) return "standby";
   return status.raft.writeAuthority ? "primary" : "primary (no lease)";
 }
-
-/** The small JSON body of every health answer. */
-export interface HealthSummary {
-  readonly node: string;
-  readonly role: string;
-  readonly state: string;
-  readonly raftRole: string;
-  readonly term: number;
-  readonly leader: string | null;
-  readonly timeline: number | null;
-  readonly lsnBytes: number | null;
-}
-
-/** Summarises a status for a health answer. */
-export function healthSummary(status: AgentStatus): HealthSummary {
-  const observation = status.postgres.observation;
-  return {
-    node: status.nodeId,
-    role: describeNodeRole(status),
-    state: observation?.status ?? "unknown",
-    raftRole: status.raft.role,
-    term: status.raft.term,
-    leader: status.raft.leader,
-    timeline: observation?.position?.timeline ?? null,
-    lsnBytes: observation?.position?.lsn ?? null,
-  };
-}

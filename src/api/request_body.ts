@@ -7,13 +7,17 @@
  */
 import { HTTPException } from "hono/http-exception";
 import type { Command } from "../core/mod.ts";
+import {
+  keyValueKeyProblem,
+  keyValueValueProblem,
+  MAX_KEY_LENGTH,
+  MAX_VALUE_LENGTH,
+} from "../core/cluster_state.ts";
 
 /** Largest request body accepted, in bytes. */
 export const MAX_BODY_BYTES = 64 * 1024;
-/** Longest key of the cluster key-value store. */
-export const MAX_KEY_LENGTH = 128;
-/** Longest value of the cluster key-value store. */
-export const MAX_VALUE_LENGTH = 4096;
+// The key-value bounds are the core's (shared with the wire codec), re-exported for clients.
+export { MAX_KEY_LENGTH, MAX_VALUE_LENGTH };
 
 /** Node ids as the configuration accepts them. */
 const NODE_ID_PATTERN = /^[A-Za-z0-9_-]{1,63}$/;
@@ -105,25 +109,39 @@ export function requiredNodeId(body: Record<string, unknown>, field: string): st
   return value;
 }
 
-/** The `kv` command of a `{key, value}` body (`value: null` deletes); throws 400 otherwise. */
+/**
+ * The `kv` command of a `{key, value}` body (`value: null` deletes); throws 400 otherwise.
+ * Keys and values are checked by the core's own validator, the one the wire codec uses, so
+ * that an accepted key can always be replicated.
+ */
 export function keyValueCommand(body: Record<string, unknown>): Command {
   const { key, value } = body;
-  // "__proto__" would be a trap for every consumer that keeps the store in a plain object.
-  if (
-    typeof key !== "string" || key.length === 0 || key.length > MAX_KEY_LENGTH ||
-    key === "__proto__"
-  ) {
+  if (typeof key !== "string") {
     throw new HTTPException(400, {
-      message: `key: expected a string of 1-${MAX_KEY_LENGTH} characters, got ${
-        JSON.stringify(key) ?? "nothing"
-      }`,
+      message: `key: expected a string of 1-${MAX_KEY_LENGTH} printable ASCII characters ` +
+        `without spaces, got ${describeJson(key)}`,
     });
   }
-  if (value !== null && (typeof value !== "string" || value.length > MAX_VALUE_LENGTH)) {
+  const keyProblem = keyValueKeyProblem(key);
+  if (keyProblem !== null) {
+    throw new HTTPException(400, { message: `key: ${keyProblem}; e.g. {"key": "app/mode"}` });
+  }
+  if (value !== null && typeof value !== "string") {
     throw new HTTPException(400, {
       message: `value: expected a string of at most ${MAX_VALUE_LENGTH} characters, or null to ` +
-        `delete the key, got ${value === undefined ? "nothing" : typeof value}`,
+        `delete the key, got ${describeJson(value)}`,
     });
   }
+  const valueProblem = keyValueValueProblem(value);
+  if (valueProblem !== null) {
+    throw new HTTPException(400, { message: `value: ${valueProblem}` });
+  }
   return { kind: "kv", key, value };
+}
+
+/** A short rendering of a JSON value for an error message ("nothing" when absent). */
+function describeJson(value: unknown): string {
+  if (value === undefined) return "nothing";
+  const text = JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 60)}...` : text;
 }

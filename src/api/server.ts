@@ -5,48 +5,58 @@
  *
  * @module
  */
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import type { AgentHandle, AgentStatus } from "../agent/agent_handle.ts";
+import type { AgentHandle } from "../agent/agent_handle.ts";
 import { renderMetrics } from "./metrics.ts";
 import { registerAdminRoutes } from "./admin_routes.ts";
-import {
-  healthSummary,
-  isPostgresRunning,
-  isReadableStandby,
-  isWritablePrimary,
-} from "./health.ts";
+import { registerFailoverRoutes } from "./failover_routes.ts";
+import { type ReloadNodeFile, registerReloadRoutes } from "./reload_routes.ts";
+import { registerHealthRoutes } from "./health_routes.ts";
+import { parseHealthQuery } from "./health_query.ts";
+import { DEFAULT_PRIMARY_HOLD_MS } from "../config/defaults.ts";
 
 export { ADMIN_TIMEOUT_MS } from "./admin_routes.ts";
 export { MAX_BODY_BYTES } from "./request_body.ts";
 export { isReadableStandby, isWritablePrimary } from "./health.ts";
 
-/** Paths answering 200 only on the writable primary. */
-const PRIMARY_PATHS = ["/primary", "/read-write", "/leader", "/master"];
-/** Paths answering 200 only on a running standby. */
-const REPLICA_PATHS = ["/replica", "/read-only"];
+/** What the API needs besides the agent. */
+export interface ApiOptions {
+  /** The cluster secret: changes need `Authorization: Bearer <secret>`. */
+  readonly secret: string;
+  /** api.primary_hold_ms (default {@link DEFAULT_PRIMARY_HOLD_MS}). */
+  readonly primaryHoldMs?: number;
+  /** Reads the node's config file again (POST /reload); absent when there is none. */
+  readonly reloadNodeFile?: ReloadNodeFile;
+}
 
-/** Builds the Hono app serving `handle`; changes need `Bearer <options.secret>`. */
-export function createApiApp(handle: AgentHandle, options: { secret: string }): Hono {
+/** Builds the Hono app serving `handle`. */
+export function createApiApp(handle: AgentHandle, options: ApiOptions): Hono {
   const app = new Hono();
-  const health = (check: (status: AgentStatus) => boolean) => (context: Context) => {
-    const status = handle.status();
-    context.header("cache-control", "no-store");
-    return context.json(healthSummary(status), check(status) ? 200 : 503);
-  };
-  for (const path of PRIMARY_PATHS) app.on(["GET", "HEAD"], path, health(isWritablePrimary));
-  for (const path of REPLICA_PATHS) app.on(["GET", "HEAD"], path, health(isReadableStandby));
-  app.on(["GET", "HEAD"], "/health", health(isPostgresRunning));
-  app.get("/status", (context) => context.json(handle.status()));
-  app.get("/metrics", (context) => {
-    context.header("content-type", "text/plain; version=0.0.4; charset=utf-8");
-    return context.body(renderMetrics(handle.status(), handle.counters()));
+  // Read-only routes (Patroni's health checks and documents, hactl's status and metrics).
+  registerHealthRoutes(app, handle, {
+    primaryHoldMs: options.primaryHoldMs ?? DEFAULT_PRIMARY_HOLD_MS,
   });
+  app.get("/status", (context) => {
+    parseHealthQuery(new URL(context.req.url), []);
+    return context.json(handle.status());
+  });
+  app.get("/metrics", async (context) => {
+    parseHealthQuery(new URL(context.req.url), []);
+    context.header("content-type", "text/plain; version=0.0.4; charset=utf-8");
+    const details = await handle.postgresDetails();
+    return context.body(renderMetrics(handle.status(), handle.counters(), details));
+  });
+  // Routes that change the cluster (authenticated): add new ones in admin_routes.ts or a
+  // sibling file registered here.
   registerAdminRoutes(app, handle, options.secret);
+  registerFailoverRoutes(app, handle, options.secret);
+  registerReloadRoutes(app, options.secret, options.reloadNodeFile);
   app.notFound((context) =>
     context.json({
-      error: `no endpoint ${context.req.method} ${context.req.path}; see GET /status, ` +
-        "/primary, /replica, /health, /metrics",
+      error: `no endpoint ${context.req.method} ${context.req.path}; read-only: GET /status, ` +
+        "/patroni, /cluster, /history, /metrics and the health checks (/, /primary, /replica, " +
+        "/read-only, /quorum, /async, /health, /liveness, /readiness...); see docs/OPERATIONS.md",
     }, 404)
   );
   app.onError((error, context) => {
@@ -70,7 +80,7 @@ export interface ApiServer {
 /** Starts the API server on `hostname:port` (port 0: any free port). */
 export function startApiServer(
   handle: AgentHandle,
-  options: { hostname: string; port: number; secret: string },
+  options: ApiOptions & { hostname: string; port: number },
 ): ApiServer {
   const app = createApiApp(handle, options);
   const server = Deno.serve(

@@ -46,22 +46,32 @@ export async function fetchStatus(
   return await response.json() as AgentStatus;
 }
 
-/** Posts `body` to `path` at `api`; on a 409 naming another leader, asks that leader once. */
+/**
+ * Posts `body` to `path` at `api`; on a 409 naming another leader, asks that leader once —
+ * only if its address is one of `trustedApis` (the configured members' or the ones given on
+ * the command line): the secret is never sent to an address an answer named.
+ */
 export async function postOperatorRequest(options: {
   readonly api: string;
   readonly path: string;
   readonly body: unknown;
   readonly secret: string;
+  readonly trustedApis: readonly string[];
   readonly timeoutMs?: number;
 }): Promise<OperatorOutcome> {
   const first = await postOnce(options.api, options);
   if (
-    first.kind === "refused" && first.httpStatus === 409 && first.leaderApi !== null &&
-    first.leaderApi !== options.api
-  ) {
-    return await postOnce(first.leaderApi, options);
+    first.kind !== "refused" || first.httpStatus !== 409 || first.leaderApi === null ||
+    first.leaderApi === options.api
+  ) return first;
+  if (!options.trustedApis.includes(first.leaderApi)) {
+    return {
+      ...first,
+      error: `${first.error}; the leader's API ${first.leaderApi} is not a configured member's ` +
+        `address, so the secret was not sent there: pass --api ${first.leaderApi} if it is yours`,
+    };
   }
-  return first;
+  return await postOnce(first.leaderApi, options);
 }
 
 async function postOnce(

@@ -10,6 +10,11 @@ import { statusCommand } from "./status_command.ts";
 import { switchoverCommand } from "./switchover_command.ts";
 import { membersCommand } from "./members_command.ts";
 import { pauseCommand } from "./pause_command.ts";
+import { listCommand } from "./list_command.ts";
+import { dsnCommand } from "./dsn_command.ts";
+import { versionCommand } from "./version_command.ts";
+import { failoverCommand } from "./failover_command.ts";
+import { reloadCommand } from "./reload_command.ts";
 
 /** An operator command: a one-line summary and a function from arguments to exit code. */
 export interface OperatorCommand {
@@ -23,9 +28,29 @@ export const OPERATOR_COMMANDS: Record<string, OperatorCommand> = {
     summary: "members, roles, timeline, LSN, lag, term and leader (a table, or --json)",
     run: (args) => statusCommand(args),
   },
+  list: {
+    summary: "members in Patroni's columns: host, role, state, timeline, lag, tags (--watch)",
+    run: (args) => listCommand(args),
+  },
+  dsn: {
+    summary: "the libpq multi-host URI of the cluster (--role primary|standby|any)",
+    run: (args) => dsnCommand(args),
+  },
+  version: {
+    summary: "this hactl's version; with --api/--config every member's hactl and Postgres",
+    run: (args) => versionCommand(args),
+  },
   switchover: {
-    summary: "planned, lossless change of primary (--to NODE)",
+    summary: "planned, lossless change of primary (--to NODE, --scheduled TIME, --wait)",
     run: (args) => switchoverCommand(args),
+  },
+  failover: {
+    summary: "move the primary off an unhealthy one (--candidate NODE, --force)",
+    run: (args) => failoverCommand(args),
+  },
+  reload: {
+    summary: "every member's agent reads its config file again (like SIGHUP)",
+    run: (args) => reloadCommand(args),
   },
   members: {
     summary: "list, add or remove members",

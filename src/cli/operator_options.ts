@@ -45,6 +45,8 @@ export interface OperatorArgs {
   readonly positionals: readonly string[];
   /** Command-specific string flags. */
   readonly flags: Readonly<Record<string, string | undefined>>;
+  /** Command-specific boolean flags (true when given). */
+  readonly switches: Readonly<Record<string, boolean>>;
 }
 
 /**
@@ -54,11 +56,16 @@ export interface OperatorArgs {
 export async function parseOperatorArgs(
   args: readonly string[],
   usage: string,
-  options: { stringFlags?: readonly string[]; maxPositionals?: number } = {},
+  options: {
+    stringFlags?: readonly string[];
+    booleanFlags?: readonly string[];
+    maxPositionals?: number;
+  } = {},
 ): Promise<OperatorArgs | null> {
-  const extra = Object.fromEntries(
-    (options.stringFlags ?? []).map((name) => [name, { type: "string" as const }]),
-  );
+  const extra = Object.fromEntries([
+    ...(options.stringFlags ?? []).map((name) => [name, { type: "string" as const }]),
+    ...(options.booleanFlags ?? []).map((name) => [name, { type: "boolean" as const }]),
+  ]);
   let parsed;
   try {
     parsed = parseArgs({
@@ -89,7 +96,17 @@ export async function parseOperatorArgs(
   const { apis, secretFile } = await resolveTargets(values, usage);
   const flags: Record<string, string | undefined> = {};
   for (const name of options.stringFlags ?? []) flags[name] = values[name] as string | undefined;
-  return { apis, secretFile, json: values.json === true, positionals: parsed.positionals, flags };
+  const switches = Object.fromEntries(
+    (options.booleanFlags ?? []).map((name) => [name, values[name] === true]),
+  );
+  return {
+    apis,
+    secretFile,
+    json: values.json === true,
+    positionals: parsed.positionals,
+    flags,
+    switches,
+  };
 }
 
 async function resolveTargets(

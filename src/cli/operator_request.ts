@@ -24,7 +24,7 @@ export async function sendOperatorRequest(options: {
   const { parsed, output } = options;
   let outcome: OperatorOutcome | null = null;
   for (const api of parsed.apis) {
-    outcome = await postOperatorRequest({ ...options, api });
+    outcome = await postOperatorRequest({ ...options, api, trustedApis: parsed.apis });
     if (outcome.kind !== "unreachable") break;
     output.error(`${api}: unreachable (${outcome.error})`);
   }

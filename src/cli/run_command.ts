@@ -11,6 +11,7 @@ import { Logger, type LogLevel } from "../agent/logger.ts";
 import { startApiServer } from "../api/server.ts";
 import { PrimaryGateway } from "../gateway/primary_gateway.ts";
 import { UsageError } from "./usage_error.ts";
+import { reloadConfig, reloadOnHangup } from "./config_reload.ts";
 
 /** Usage text of `hactl run`. */
 export const RUN_USAGE =
@@ -20,7 +21,9 @@ Runs this node's agent: the embedded Raft member, the Postgres supervisor and th
   --config FILE   the node's config (hactl init writes one)
   --bootstrap     create a new cluster with this node as its first member, if this node
                   belongs to none (run it on exactly one node, once)
-Settings may be overridden by HACTL_<SECTION>_<KEY> environment variables.`;
+Settings may be overridden by HACTL_<SECTION>_<KEY> environment variables.
+SIGHUP reads the file again: mistakes are logged and the running settings kept; changed
+settings are logged by name and take effect when the agent restarts.`;
 
 /** Runs the agent until SIGINT or SIGTERM; returns the exit code. */
 export async function runCommand(args: string[]): Promise<number> {
@@ -30,9 +33,12 @@ export async function runCommand(args: string[]): Promise<number> {
     return 0;
   }
   if (!values.config) throw new UsageError("hactl run needs --config FILE", RUN_USAGE);
-  const level = (values["log-level"] ?? "info") as LogLevel;
-  if (!["debug", "info", "warn", "error"].includes(level)) {
-    throw new UsageError(`--log-level ${level}: expected debug, info, warn or error`, RUN_USAGE);
+  const flagLevel = values["log-level"] as LogLevel | undefined;
+  if (flagLevel !== undefined && !["debug", "info", "warn", "error"].includes(flagLevel)) {
+    throw new UsageError(
+      `--log-level ${flagLevel}: expected debug, info, warn or error`,
+      RUN_USAGE,
+    );
   }
   let config;
   try {
@@ -45,12 +51,19 @@ export async function runCommand(args: string[]): Promise<number> {
     throw error;
   }
   const secret = await readClusterSecret(config.cluster.secretFile);
-  const log = new Logger(config.node.id, level);
+  const log = new Logger(config.node.id, flagLevel ?? config.log.level, config.log.format);
   const agent = await Agent.start({ config, secret, bootstrap: values.bootstrap ?? false, log });
-  const api = startApiServer(agent, { ...config.api.listen, secret });
+  const api = startApiServer(agent, {
+    ...config.api.listen,
+    secret,
+    primaryHoldMs: config.api.primaryHoldMs,
+    reloadNodeFile: () => reloadConfig(values.config!, config, log),
+  });
   const gateway = config.gateway.listen === null
     ? null
-    : PrimaryGateway.start(agent, config.gateway.listen, log);
+    : PrimaryGateway.start(agent, config.gateway.listen, log, {
+      maxConnections: config.gateway.maxConnections,
+    });
   log.info(
     "agent",
     `API on http://${config.api.listen.hostname}:${api.port}, Raft on ${config.raft.listen.hostname}:${config.raft.listen.port}` +
@@ -58,7 +71,9 @@ export async function runCommand(args: string[]): Promise<number> {
         ? ""
         : `, gateway to the primary on ${config.gateway.listen!.hostname}:${gateway.port}`),
   );
+  const stopReloading = reloadOnHangup(values.config, config, log);
   await waitForSignal();
+  stopReloading();
   log.info("agent", "stopping: Postgres will be stopped too");
   gateway?.close();
   await api.close();

@@ -24,6 +24,7 @@ import {
   parseParameter,
   parsePeer,
 } from "./config_schema.ts";
+import { DEFAULT_API_PORT } from "./defaults.ts";
 import { closestName } from "./did_you_mean.ts";
 import { parseToml, renderTomlValue, type TomlDocument, type TomlValue } from "./toml_subset.ts";
 
@@ -369,8 +370,16 @@ function buildConfig(
       heartbeatIntervalTicks: checked.integer("raft.heartbeat_interval_ticks"),
       clockDriftPermille: checked.integer("raft.clock_drift_permille"),
     },
-    api: { listen: checked.address("api.listen") },
-    gateway: { listen: gatewayListen === null ? null : checked.address("gateway.listen") },
+    api: {
+      listen: checked.read("api.listen") === null
+        ? { hostname: raftAdvertise.hostname, port: DEFAULT_API_PORT }
+        : checked.address("api.listen"),
+      primaryHoldMs: checked.integer("api.primary_hold_ms"),
+    },
+    gateway: {
+      listen: gatewayListen === null ? null : checked.address("gateway.listen"),
+      maxConnections: checked.integer("gateway.max_connections"),
+    },
     postgres: {
       binDir: checked.optionalText("postgres.bin_dir"),
       dataDir: checked.text("postgres.data_dir"),
@@ -383,6 +392,11 @@ function buildConfig(
       parameters: checked.list("postgres.parameters").map((parameter) =>
         parseParameter(parameter)!
       ),
+      clientNetworks: checked.list("postgres.client_networks"),
+    },
+    log: {
+      format: checked.text("log.format") as AgentConfig["log"]["format"],
+      level: checked.text("log.level") as AgentConfig["log"]["level"],
     },
   };
   checkAcrossKeys(config, (path) => checked.origin(path), errors);

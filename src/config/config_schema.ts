@@ -8,6 +8,7 @@
 import type { NodeId, SyncMode } from "../core/types.ts";
 import * as defaults from "./defaults.ts";
 import type { TomlValue } from "./toml_subset.ts";
+import { cidrProblem } from "./network_address.ts";
 
 /** A host and port, the shape the transport and servers take. */
 export interface HostPort {
@@ -55,9 +56,13 @@ export interface AgentConfig {
     readonly heartbeatIntervalTicks: number;
     readonly clockDriftPermille: number;
   };
-  readonly api: { readonly listen: HostPort };
+  readonly api: {
+    readonly listen: HostPort;
+    /** How long the primary health checks answer 503 after this node gains write authority. */
+    readonly primaryHoldMs: number;
+  };
   /** listen is null when the gateway is off. */
-  readonly gateway: { readonly listen: HostPort | null };
+  readonly gateway: { readonly listen: HostPort | null; readonly maxConnections: number };
   readonly postgres: {
     /** null: look for the binaries on PATH and in the usual directories. */
     readonly binDir: string | null;
@@ -69,6 +74,14 @@ export interface AgentConfig {
     readonly replicationUser: string;
     readonly superuser: string;
     readonly parameters: readonly PostgresParameter[];
+    /** Networks (CIDR) whose clients pg_hba.conf admits; replication only from members. */
+    readonly clientNetworks: readonly string[];
+  };
+  /** How the agent and its watchdog write log lines. */
+  readonly log: {
+    readonly format: "text" | "json";
+    /** Lines below this level are dropped (`hactl run --log-level` overrides it). */
+    readonly level: "debug" | "info" | "warn" | "error";
   };
 }
 
@@ -81,6 +94,7 @@ export const CONFIG_SECTIONS = {
     "REST API and Patroni-style health endpoints (/primary, /replica, /health) for load balancers.",
   gateway: "Optional TCP gateway that always forwards to the current primary.",
   postgres: "The local PostgreSQL server that hactl supervises.",
+  log: "How the agent and its watchdog write their log lines (to standard error).",
 } as const;
 
 /** A section name. */
@@ -104,7 +118,9 @@ export const CONFIG_KEY_PATHS = [
   "raft.heartbeat_interval_ticks",
   "raft.clock_drift_permille",
   "api.listen",
+  "api.primary_hold_ms",
   "gateway.listen",
+  "gateway.max_connections",
   "postgres.bin_dir",
   "postgres.data_dir",
   "postgres.listen_address",
@@ -114,6 +130,9 @@ export const CONFIG_KEY_PATHS = [
   "postgres.replication_user",
   "postgres.superuser",
   "postgres.parameters",
+  "postgres.client_networks",
+  "log.format",
+  "log.level",
 ] as const;
 
 /** A key of the configuration, "section.key". */
@@ -144,6 +163,7 @@ const ROLE_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
 const PARAMETER_NAME_PATTERN = /^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/;
 const MAX_PEERS = 64;
 const MAX_PARAMETERS = 200;
+const MAX_CLIENT_NETWORKS = 100;
 /** Settings hactl writes itself; setting them by hand would fight hactl. */
 export const MANAGED_POSTGRES_PARAMETERS: readonly string[] = [
   "port",
@@ -227,6 +247,18 @@ function parametersCheck(value: TomlValue): string | null {
     if (MANAGED_POSTGRES_PARAMETERS.includes(parameter.name)) {
       return `${parameter.name} is managed by hactl; remove it (see the [postgres] keys)`;
     }
+  }
+  return null;
+}
+
+function networksCheck(value: TomlValue): string | null {
+  if (value.kind !== "string-array") return 'expected an array of networks such as "10.0.0.0/8"';
+  if (value.value.length > MAX_CLIENT_NETWORKS) {
+    return `expected at most ${MAX_CLIENT_NETWORKS} networks`;
+  }
+  for (const [position, item] of value.value.entries()) {
+    const problem = cidrProblem(item);
+    if (problem !== null) return `element ${position + 1}: ${problem}`;
   }
   return null;
 }
@@ -376,9 +408,24 @@ export const CONFIG_FIELDS: Readonly<Record<ConfigKeyPath, ConfigField>> = {
   "api.listen": {
     kind: "string",
     check: hostPortCheck,
-    default: { kind: "string", value: defaults.DEFAULT_API_LISTEN },
-    help: ["Address of the REST and health API."],
-    example: `"${defaults.DEFAULT_API_LISTEN}"`,
+    default: "optional",
+    help: [
+      "Address of the REST and health API. Defaults to the host of raft.advertise, port",
+      `${defaults.DEFAULT_API_PORT}: the address the CLI, the other members and HAProxy use.`,
+    ],
+    example: `"10.0.0.1:${defaults.DEFAULT_API_PORT}"`,
+  },
+  "api.primary_hold_ms": {
+    kind: "integer",
+    check: integerCheck(0, 600_000, "a time of 0-600000 ms"),
+    default: { kind: "integer", value: defaults.DEFAULT_PRIMARY_HOLD_MS },
+    help: [
+      "After this node gains write authority, /, /primary, /read-write and /leader answer 503",
+      "for this long, so that a load balancer marks the old primary DOWN before it marks this",
+      "one UP. Set it to at least HAProxy's fall x inter (Patroni's haproxy.cfg: 3 x 3 s).",
+      "0 turns it off. The gateway and libpq clients are not delayed.",
+    ],
+    example: String(defaults.DEFAULT_PRIMARY_HOLD_MS),
   },
   "gateway.listen": {
     kind: "string",
@@ -386,6 +433,16 @@ export const CONFIG_FIELDS: Readonly<Record<ConfigKeyPath, ConfigField>> = {
     default: "optional",
     help: ["Address of the gateway; leave it out to run without a gateway."],
     example: '"0.0.0.0:6432"',
+  },
+  "gateway.max_connections": {
+    kind: "integer",
+    check: integerCheck(1, 65_535, "a number of connections 1-65535"),
+    default: { kind: "integer", value: defaults.DEFAULT_GATEWAY_MAX_CONNECTIONS },
+    help: [
+      "Most client connections the gateway proxies at once; further ones are closed at once.",
+      "Keep it at or below the primary's max_connections.",
+    ],
+    example: String(defaults.DEFAULT_GATEWAY_MAX_CONNECTIONS),
   },
   "postgres.bin_dir": {
     kind: "string",
@@ -457,6 +514,39 @@ export const CONFIG_FIELDS: Readonly<Record<ConfigKeyPath, ConfigField>> = {
       "Settings hactl manages (port, listen_addresses, synchronous_standby_names, ...) are refused.",
     ],
     example: '["shared_buffers=256MB", "max_connections=200"]',
+  },
+  "postgres.client_networks": {
+    kind: "string-array",
+    check: networksCheck,
+    default: { kind: "string-array", value: [...defaults.DEFAULT_CLIENT_NETWORKS] },
+    help: [
+      "Networks (CIDR) from which pg_hba.conf admits database clients, always with a password",
+      "(scram-sha-256). The default admits any address, as before this setting existed;",
+      'narrow it to your application networks, e.g. ["10.1.0.0/16"]. Replication is admitted',
+      "only from the members' own addresses, whatever this says.",
+    ],
+    example: '["10.1.0.0/16", "fd00:1::/64"]',
+  },
+  "log.format": {
+    kind: "string",
+    check: (value) =>
+      string(value) === "text" || string(value) === "json" ? null : 'expected "text" or "json"',
+    default: { kind: "string", value: "text" },
+    help: [
+      '"text": one readable line per event. "json": one JSON object per line (time, level,',
+      "node, component, message) for log collectors; the watchdog's lines follow the same format.",
+    ],
+    example: '"text"',
+  },
+  "log.level": {
+    kind: "string",
+    check: (value) =>
+      ["debug", "info", "warn", "error"].includes(string(value) ?? "")
+        ? null
+        : 'expected "debug", "info", "warn" or "error"',
+    default: { kind: "string", value: "info" },
+    help: ["Least important lines written; `hactl run --log-level` overrides it."],
+    example: '"info"',
   },
 };
 

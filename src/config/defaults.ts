@@ -30,8 +30,11 @@ export const UNLIMITED_LAG = "unlimited";
 export const DEFAULT_RAFT_PORT = 7401;
 /** Raft listens on every interface by default (peers are on other machines). */
 export const DEFAULT_RAFT_LISTEN = `0.0.0.0:${DEFAULT_RAFT_PORT}`;
-/** REST and health API; loopback by default, opened deliberately for HAProxy checks. */
-export const DEFAULT_API_LISTEN = "127.0.0.1:8008";
+/**
+ * Port of the REST and health API. It listens on the host of raft.advertise by default: the
+ * address the CLI, the peers' 409 hints and HAProxy's checks use to reach it.
+ */
+export const DEFAULT_API_PORT = 8008;
 
 /** Postgres port. */
 export const DEFAULT_POSTGRES_PORT = 5432;
@@ -43,3 +46,19 @@ export const DEFAULT_POSTGRES_RUN_AS_USER = "postgres";
 export const DEFAULT_POSTGRES_REPLICATION_USER = "replicator";
 /** Database superuser hactl connects as (pg_rewind, health checks, fencing). */
 export const DEFAULT_POSTGRES_SUPERUSER = "postgres";
+
+/** Most client connections the gateway proxies at once. */
+export const DEFAULT_GATEWAY_MAX_CONNECTIONS = 1024;
+/**
+ * Networks whose database clients pg_hba.conf admits (with scram-sha-256). Any address, as
+ * before the setting existed: clients of existing clusters connect directly from anywhere,
+ * and every entry still needs a password. Operators narrow it with postgres.client_networks.
+ */
+export const DEFAULT_CLIENT_NETWORKS: readonly string[] = ["0.0.0.0/0", "::/0"];
+
+/**
+ * api.primary_hold_ms: HAProxy marks a server DOWN after fall x inter (Patroni's stock
+ * haproxy.cfg: 3 x 3 s = 9 s) and UP after rise x inter (2 x 3 s); a new primary that waits
+ * 10 s is marked UP at least 13 s after it gained authority, after the old one is DOWN.
+ */
+export const DEFAULT_PRIMARY_HOLD_MS = 10_000;

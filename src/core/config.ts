@@ -14,7 +14,31 @@ export const NO_FAULTS: FaultSwitches = {
   keepWritingWithoutMajority: false,
   commitOldTermByCount: false,
   syncSetIgnoresMembership: false,
+  compareTimelineNumbers: false,
+  voteOnStaleObservation: false,
+  keepLeadingAfterTimeoutNow: false,
+  pauseSkipsFencing: false,
+  restartWritable: false,
 };
+
+/**
+ * Ticks an observation may take from the shell's read of Postgres to the step that records
+ * it. The shell feeds an observation at once after reading it; the freshness rule below
+ * counts this much extra so that a read begun just before the voter's wait ended never
+ * counts as taken after it.
+ */
+export const OBSERVATION_DELIVERY_TICKS = 1;
+
+/**
+ * Cap of the age counters `ticksSinceLeaderContact` and `observationAgeTicks`, so that the
+ * state space stays finite. Why it is enough: each counter is only compared with values up
+ * to the longest election timeout (E + jitter); a capped counter never makes a check pass
+ * that the true value would fail (the freshness check needs contact - age >= E + 1, which a
+ * capped age, at least E + jitter, never meets while contact is at most E + jitter).
+ */
+export function ageCapTicks(config: CoreConfig): number {
+  return config.electionTimeoutTicks + config.electionTimeoutJitterTicks;
+}
 
 /** Defaults, tuned for a 50 ms tick: election timeout 0.8-1.6 s, heartbeat 100 ms. */
 export function defaultCoreConfig(overrides: Partial<CoreConfig> = {}): CoreConfig {
@@ -83,6 +107,21 @@ export function validateCoreConfig(config: CoreConfig): void {
  * (L + 1)(1 + d) <= (E - 1)(1 - d), less the shell's fencing margin. Every election that
  * could depose this leader therefore needs a vote from some member of the acknowledging
  * majority, which is impossible before the lease has run out.
+ *
+ * Fresh enough to vote (issue 9). That argument protects acknowledged commits only if the
+ * position a voter compares with the candidate's already holds every WAL byte the voter
+ * flushed for a commit the old primary acknowledged. So a non-transfer (pre-)vote is granted
+ * only on an observation read after the voter had gone E ticks without leader contact (plus
+ * OBSERVATION_DELIVERY_TICKS for the read to reach the core; freshness.ts). By then, by the
+ * inequality above with the voter's own wait, the lease of every leader whose rounds this
+ * voter acknowledged has run out, and leaseSafetyTicks earlier its Postgres was fenced or
+ * killed by the watchdog: it acknowledges nothing more, so nothing this voter flushed for an
+ * acknowledged commit is missing from the observation. The shell observes Postgres at once
+ * when `needsFreshObservation` says so, which keeps elections live. Known limit: a voter
+ * cut from the leader's Raft traffic while its Postgres still streams from that leader's
+ * primary, whose lease a different majority renews, may flush acknowledged WAL after its
+ * observation; closing it needs such a standby to stop streaming before its observation
+ * counts (see docs/SAFETY.md).
  */
 export function leaseDurationTicks(config: CoreConfig): number {
   const drift = config.clockDriftPermille / 1000;

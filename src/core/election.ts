@@ -1,6 +1,7 @@
 /**
  * Elections with pre-vote and leader stickiness, and the vote rule that makes D2 hold:
- * a vote needs an up-to-date Raft log AND a Postgres (timeline, LSN) not behind the voter's.
+ * a vote needs an up-to-date Raft log AND a Postgres position whose history holds the
+ * voter's WAL, judged on an observation fresh enough to hold every acknowledged byte.
  *
  * @module
  */
@@ -16,7 +17,13 @@ import {
 import { isLogUpToDate, lastIndex, lastTerm } from "./raft_log.ts";
 import { isVoter } from "./membership.ts";
 import { hasMajority } from "./quorum.ts";
-import { compareWalPositions, lagBytes } from "./wal_position.ts";
+import {
+  compareByTimelineNumber,
+  formatWalPosition,
+  lagBytes,
+  relateWalPositions,
+} from "./wal_position.ts";
+import { observationFreshEnough } from "./freshness.ts";
 import { broadcastAppend } from "./replication.ts";
 import type { PreVoteRequest, VoteRequest, VoteResponse, WalPosition } from "./types.ts";
 
@@ -103,6 +110,13 @@ export function voteRefusal(draft: Draft, request: PreVoteRequest | VoteRequest)
       return `heard from a leader ${draft.ticksSinceLeaderContact} ticks ago (its lease may still run)`;
     }
   }
+  if (!transfer && !draft.config.faults.voteOnStaleObservation && !observationFreshEnough(draft)) {
+    // The position compared below must hold every byte flushed for an acknowledged commit
+    // (config.ts, next to leaseDurationTicks). A transfer needs no wait: the old leader
+    // fenced its primary and the target holds all of its WAL before TimeoutNow is sent.
+    return `observation too old: read ${draft.observationAgeTicks} ticks ago, before this ` +
+      `node's lease wait ended; waiting for a fresh one`;
+  }
   if (request.kind === "vote" && draft.votedFor !== null && draft.votedFor !== request.from) {
     return `already voted for ${draft.votedFor} in term ${draft.term}`;
   }
@@ -116,11 +130,48 @@ export function voteRefusal(draft: Draft, request: PreVoteRequest | VoteRequest)
   }
   const own = draft.postgres.position;
   if (own !== null && !draft.config.faults.voteIgnoresPosition) {
-    if (compareWalPositions(request.position, own) < 0) {
-      return "candidate's Postgres position is behind ours";
-    }
+    const refusal = positionRefusal(draft, own, request.position);
+    if (refusal !== null) return refusal;
   }
   return lagBlocker(draft, request.position);
+}
+
+/**
+ * D2's position rule: grant only when our WAL is on the candidate's history (equal or
+ * behind), so the candidate holds every byte we hold, acknowledged or not.
+ *
+ * Why "superseded" (our timeline ended, in the candidate's history, below our LSN) is
+ * refused, although the tail it replaced is usually an unacknowledged one of a deposed
+ * primary: Postgres timelines are not bound to Raft terms, so the fork may be OLDER than our
+ * tail. Counterexample with three nodes: C is elected in term 6 by V (V at 2:500) and
+ * promotes to timeline 3 at 500; C is cut off before it rewinds; P, the deposed primary of
+ * timeline 2 (with an unacknowledged tail), gets C's entries, is elected in term 7 by V
+ * (V behind it), and acknowledges commits on timeline 2 past 500 with V's flush; P dies; C,
+ * still on 3 (forked at 500), campaigns in term 8 with an up-to-date log. V is superseded by
+ * C; granting elects C and loses every commit of term 7. Refusing also protects against a
+ * standby that reports an old timeline for newer WAL (issue 9, D1: reported 1:X, truly
+ * 3:X, which a history of timeline 3 would show as superseded). The cost is liveness only:
+ * a superseded voter votes again once it is rewound onto the leader's history.
+ */
+function positionRefusal(draft: Draft, own: WalPosition, candidate: WalPosition): string | null {
+  const shown = `ours ${formatWalPosition(own)}, the candidate's ${formatWalPosition(candidate)}`;
+  if (draft.config.faults.compareTimelineNumbers) {
+    // Negative control: the pre-issue-9 rule (timeline number first, then LSN).
+    if (compareByTimelineNumber(candidate, own) >= 0) return null;
+    return `candidate's Postgres position is behind ours (${shown})`;
+  }
+  const relation = relateWalPositions(own, candidate);
+  switch (relation) {
+    case "equal":
+    case "behind":
+      return null;
+    case "ahead":
+      return `candidate's Postgres position is behind ours (${shown})`;
+    case "superseded":
+    case "diverged":
+      return `candidate's Postgres position is not on our WAL history: ours is ${relation} ` +
+        `(${shown}); a rewind onto the leader's history makes this node vote again`;
+  }
 }
 
 /** Answers a pre-vote or vote request (term handling already done by the caller). */

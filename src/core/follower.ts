@@ -78,10 +78,29 @@ export function handleAppend(draft: Draft, output: Output, request: AppendReques
     // Entries up to our commit index match the leader's: retry from just after it.
     return respond(false, Math.min(request.prevLogIndex - 1, draft.commitIndex));
   }
+  const conflict = committedConflict(draft, entries);
+  if (conflict !== null) {
+    // Leader completeness makes this impossible for a correct leader: refuse, do not assert.
+    output.effects.push({
+      kind: "warning",
+      text: `refused append from ${request.from}: it contradicts committed entry ${conflict}`,
+    });
+    return;
+  }
   mergeEntries(draft, output, entries);
   const lastNew = request.prevLogIndex + request.entries.length;
   setCommitIndex(draft, output, Math.min(request.commitIndex, lastNew));
   respond(true, Math.max(lastNew, snapshotIndex));
+}
+
+/** The first committed index whose term `entries` contradict, or null. */
+function committedConflict(draft: Draft, entries: readonly LogEntry[]): number | null {
+  for (const entry of entries) {
+    if (entry.index > draft.commitIndex) return null;
+    const ownTerm = termAt(draft, entry.index);
+    if (ownTerm !== null && ownTerm !== entry.term) return entry.index;
+  }
+  return null;
 }
 
 /** Appends new entries, truncating our conflicting suffix first (never a committed entry). */
@@ -135,6 +154,18 @@ export function handleSnapshot(draft: Draft, output: Output, request: SnapshotRe
 
 /** TimeoutNow from our leader: it hands leadership to us; campaign at once. */
 export function handleTimeoutNow(draft: Draft, output: Output, request: TimeoutNowRequest): void {
+  // Only the leader of our current term may hand over: a TimeoutNow of an older term was
+  // dropped by the term rules, and one of our term from another node is refused here. A late
+  // one from our leader is still acted on; its leader stepped down when its transfer timed
+  // out (tick.ts), so no lease of that term can be running.
+  if (request.term !== draft.term || draft.role !== "follower") {
+    output.effects.push({
+      kind: "warning",
+      text: `ignored timeout-now of term ${request.term} from ${request.from} ` +
+        `(${draft.role} in term ${draft.term})`,
+    });
+    return;
+  }
   if (request.from !== draft.leader) {
     output.effects.push({
       kind: "warning",

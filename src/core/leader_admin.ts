@@ -17,10 +17,10 @@ import {
   promoteLearner,
   removeMember,
 } from "./membership.ts";
-import { compareWalPositions, lagBytes } from "./wal_position.ts";
+import { lagBytes, relateWalPositions } from "./wal_position.ts";
 import { synchronousStandbyNames } from "./postgres_role.ts";
-import { MAX_KEY_LENGTH, MAX_VALUE_LENGTH } from "./cluster_state.ts";
-import type { AdminRequest, Command, NodeId } from "./types.ts";
+import { keyValueKeyProblem, keyValueValueProblem } from "./cluster_state.ts";
+import type { AdminRequest, Command, NodeId, WalPosition } from "./types.ts";
 
 /** Answers an admin request at once (refusals, or success that needs no commit). */
 export function answer(
@@ -89,12 +89,11 @@ function commandRefusal(draft: Draft, command: Command): string | null {
     return "membership changes go through add-learner and remove-member";
   }
   if (command.kind === "kv") {
-    if (command.key.length === 0 || command.key.length > MAX_KEY_LENGTH) {
-      return `key length must be 1-${MAX_KEY_LENGTH}`;
-    }
-    if (command.value !== null && command.value.length > MAX_VALUE_LENGTH) {
-      return `value longer than ${MAX_VALUE_LENGTH} characters`;
-    }
+    // The same checks as the API and the wire codec: an accepted entry can always be sent.
+    const keyProblem = keyValueKeyProblem(command.key);
+    if (keyProblem !== null) return `key: ${keyProblem}`;
+    const valueProblem = keyValueValueProblem(command.value);
+    if (valueProblem !== null) return `value: ${valueProblem}`;
     const isNewKey = !(command.key in draft.applied.keyValues);
     if (
       isNewKey && Object.keys(draft.applied.keyValues).length >= draft.config.maxKeyValueEntries
@@ -210,9 +209,12 @@ export function bestTransferTarget(draft: Draft): NodeId | null {
       best = voter;
       continue;
     }
-    const order = compareWalPositions(candidate.position, current.position) ||
-      candidate.matchIndex - current.matchIndex;
-    if (order > 0) best = voter;
+    // Only a position that holds all of the current best's WAL is better; a diverged one
+    // never replaces it (it could not take over without a rewind).
+    const relation = relateWalPositions(current.position, candidate.position);
+    const better = relation === "behind" ||
+      (relation === "equal" && candidate.matchIndex > current.matchIndex);
+    if (better) best = voter;
   }
   return best;
 }
@@ -243,10 +245,15 @@ export function progressTransfer(draft: Draft, output: Output): void {
   const own = draft.postgres;
   if (!target || target.matchIndex < lastIndex(draft)) return;
   if (own?.status === "running" && !own.fenced) return;
-  if (
-    own?.position && (!target.position || compareWalPositions(target.position, own.position) < 0)
-  ) return;
+  if (own?.position && !holdsAllOf(target.position, own.position)) return;
   draft.transfer = { ...transfer, timeoutNowSent: true };
   draft.leaseRemainingTicks = 0;
   send(output, { kind: "timeout-now", from: draft.id, to: transfer.target, term: draft.term });
+}
+
+/** True when `position` holds every WAL byte of `reference` (reference equal or behind it). */
+function holdsAllOf(position: WalPosition | null, reference: WalPosition): boolean {
+  if (position === null) return false;
+  const relation = relateWalPositions(reference, position);
+  return relation === "equal" || relation === "behind";
 }

@@ -14,8 +14,23 @@ export {
   SYSTEM_IDENTIFIER_KEY,
 } from "./postgres_role.ts";
 export { hasWriteAuthority, ownTermCommitted } from "./lease.ts";
-export { defaultCoreConfig, leaseDurationTicks, NO_FAULTS, validateCoreConfig } from "./config.ts";
-export { compareWalPositions, formatWalPosition, lagBytes } from "./wal_position.ts";
+export {
+  ageCapTicks,
+  defaultCoreConfig,
+  leaseDurationTicks,
+  NO_FAULTS,
+  OBSERVATION_DELIVERY_TICKS,
+  validateCoreConfig,
+} from "./config.ts";
+export {
+  commonWalBytes,
+  formatWalPosition,
+  lagBytes,
+  relateWalPositions,
+  timelineOwning,
+  type WalRelation,
+} from "./wal_position.ts";
+export { needsFreshObservation, observationFreshEnough } from "./freshness.ts";
 export { AssertionError } from "./assert.ts";
 export {
   isInitialised,

@@ -4,7 +4,7 @@
  * @module
  */
 import { assert } from "./assert.ts";
-import { validateCoreConfig } from "./config.ts";
+import { ageCapTicks, validateCoreConfig } from "./config.ts";
 import { applyCommand, INITIAL_CLUSTER_STATE } from "./cluster_state.ts";
 import { lastIndex, latestMembership } from "./raft_log.ts";
 import type { CoreConfig, NodeId, NodeState, PersistentState } from "./types.ts";
@@ -65,6 +65,8 @@ export function createNode(
     votes: {},
     campaignIsTransfer: false,
     postgres: null,
+    // No observation yet: as old as an age can be.
+    observationAgeTicks: ageCapTicks(config),
     leaderPosition: null,
     progress: {},
     heartbeatElapsedTicks: 0,

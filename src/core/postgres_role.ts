@@ -35,10 +35,23 @@ function remoteStandbyNames(state: NodeState): string {
   return `ANY ${count} (${others.map((name) => `"${name}"`).join(", ")})`;
 }
 
-/** The role the local Postgres must have now. */
+/**
+ * The role the local Postgres must have now.
+ *
+ * Write authority and Postgres's writability are ordered once, here; the shell carries it
+ * out. (1) Fence: a node without write authority never runs a writable Postgres, whatever
+ * else holds (pause included); its lease ended earlier by leaseSafetyTicks than any other
+ * node may be elected. (2) Watchdog deadline: if the agent cannot fence in time (hung,
+ * dead), the watchdog kills the postmaster when the lease it was last told of runs out.
+ * (3) Restart fenced: a stopped server that would run as primary is started fenced first,
+ * even by a leader holding authority ("start fenced first"), so a desired role decided
+ * before the lease ended can never bring it back writable. (4) Unfence: `primary` is decided
+ * only while this node holds authority, and for a stopped server never: a running fenced
+ * one is unfenced, a caught-up standby promoted.
+ */
 export function decidePostgresRole(state: NodeState): PostgresRole {
-  if (state.applied.paused) return { kind: "hold", reason: "cluster is paused (maintenance mode)" };
   const postgres = state.postgres;
+  if (state.applied.paused) return pausedRole(state);
   if (postgres === null) return { kind: "hold", reason: "local Postgres not observed yet" };
   if (state.role === "leader") return leaderRole(state);
   const leader = state.leader;
@@ -55,6 +68,20 @@ export function decidePostgresRole(state: NodeState): PostgresRole {
   return { kind: "standby", source: leader };
 }
 
+/**
+ * Maintenance mode: no automatic promotion, rejoin, clone or start; but pause never disables
+ * fencing: a running writable Postgres on a node without write authority is fenced (a
+ * deposed primary that did not hear of the new leader must not accept writes after resume).
+ */
+function pausedRole(state: NodeState): PostgresRole {
+  const postgres = state.postgres;
+  const writable = postgres !== null && postgres.status === "running" && !postgres.inRecovery;
+  if (writable && !hasWriteAuthority(state) && !state.config.faults.pauseSkipsFencing) {
+    return { kind: "fenced", reason: "cluster is paused, and this node has no write authority" };
+  }
+  return { kind: "hold", reason: "cluster is paused (maintenance mode)" };
+}
+
 function leaderRole(state: NodeState): PostgresRole {
   const postgres = state.postgres!;
   if (postgres.status === "absent") {
@@ -69,5 +96,11 @@ function leaderRole(state: NodeState): PostgresRole {
     return { kind: "fenced", reason };
   }
   if (postgres.inRecovery && !postgres.replayCaughtUp) return { kind: "standby", source: null };
+  if (
+    postgres.status === "stopped" && !postgres.inRecovery && !state.config.faults.restartWritable
+  ) {
+    // Step (3) above: the only way back to a writable primary is running-and-fenced first.
+    return { kind: "fenced", reason: "start fenced first" };
+  }
   return { kind: "primary", synchronousStandbyNames: synchronousStandbyNames(state) };
 }

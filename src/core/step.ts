@@ -19,6 +19,7 @@ import { handleAppend, handleSnapshot, handleTimeoutNow } from "./follower.ts";
 import { handleAdmin, progressTransfer, promoteCaughtUpLearner } from "./leader_admin.ts";
 import { handleTick } from "./tick.ts";
 import { isInitialised } from "./raft_log.ts";
+import { MAX_TERM } from "./bounds.ts";
 import type { Input, Message, NodeState, PersistRequest, StepResult } from "./types.ts";
 
 /** Applies one input to a node. Pure: the input state is not modified. */
@@ -33,6 +34,7 @@ export function step(state: NodeState, input: Input): StepResult {
       break;
     case "postgres":
       draft.postgres = input.observation;
+      draft.observationAgeTicks = 0;
       promoteCaughtUpLearner(draft, output);
       break;
     case "admin":
@@ -77,6 +79,15 @@ function handleMessage(draft: Draft, output: Output, message: Message): void {
     return;
   }
   if (message.from === draft.id) return;
+  const contradiction = contradictsState(draft, message);
+  if (contradiction !== null) {
+    // A peer (buggy, or holding the secret) must not be able to stop this node: refuse, warn.
+    output.effects.push({
+      kind: "warning",
+      text: `refused ${message.kind} from ${message.from}: ${contradiction}`,
+    });
+    return;
+  }
   if (!acceptTerm(draft, output, message)) return;
   switch (message.kind) {
     case "pre-vote":
@@ -94,6 +105,20 @@ function handleMessage(draft: Draft, output: Output, message: Message): void {
     case "timeout-now":
       return handleTimeoutNow(draft, output, message);
   }
+}
+
+/**
+ * Why a peer message cannot be true given this node's state, or null. Such a message comes
+ * from a bug or from someone holding the cluster secret; it is refused, never asserted on.
+ */
+function contradictsState(draft: Draft, message: Message): string | null {
+  if (message.term > MAX_TERM) return `term ${message.term} is above the bound ${MAX_TERM}`;
+  const claimsLeadership = message.kind === "append" || message.kind === "snapshot";
+  if (!claimsLeadership || message.term !== draft.term || draft.leader === null) return null;
+  if (draft.leader !== message.from) {
+    return `it claims leadership of term ${draft.term}, whose leader is ${draft.leader} (two leaders)`;
+  }
+  return null;
 }
 
 /**
@@ -136,10 +161,7 @@ function acceptTerm(draft: Draft, output: Output, message: Message): boolean {
     return false;
   }
   if ((message.kind === "append" || message.kind === "snapshot") && draft.role !== "follower") {
-    assert(
-      draft.role !== "leader",
-      `two leaders in term ${draft.term}: ${draft.id} and ${message.from}`,
-    );
+    assert(draft.role !== "leader", "a leader's own term was refused by contradictsState");
     becomeFollower(draft, output, draft.term, message.from);
   }
   return true;

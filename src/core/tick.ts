@@ -8,6 +8,7 @@ import { becomeFollower } from "./roles.ts";
 import { startElection } from "./election.ts";
 import { broadcastAppend } from "./replication.ts";
 import { ageLease } from "./lease.ts";
+import { ageCapTicks } from "./config.ts";
 import { answer, promoteCaughtUpLearner } from "./leader_admin.ts";
 import { isInitialised } from "./raft_log.ts";
 import type { NodeId, PeerProgress } from "./types.ts";
@@ -15,8 +16,9 @@ import type { NodeId, PeerProgress } from "./types.ts";
 /** Handles one tick with the shell's fresh jitter draw. */
 export function handleTick(draft: Draft, output: Output, jitterTicks: number): void {
   draft.nextJitterTicks = jitterTicks;
-  const contactCap = draft.config.electionTimeoutTicks + draft.config.electionTimeoutJitterTicks;
-  draft.ticksSinceLeaderContact = Math.min(draft.ticksSinceLeaderContact + 1, contactCap);
+  const ageCap = ageCapTicks(draft.config);
+  draft.ticksSinceLeaderContact = Math.min(draft.ticksSinceLeaderContact + 1, ageCap);
+  draft.observationAgeTicks = Math.min(draft.observationAgeTicks + 1, ageCap);
   if (draft.role === "leader") return leaderTick(draft, output);
   if (!isInitialised(draft)) return;
   draft.electionElapsedTicks = Math.min(draft.electionElapsedTicks + 1, draft.electionTimeoutTicks);
@@ -38,26 +40,40 @@ function leaderTick(draft: Draft, output: Output): void {
       return becomeFollower(draft, output, draft.term, null);
     }
   }
-  if (draft.transfer !== null) {
-    const elapsedTicks = draft.transfer.elapsedTicks + 1;
-    if (elapsedTicks >= config.transferTimeoutTicks) {
-      const target = draft.transfer.target;
-      if (draft.transfer.requestId) {
-        answer(
-          output,
-          draft.transfer.requestId,
-          `transfer to ${target} timed out; ${draft.id} keeps leading`,
-          draft.id,
-        );
-      }
-      draft.transfer = null;
-    } else {
-      draft.transfer = { ...draft.transfer, elapsedTicks };
-    }
-  }
+  if (draft.transfer !== null && !ageTransfer(draft, output)) return;
   draft.heartbeatElapsedTicks += 1;
   if (draft.heartbeatElapsedTicks >= config.heartbeatIntervalTicks) broadcastAppend(draft, output);
   promoteCaughtUpLearner(draft, output);
+}
+
+/**
+ * Ages a transfer; at its timeout abandons it. Returns false when this node stepped down.
+ *
+ * Before TimeoutNow was sent the target cannot campaign on our behalf, so the leader simply
+ * keeps leading. After it was sent, the target may still act on it at any later time (a
+ * stalled process, a delayed message) and voters grant a transfer vote even inside a lease.
+ * Keeping the leadership would let this leader renew its lease while that late election
+ * runs: two nodes with write authority. So the leader steps down (same term, no write
+ * authority, its primary stays fenced) and leadership is settled by a normal election.
+ */
+function ageTransfer(draft: Draft, output: Output): boolean {
+  const transfer = draft.transfer!;
+  const elapsedTicks = transfer.elapsedTicks + 1;
+  if (elapsedTicks < draft.config.transferTimeoutTicks) {
+    draft.transfer = { ...transfer, elapsedTicks };
+    return true;
+  }
+  const stepDown = transfer.timeoutNowSent && !draft.config.faults.keepLeadingAfterTimeoutNow;
+  if (transfer.requestId) {
+    const outcome = stepDown
+      ? `${draft.id} stepped down (TimeoutNow was sent; a late election may still follow)`
+      : `${draft.id} keeps leading`;
+    answer(output, transfer.requestId, `transfer to ${transfer.target} timed out; ${outcome}`, null);
+  }
+  draft.transfer = null;
+  if (!stepDown) return true;
+  becomeFollower(draft, output, draft.term, null);
+  return false;
 }
 
 function agePeers(draft: Draft): void {

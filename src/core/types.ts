@@ -289,6 +289,16 @@ export interface FaultSwitches {
   readonly commitOldTermByCount: boolean;
   /** The synchronous set is computed from the bootstrap membership, not the current one. */
   readonly syncSetIgnoresMembership: boolean;
+  /** Votes compare positions by timeline number, then LSN, not by history (issue 9, D1/D2). */
+  readonly compareTimelineNumbers: boolean;
+  /** Votes are granted on an observation taken before the voter's lease wait ended. */
+  readonly voteOnStaleObservation: boolean;
+  /** A transfer that times out after TimeoutNow was sent leaves the old leader leading. */
+  readonly keepLeadingAfterTimeoutNow: boolean;
+  /** A paused cluster holds Postgres as it is, even a writable one without write authority. */
+  readonly pauseSkipsFencing: boolean;
+  /** A stopped primary on a leader with write authority is started writable, not fenced. */
+  readonly restartWritable: boolean;
 }
 
 /** Tuning of the core. Every limit is named here. */
@@ -381,6 +391,12 @@ export interface NodeState {
 
   /** Latest observation of the local Postgres; null until the shell reports one. */
   readonly postgres: PostgresObservation | null;
+  /**
+   * Ticks since `postgres` was observed (reset by every observation, capped at
+   * `ageCapTicks`): a vote is granted only on an observation taken after the voter's
+   * lease wait ended (see `observationFreshEnough`).
+   */
+  readonly observationAgeTicks: number;
   /** Latest Postgres position of the leader as heard in heartbeats. */
   readonly leaderPosition: WalPosition | null;
 

@@ -14,9 +14,14 @@
  */
 import type { AgentHandle, AgentStatus } from "../agent/agent_handle.ts";
 import type { Logger } from "../agent/logger.ts";
+import { sleepUnlessWoken, Wakeup } from "../transport/wakeup.ts";
 
-/** Most client connections proxied at once; further ones are closed (a limit on everything). */
+/** Default of the most client connections proxied at once (`gateway.max_connections`). */
 export const MAX_GATEWAY_CONNECTIONS = 1024;
+/** First pause after `accept` failed (e.g. EMFILE: out of file descriptors); doubles per failure. */
+export const MIN_ACCEPT_BACKOFF_MS = 10;
+/** Longest pause between accept attempts while they keep failing. */
+export const MAX_ACCEPT_BACKOFF_MS = 1_000;
 /** How often the leader is checked, to cut connections to a deposed primary. */
 const LEADER_CHECK_INTERVAL_MS = 50;
 /** Longest wait for the primary to accept the proxied connection. */
@@ -46,21 +51,46 @@ interface Proxied {
   upstream: Deno.Conn | null;
 }
 
+/** What accepting needs of a listener: a seam for tests that inject accept errors. */
+export interface GatewayListener {
+  readonly addr: Deno.Addr;
+  accept(): Promise<Deno.Conn>;
+  close(): void;
+}
+
+/** Options of {@link PrimaryGateway.start}. */
+export interface GatewayOptions {
+  /** Most client connections proxied at once; default {@link MAX_GATEWAY_CONNECTIONS}. */
+  readonly maxConnections?: number;
+  /** Wraps the real listener (tests inject accept errors with it). */
+  readonly wrapListener?: (listener: Deno.Listener) => GatewayListener;
+}
+
 /** A running gateway. */
 export class PrimaryGateway {
-  readonly #listener: Deno.Listener;
+  readonly #listener: GatewayListener;
   readonly #agent: AgentHandle;
   readonly #log: Logger;
+  readonly #maxConnections: number;
   readonly #connections = new Set<Proxied>();
   readonly #watch: ReturnType<typeof setInterval>;
+  readonly #wakeup = new Wakeup();
   #target: GatewayTarget | null = null;
   #accepted = 0;
   #refused = 0;
+  #acceptErrors = 0;
+  #closed = false;
 
-  private constructor(listener: Deno.Listener, agent: AgentHandle, log: Logger) {
+  private constructor(
+    listener: GatewayListener,
+    agent: AgentHandle,
+    log: Logger,
+    maxConnections: number,
+  ) {
     this.#listener = listener;
     this.#agent = agent;
     this.#log = log;
+    this.#maxConnections = maxConnections;
     this.#watch = setInterval(() => this.#followLeader(), LEADER_CHECK_INTERVAL_MS);
     void this.#acceptLoop();
   }
@@ -70,9 +100,17 @@ export class PrimaryGateway {
     agent: AgentHandle,
     address: { readonly hostname: string; readonly port: number },
     log: Logger,
+    options: GatewayOptions = {},
   ): PrimaryGateway {
+    const maxConnections = options.maxConnections ?? MAX_GATEWAY_CONNECTIONS;
+    if (!Number.isSafeInteger(maxConnections) || maxConnections < 1) {
+      throw new Error(
+        `gateway: max_connections must be a positive integer, got ${maxConnections}`,
+      );
+    }
     const listener = Deno.listen({ hostname: address.hostname, port: address.port });
-    return new PrimaryGateway(listener, agent, log);
+    const wrapped = options.wrapListener?.(listener) ?? listener;
+    return new PrimaryGateway(wrapped, agent, log, maxConnections);
   }
 
   /** The port it listens on. */
@@ -81,12 +119,19 @@ export class PrimaryGateway {
   }
 
   /** Counters for metrics and tests. */
-  counters(): { open: number; accepted: number; refused: number } {
-    return { open: this.#connections.size, accepted: this.#accepted, refused: this.#refused };
+  counters(): { open: number; accepted: number; refused: number; acceptErrors: number } {
+    return {
+      open: this.#connections.size,
+      accepted: this.#accepted,
+      refused: this.#refused,
+      acceptErrors: this.#acceptErrors,
+    };
   }
 
   /** Stops listening and closes every proxied connection. */
   close(): void {
+    this.#closed = true;
+    this.#wakeup.notify();
     clearInterval(this.#watch);
     try {
       this.#listener.close();
@@ -113,25 +158,48 @@ export class PrimaryGateway {
     for (const connection of stale) this.#drop(connection);
   }
 
+  /**
+   * Accepts until closed. An accept error (out of file descriptors, a connection reset before
+   * it was accepted) pauses accepting with a doubling backoff instead of ending the loop:
+   * one error once stopped the gateway for good. The first error of a run is logged, the
+   * run's count when accepting works again.
+   */
   async #acceptLoop(): Promise<void> {
-    for (;;) {
+    let failures = 0;
+    while (!this.#closed) {
       let client: Deno.Conn;
       try {
         client = await this.#listener.accept();
-      } catch {
-        return; // closed
-      }
-      const target = gatewayTarget(this.#agent.status());
-      if (target === null || this.#connections.size >= MAX_GATEWAY_CONNECTIONS) {
-        this.#refused++;
-        closeQuietly(client);
+      } catch (error) {
+        if (this.#closed) return;
+        this.#acceptErrors++;
+        if (failures++ === 0) {
+          this.#log.warn("gateway", `accepting a client failed, retrying: ${errorText(error)}`);
+        }
+        const delayMs = Math.min(MAX_ACCEPT_BACKOFF_MS, MIN_ACCEPT_BACKOFF_MS * 2 ** (failures - 1));
+        await sleepUnlessWoken(delayMs, this.#wakeup);
         continue;
       }
-      this.#accepted++;
-      const connection: Proxied = { target: target.id, client, upstream: null };
-      this.#connections.add(connection);
-      void this.#proxy(connection, target);
+      if (failures > 0) {
+        this.#log.info("gateway", `accepting again after ${failures} failed attempt(s)`);
+        failures = 0;
+      }
+      this.#admit(client);
     }
+  }
+
+  /** Proxies a client to the primary, or closes it at once (no primary, or at the cap). */
+  #admit(client: Deno.Conn): void {
+    const target = gatewayTarget(this.#agent.status());
+    if (target === null || this.#connections.size >= this.#maxConnections) {
+      this.#refused++;
+      closeQuietly(client);
+      return;
+    }
+    this.#accepted++;
+    const connection: Proxied = { target: target.id, client, upstream: null };
+    this.#connections.add(connection);
+    void this.#proxy(connection, target);
   }
 
   async #proxy(connection: Proxied, target: GatewayTarget): Promise<void> {
@@ -165,6 +233,10 @@ export class PrimaryGateway {
     closeQuietly(connection.client);
     if (connection.upstream !== null) closeQuietly(connection.upstream);
   }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function closeQuietly(connection: Deno.Conn): void {

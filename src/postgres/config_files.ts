@@ -62,26 +62,70 @@ export function renderHactlConf(settings: PostgresSettings): string {
 
 /**
  * The text of pg_hba.conf. Never `trust`: local connections use peer (mapped), network ones
- * scram-sha-256. When `fenced`, ordinary clients lose every entry so that new connections are
- * refused; the superuser (agent) and the replication user (walsenders, pg_rewind) keep theirs.
+ * scram-sha-256. It is the same whether or not the server is fenced: a fenced server lets
+ * clients in and makes their sessions read-only (fence.ts says why), so that libpq's
+ * multi-host connections step over it instead of failing on an authentication error.
+ * Each line is one {@link PgHbaEntry}; add kinds of clients in {@link pgHbaEntries}.
  */
-export function renderPgHba(settings: PostgresSettings, fenced: boolean): string {
-  const lines = [
-    `# Written by hactl (${fenced ? "FENCED: clients refused" : "normal"}). Do not edit.`,
-    `local all ${settings.superuser} peer map=${IDENT_MAP_NAME}`,
-    `local replication ${settings.superuser} peer map=${IDENT_MAP_NAME}`,
+export function renderPgHba(settings: PostgresSettings): string {
+  return [
+    "# Written by hactl. Do not edit.",
+    ...pgHbaEntries(settings).map((entry) =>
+      [entry.type, entry.database, entry.user, entry.address, entry.method]
+        .filter((field) => field !== null).join(" ")
+    ),
+    "",
+  ].join("\n");
+}
+
+/** One line of pg_hba.conf. */
+export interface PgHbaEntry {
+  readonly type: "local" | "host";
+  readonly database: string;
+  readonly user: string;
+  /** The network (CIDR) of a `host` line; null for `local`. */
+  readonly address: string | null;
+  readonly method: string;
+}
+
+/**
+ * The entries of pg_hba.conf in order: the superuser (the agent) and the replication user
+ * (walsenders, pg_rewind, pg_basebackup) first, then ordinary clients.
+ */
+export function pgHbaEntries(settings: PostgresSettings): PgHbaEntry[] {
+  const peer = `peer map=${IDENT_MAP_NAME}`;
+  const entries: PgHbaEntry[] = [
+    { type: "local", database: "all", user: settings.superuser, address: null, method: peer },
+    {
+      type: "local",
+      database: "replication",
+      user: settings.superuser,
+      address: null,
+      method: peer,
+    },
+    { type: "local", database: "all", user: "all", address: null, method: "peer" },
   ];
-  if (!fenced) lines.push("local all all peer");
   for (const network of settings.allowedNetworks) {
-    lines.push(`host replication ${settings.replicationUser} ${network} scram-sha-256`);
-    lines.push(`host all ${settings.replicationUser} ${network} scram-sha-256`);
-  }
-  if (!fenced) {
-    for (const network of settings.allowedNetworks) {
-      lines.push(`host all all ${network} scram-sha-256`);
+    for (const database of ["replication", "all"]) {
+      entries.push({
+        type: "host",
+        database,
+        user: settings.replicationUser,
+        address: network,
+        method: "scram-sha-256",
+      });
     }
   }
-  return lines.join("\n") + "\n";
+  for (const network of settings.allowedNetworks) {
+    entries.push({
+      type: "host",
+      database: "all",
+      user: "all",
+      address: network,
+      method: "scram-sha-256",
+    });
+  }
+  return entries;
 }
 
 /** The text of pg_ident.conf: Postgres' OS user and the agent's OS user map to the superuser. */
@@ -98,15 +142,14 @@ export function renderPgIdent(settings: PostgresSettings): string {
   ].join("\n");
 }
 
-/** Writes pg_hba.conf (normal or fenced) durably; the server needs a reload to use it. */
+/** Writes pg_hba.conf durably; the server needs a reload to use it. */
 export async function writePgHba(
   settings: PostgresSettings,
-  fenced: boolean,
   directory: string = settings.dataDirectory,
 ): Promise<void> {
   await writeFileDurably(
     `${directory}/pg_hba.conf`,
-    renderPgHba(settings, fenced),
+    renderPgHba(settings),
     { mode: 0o600, owner: await ownerFor(settings.runAsUser) },
   );
 }
@@ -125,7 +168,7 @@ export async function writeNodeConfiguration(
     mode: 0o600,
     owner,
   });
-  await writePgHba(settings, false, directory);
+  await writePgHba(settings, directory);
   await writeFileDurably(`${directory}/pg_ident.conf`, renderPgIdent(settings), {
     mode: 0o600,
     owner,

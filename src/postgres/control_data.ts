@@ -6,9 +6,11 @@
  * @module
  */
 
+import type { WalPosition } from "../core/types.ts";
 import type { PostgresBinaries } from "./binaries.ts";
-import { parseLsn } from "./lsn.ts";
+import { formatLsn, parseLsn } from "./lsn.ts";
 import { runChecked, runCommand } from "./process_runner.ts";
+import { listWalSegments, walPositionAt } from "./timeline_history.ts";
 
 /** The fields of pg_controldata hactl uses. */
 export interface ControlData {
@@ -65,9 +67,37 @@ export function parseControlData(text: string): ControlData {
   };
 }
 
-/** A WAL segment file name: timeline, log and segment number (8 hex digits each). */
-const SEGMENT_NAME = /^([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})$/;
-const TWO_TO_32 = 4294967296;
+/**
+ * The position of a stopped server: the end of the WAL in pg_wal on its newest timeline
+ * (received but not replayed WAL included), at least the control file's checkpoint and
+ * minimum recovery point, with the timeline of the segment holding it and that timeline's
+ * history (timeline_history.ts). Throws when pg_wal or a history file cannot be read.
+ */
+export async function stoppedWalPosition(
+  binaries: PostgresBinaries,
+  dataDirectory: string,
+  control: ControlData,
+): Promise<WalPosition> {
+  const { timeline, startLsn } = await newestWalTimeline(dataDirectory, control);
+  const end = await findEndOfWal(binaries, dataDirectory, timeline, startLsn);
+  const controlPoint = controlPointOf(control);
+  // The control file's point counts only on the same timeline: a larger LSN on an older
+  // timeline is WAL past a fork, not WAL of `timeline`.
+  const lsn = end === null || (controlPoint.timeline === timeline && controlPoint.lsn > end)
+    ? controlPoint.lsn
+    : end;
+  return await walPositionAt(dataDirectory, lsn, control.walSegmentBytes, controlPoint.timeline);
+}
+
+/**
+ * The newest point the control file vouches for, with its timeline: the minimum recovery
+ * point (how far a standby replayed into its data files) or else the last checkpoint.
+ */
+export function controlPointOf(control: ControlData): { timeline: number; lsn: number } {
+  return control.minRecoveryLsn > control.checkpointLsn
+    ? { timeline: control.minRecoveryTimeline, lsn: control.minRecoveryLsn }
+    : { timeline: control.checkpointTimeline, lsn: control.checkpointLsn };
+}
 
 /**
  * The newest timeline with WAL segments in pg_wal and the position to start reading it:
@@ -77,21 +107,14 @@ export async function newestWalTimeline(
   dataDirectory: string,
   control: ControlData,
 ): Promise<{ timeline: number; startLsn: number }> {
+  const segments = await listWalSegments(dataDirectory, control.walSegmentBytes);
   let timeline = control.checkpointTimeline;
-  let oldestSegmentLsn: number | null = null;
-  const segments: Array<{ timeline: number; lsn: number }> = [];
-  for await (const entry of Deno.readDir(`${dataDirectory}/pg_wal`)) {
-    const match = SEGMENT_NAME.exec(entry.name);
-    if (!entry.isFile || match === null) continue;
-    const lsn = parseInt(match[2]!, 16) * TWO_TO_32 +
-      parseInt(match[3]!, 16) * control.walSegmentBytes;
-    segments.push({ timeline: parseInt(match[1]!, 16), lsn });
-  }
   for (const segment of segments) timeline = Math.max(timeline, segment.timeline);
   if (timeline === control.checkpointTimeline) return { timeline, startLsn: control.redoLsn };
+  let oldestSegmentLsn: number | null = null;
   for (const segment of segments) {
     if (segment.timeline === timeline) {
-      oldestSegmentLsn = Math.min(oldestSegmentLsn ?? segment.lsn, segment.lsn);
+      oldestSegmentLsn = Math.min(oldestSegmentLsn ?? segment.startLsn, segment.startLsn);
     }
   }
   return { timeline, startLsn: oldestSegmentLsn ?? control.redoLsn };
@@ -108,9 +131,6 @@ export async function findEndOfWal(
   timeline: number,
   startLsn: number,
 ): Promise<number | null> {
-  const start = `${Math.floor(startLsn / TWO_TO_32).toString(16).toUpperCase()}/${
-    (startLsn % TWO_TO_32).toString(16).toUpperCase()
-  }`;
   const result = await runCommand([
     binaries.path("pg_waldump"),
     "--quiet",
@@ -119,7 +139,7 @@ export async function findEndOfWal(
     "-t",
     String(timeline),
     "-s",
-    start,
+    formatLsn(startLsn),
   ], { timeoutMs: WAL_DUMP_TIMEOUT_MS, runAsUser: null });
   return endOfWalFromMessage(result.stderr);
 }

@@ -8,10 +8,11 @@
 import type { PostgresObservation } from "../core/types.ts";
 import type { PostgresBinaries } from "./binaries.ts";
 import { hasStandbySignal } from "./config_files.ts";
-import { findEndOfWal, newestWalTimeline, readControlData } from "./control_data.ts";
+import { readControlData, stoppedWalPosition } from "./control_data.ts";
 import { FENCE_SYNCHRONOUS_STANDBY_NAMES, isFencedBySettings } from "./fence.ts";
 import { pathExists } from "./files.ts";
 import { parseLsn } from "./lsn.ts";
+import { readTimelineHistory, walPositionAt } from "./timeline_history.ts";
 import type { PostgresSettings } from "./settings.ts";
 import { withLocalSql } from "./sql_client.ts";
 
@@ -35,7 +36,8 @@ export const ABSENT_OBSERVATION: PostgresObservation = {
 /**
  * Observes the local Postgres: `absent` without PG_VERSION; `running` when it answers SQL;
  * else `stopped`, from pg_controldata, the end of WAL found by pg_waldump, standby.signal
- * and postgresql.auto.conf.
+ * and postgresql.auto.conf. Every position carries its timeline history; a position that
+ * cannot be told (a damaged history file, an unreadable pg_wal) is an error, never a guess.
  */
 export async function observePostgres(
   settings: PostgresSettings,
@@ -58,12 +60,13 @@ interface RunningRow {
   flush_lsn: string | null;
   receive_lsn: string | null;
   replay_lsn: string | null;
-  checkpoint_timeline: number;
-  min_recovery_timeline: number;
-  received_timeline: number | null;
+  segment_bytes: number;
 }
 
-/** Observes a server that answers SQL; throws when it cannot connect. */
+/**
+ * Observes a server that answers SQL; throws when it cannot connect or when its position
+ * cannot be told (see timeline_history.ts for how the timeline is found).
+ */
 export async function observeRunning(
   settings: PostgresSettings,
   options: ObserveOptions = {},
@@ -78,54 +81,67 @@ export async function observeRunning(
       CASE WHEN NOT pg_is_in_recovery() THEN pg_current_wal_flush_lsn()::text END AS flush_lsn,
       pg_last_wal_receive_lsn()::text AS receive_lsn,
       pg_last_wal_replay_lsn()::text AS replay_lsn,
-      (SELECT timeline_id FROM pg_control_checkpoint())::int AS checkpoint_timeline,
-      (SELECT min_recovery_end_timeline FROM pg_control_recovery())::int
-        AS min_recovery_timeline,
-      (SELECT received_tli FROM pg_stat_wal_receiver)::int AS received_timeline`, {
+      (SELECT bytes_per_wal_segment FROM pg_control_init())::int AS segment_bytes`, {
     connectTimeoutSeconds: options.connectTimeoutSeconds ?? 2,
     statementTimeoutMs: options.statementTimeoutMs ?? 5_000,
   });
   const row = rows[0];
   if (row === undefined) throw new Error("observing Postgres: the status query returned no row");
+  const directory = settings.dataDirectory;
   return {
     status: "running",
     inRecovery: row.in_recovery,
-    ...(row.in_recovery ? standbyPosition(row) : primaryPosition(row)),
+    ...(row.in_recovery
+      ? await standbyPosition(directory, row)
+      : await primaryPosition(directory, row)),
     synchronousStandbyNames: row.sync_names,
     fenced: isFencedBySettings(row.sync_names, row.read_only),
   };
 }
 
-function primaryPosition(
+/** A primary's flushed WAL: the timeline from the name of the segment it is in. */
+async function primaryPosition(
+  dataDirectory: string,
   row: RunningRow,
-): Pick<PostgresObservation, "position" | "replayCaughtUp"> {
+): Promise<Pick<PostgresObservation, "position" | "replayCaughtUp">> {
   if (row.walfile === null || row.flush_lsn === null) {
     throw new Error("observing Postgres: a primary reported no WAL flush position");
   }
+  const timeline = parseInt(row.walfile.slice(0, 8), 16);
   return {
-    position: { timeline: parseInt(row.walfile.slice(0, 8), 16), lsn: parseLsn(row.flush_lsn) },
+    position: {
+      timeline,
+      lsn: parseLsn(row.flush_lsn),
+      history: await readTimelineHistory(dataDirectory, timeline),
+    },
     replayCaughtUp: true,
   };
 }
 
-function standbyPosition(
+/**
+ * A standby's WAL: the newest it received (kept after the receiver stopped) or replayed, on
+ * the timeline of the segment file holding it, whether or not the receiver runs.
+ */
+async function standbyPosition(
+  dataDirectory: string,
   row: RunningRow,
-): Pick<PostgresObservation, "position" | "replayCaughtUp"> {
+): Promise<Pick<PostgresObservation, "position" | "replayCaughtUp">> {
   const received = row.receive_lsn === null ? null : parseLsn(row.receive_lsn);
   const replayed = row.replay_lsn === null ? null : parseLsn(row.replay_lsn);
+  if (received === null && replayed === null) {
+    throw new Error("observing Postgres: a standby reported neither a received nor a replayed LSN");
+  }
   const lsn = Math.max(received ?? 0, replayed ?? 0);
-  const timeline = Math.max(
-    row.checkpoint_timeline,
-    row.min_recovery_timeline,
-    row.received_timeline ?? 0,
-  );
   return {
-    position: { timeline, lsn },
+    position: await walPositionAt(dataDirectory, lsn, row.segment_bytes, null),
     replayCaughtUp: received === null || (replayed !== null && replayed >= received),
   };
 }
 
-/** Observes a stopped server from its files (pg_controldata, pg_waldump, standby.signal). */
+/**
+ * Observes a stopped server from its files: pg_controldata, the end of WAL in pg_wal found by
+ * pg_waldump, the timeline history, standby.signal and postgresql.auto.conf.
+ */
 export async function observeStopped(
   settings: PostgresSettings,
   binaries: PostgresBinaries,
@@ -133,22 +149,7 @@ export async function observeStopped(
   const directory = settings.dataDirectory;
   const control = await readControlData(binaries, directory);
   const inRecovery = await hasStandbySignal(directory);
-  let position = {
-    timeline: Math.max(control.checkpointTimeline, control.minRecoveryTimeline),
-    lsn: Math.max(control.checkpointLsn, control.minRecoveryLsn),
-  };
-  try {
-    const { timeline, startLsn } = await newestWalTimeline(directory, control);
-    const end = await findEndOfWal(binaries, directory, timeline, startLsn);
-    if (end !== null && (timeline > position.timeline || end > position.lsn)) {
-      position = {
-        timeline: Math.max(timeline, position.timeline),
-        lsn: Math.max(end, position.lsn),
-      };
-    }
-  } catch {
-    // pg_wal unreadable: the control file's position is the best known lower bound.
-  }
+  const position = await stoppedWalPosition(binaries, directory, control);
   const autoConf = await readAutoConf(directory);
   return {
     status: "stopped",

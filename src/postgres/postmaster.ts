@@ -50,6 +50,11 @@ export async function requireStandby(settings: PostgresSettings): Promise<void> 
   }
 }
 
+/** True when the node is marked {@link requireStandby}: its next start is as a standby. */
+export async function isStandbyRequired(settings: PostgresSettings): Promise<boolean> {
+  return await pathExists(`${stateDirectoryOf(settings)}/${STANDBY_REQUIRED_MARKER}`);
+}
+
 /** Removes the marker written by {@link requireStandby}. */
 export async function clearStandbyRequired(settings: PostgresSettings): Promise<void> {
   await Deno.remove(`${stateDirectoryOf(settings)}/${STANDBY_REQUIRED_MARKER}`).catch(
@@ -102,8 +107,7 @@ export class Postmaster {
       );
     }
     await ensureStateDirectory(settings);
-    const marker = `${stateDirectoryOf(settings)}/${STANDBY_REQUIRED_MARKER}`;
-    if (await pathExists(marker) && !await hasStandbySignal(settings.dataDirectory)) {
+    if (await isStandbyRequired(settings) && !await hasStandbySignal(settings.dataDirectory)) {
       await writeStandbySignal(settings);
     }
     const logFile = logFileOf(settings);

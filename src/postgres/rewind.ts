@@ -5,6 +5,11 @@
  * EXECUTE on the four functions pg_rewind calls (pg_ls_dir, pg_stat_file, pg_read_binary_file
  * twice), so no superuser password travels on the network.
  *
+ * Before pg_rewind runs, the node's true end of WAL and history are compared with the source's
+ * (rejoin_plan.ts): when pg_rewind cannot help (same timeline id with another history, or
+ * pg_rewind answers "no rewind required" while this node holds WAL past the fork), the result
+ * asks for a re-clone and says why.
+ *
  * Safety: standby.signal and the standby-required marker are written BEFORE pg_rewind runs and
  * again after it (pg_rewind deletes target files the source lacks), so the deposed primary is
  * never started as a primary, even after a failed or interrupted rewind.
@@ -21,10 +26,14 @@ import {
   writePasswordFile,
   writeStandbySignal,
 } from "./config_files.ts";
-import { readControlData } from "./control_data.ts";
+import type { WalPosition } from "../core/types.ts";
+import { controlPointOf, readControlData, stoppedWalPosition } from "./control_data.ts";
 import { livePostmasterPid, Postmaster, requireStandby } from "./postmaster.ts";
 import { lastLines, runCommand } from "./process_runner.ts";
+import { planRejoinAll, type RejoinPlan } from "./rejoin_plan.ts";
 import type { ReplicationSource } from "./roles.ts";
+import { readSourcePosition } from "./source_position.ts";
+import { readTimelineHistory } from "./timeline_history.ts";
 import { passwordFileOf, type PostgresSettings } from "./settings.ts";
 
 /** The outcome of {@link rewindFrom}. */
@@ -33,7 +42,7 @@ export interface RewindResult {
   /** True when pg_rewind cannot work on this data directory (WAL gone, unrelated system, damaged
    * by a failed rewind): clone the node afresh with cloneFrom. */
   readonly recloneNeeded: boolean;
-  /** pg_rewind said "no rewind required" (the histories had not diverged). */
+  /** pg_rewind said "no rewind required" or "same timeline". */
   readonly noRewindRequired: boolean;
   /** pg_rewind's stderr tail, or why it did not run. */
   readonly detail: string;
@@ -90,6 +99,11 @@ export async function rewindFrom(
   });
   const recovered = await ensureCleanShutdown(settings, binaries, options);
   if (recovered !== null) return recovered;
+  const plan = await planFromHistories(settings, binaries, source);
+  if (!("kind" in plan)) return plan;
+  if (plan.kind === "clone") {
+    return { ok: false, recloneNeeded: true, noRewindRequired: false, detail: plan.reason };
+  }
   const result = await runCommand([
     binaries.path("pg_rewind"),
     `--target-pgdata=${settings.dataDirectory}`,
@@ -107,18 +121,81 @@ export async function rewindFrom(
       detail: lastLines(output),
     };
   }
+  const noRewindRequired = /no rewind required|on the same timeline/i.test(output);
+  if (noRewindRequired && plan.kind === "rewind") {
+    // Its start would replay the WAL past the fork and fail, every time (issue 9, #7).
+    return {
+      ok: false,
+      recloneNeeded: true,
+      noRewindRequired: true,
+      detail: `pg_rewind found nothing to rewind, but ${plan.reason}: a rewind cannot help`,
+    };
+  }
   // pg_rewind copied the source's configuration files: restore this node's own.
   await writeNodeConfiguration(settings);
   await editAutoConf(settings, {
     primary_conninfo: primaryConninfo(settings, source),
     primary_slot_name: options.slotName,
   });
-  return {
-    ok: true,
-    recloneNeeded: false,
-    noRewindRequired: /no rewind required/i.test(output),
-    detail: lastLines(output),
-  };
+  return { ok: true, recloneNeeded: false, noRewindRequired, detail: lastLines(output) };
+}
+
+/**
+ * The positions of this node that must be on the source's history for it to follow: its end
+ * of WAL (`endOfWal`, or read from pg_wal when stopped) and the point its data files reached
+ * by the control file (a standby may have replayed WAL past a fork that pg_wal no longer
+ * shows as its newest). Throws when a position or history cannot be read.
+ */
+export async function localRejoinPositions(
+  settings: PostgresSettings,
+  binaries: PostgresBinaries,
+  endOfWal: WalPosition | null,
+): Promise<WalPosition[]> {
+  const directory = settings.dataDirectory;
+  const control = await readControlData(binaries, directory);
+  const point = controlPointOf(control);
+  const history = await readTimelineHistory(directory, point.timeline);
+  return [
+    endOfWal ?? await stoppedWalPosition(binaries, directory, control),
+    { ...point, history },
+  ];
+}
+
+/**
+ * Compares this stopped node's positions with the source's (rejoin_plan.ts). Returns the
+ * plan, or a failed result: re-clone when this node's own position cannot be read, retry
+ * later when the source's cannot.
+ */
+async function planFromHistories(
+  settings: PostgresSettings,
+  binaries: PostgresBinaries,
+  source: ReplicationSource,
+): Promise<RejoinPlan | RewindResult> {
+  const failed = (recloneNeeded: boolean, what: string, error: unknown): RewindResult => ({
+    ok: false,
+    recloneNeeded,
+    noRewindRequired: false,
+    detail: `${what}: ${error instanceof Error ? error.message : String(error)}`,
+  });
+  let locals: WalPosition[];
+  try {
+    locals = await localRejoinPositions(settings, binaries, null);
+  } catch (error) {
+    return failed(
+      true,
+      "this node's own position cannot be read, so no rewind can be planned",
+      error,
+    );
+  }
+  try {
+    return planRejoinAll(locals, await readSourcePosition(settings, source));
+  } catch (error) {
+    return failed(
+      false,
+      `reading the timeline history of ${source.host}:${source.port} failed`,
+      error,
+    );
+  }
 }
 
 /** The libpq conninfo pg_rewind uses to read the source (an ordinary, not a replication, session). */

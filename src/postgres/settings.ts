@@ -26,8 +26,13 @@ export interface PostgresSettings {
   readonly replicationPassword: string;
   /** Superuser the agent connects as over the unix socket (peer authentication). */
   readonly superuser: string;
-  /** Networks (CIDR) allowed to connect by TCP with scram-sha-256, e.g. ["10.0.0.0/8"]. */
+  /**
+   * Networks (CIDR, or a member's host name) allowed to connect by TCP with scram-sha-256 for
+   * replication (and as clients, unless {@link clientNetworks} is given), e.g. ["10.0.0.0/8"].
+   */
   readonly allowedNetworks: readonly string[];
+  /** Networks (CIDR or host name) admitted for ordinary clients; absent: allowedNetworks. */
+  readonly clientNetworks?: readonly string[];
   /** `wal_keep_size` in megabytes: WAL kept for standbys without a slot and for pg_rewind. */
   readonly walKeepSizeMb: number;
 }
@@ -96,9 +101,11 @@ export function validatePostgresSettings(settings: PostgresSettings): void {
   if (!Number.isInteger(settings.walKeepSizeMb) || settings.walKeepSizeMb < 0) {
     problems.push(`walKeepSizeMb must be a non-negative integer, got ${settings.walKeepSizeMb}`);
   }
-  for (const network of settings.allowedNetworks) {
-    if (!/^[0-9a-fA-F:.]+\/[0-9]{1,3}$/.test(network)) {
-      problems.push(`allowedNetworks entries must be CIDR like 10.0.0.0/8, got "${network}"`);
+  for (const network of [...settings.allowedNetworks, ...settings.clientNetworks ?? []]) {
+    if (!/^[0-9a-fA-F:.]+\/[0-9]{1,3}$/.test(network) && !/^[A-Za-z0-9.-]{1,253}$/.test(network)) {
+      problems.push(
+        `network entries must be CIDR like 10.0.0.0/8 or a host name, got "${network}"`,
+      );
     }
   }
   if (problems.length > 0) {

@@ -35,6 +35,14 @@ export const MAX_FRAME_ID_BYTES = 63;
 export const MAX_FRAME_BYTES = MAX_MESSAGE_BYTES + 1 + 2 * (1 + MAX_FRAME_ID_BYTES) +
   SEQUENCE_BYTES +
   FRAME_MAC_BYTES;
+/**
+ * Largest frame an unauthenticated connection may send: the first frame of a connection is
+ * authenticated before anything bigger is buffered or hashed. The connecting side opens with
+ * an empty authentication frame (see {@link encodeFrame} with an empty payload), so this only
+ * has to hold the header and the HMAC; the slack admits a small first message from a node of an
+ * earlier version, which sent its first queued message (a heartbeat) at once.
+ */
+export const MAX_UNAUTHENTICATED_FRAME_BYTES = 4096;
 /** Bytes of the random challenge in the hello. */
 export const CHALLENGE_BYTES = 16;
 /** The hello's first bytes, so that a stray client (HTTP, Postgres) is told apart at once. */
@@ -220,17 +228,25 @@ export class FrameReader {
     return this.#bufferedBytes;
   }
 
-  /** Returns the next complete frame body, `need-more`, or an error that must end the connection. */
-  next(): FrameReadResult {
+  /**
+   * Returns the next complete frame body, `need-more`, or an error that must end the
+   * connection. A length prefix over `maxBodyBytes` (at most {@link MAX_FRAME_BYTES}) is an
+   * error as soon as it arrives, before the body is buffered.
+   */
+  next(maxBodyBytes: number = MAX_FRAME_BYTES): FrameReadResult {
     if (this.#bufferedBytes < FRAME_LENGTH_PREFIX_BYTES) return { kind: "need-more" };
     const prefix = this.#peek(FRAME_LENGTH_PREFIX_BYTES);
     const bodyBytes = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength).getUint32(
       0,
     );
-    if (bodyBytes > MAX_FRAME_BYTES) {
+    const limit = Math.min(maxBodyBytes, MAX_FRAME_BYTES);
+    if (bodyBytes > limit) {
       return {
         kind: "error",
-        error: `frame length prefix ${bodyBytes} is over the ${MAX_FRAME_BYTES}-byte limit`,
+        error: limit < MAX_FRAME_BYTES
+          ? `frame length prefix ${bodyBytes} is over the ${limit}-byte limit of a connection ` +
+            "that has not authenticated yet"
+          : `frame length prefix ${bodyBytes} is over the ${limit}-byte limit`,
       };
     }
     if (bodyBytes < 1 + FRAME_MAC_BYTES) {

@@ -15,6 +15,8 @@ import {
   encodeHello,
   FRAME_PROTOCOL_VERSION,
   FrameReader,
+  MAX_FRAME_BYTES,
+  MAX_UNAUTHENTICATED_FRAME_BYTES,
   parseFrameBody,
   verifyFrameMac,
 } from "./frame.ts";
@@ -36,8 +38,8 @@ export interface InboundContext {
   readonly isKnownPeer: (id: NodeId) => boolean;
   /** Hands a valid message to the node. */
   readonly deliver: (message: Message) => void;
-  /** Reports a refused frame or message. */
-  readonly reject: (reason: string, remote: string) => void;
+  /** Reports a refused frame or message, with the remote "host:port" and host. */
+  readonly reject: (reason: string, remote: string, sourceHost: string) => void;
   /** Called when the connection's first frame authenticates (the transport drops older ones). */
   readonly authenticated: (connection: InboundConnection) => void;
 }
@@ -46,6 +48,8 @@ export interface InboundContext {
 export class InboundConnection {
   /** The remote "host:port", for reports. */
   readonly remote: string;
+  /** The remote host alone: connection limits and report rates are per source address. */
+  readonly sourceHost: string;
   readonly #connection: Deno.TcpConn;
   readonly #context: InboundContext;
   readonly #challenge = crypto.getRandomValues(new Uint8Array(CHALLENGE_BYTES));
@@ -60,6 +64,7 @@ export class InboundConnection {
     this.#context = context;
     const address = connection.remoteAddr;
     this.remote = formatAddress({ hostname: address.hostname, port: address.port });
+    this.sourceHost = address.hostname;
   }
 
   /** The authenticated sender, or null before the first valid frame. */
@@ -115,7 +120,10 @@ export class InboundConnection {
   /** Handles every complete frame received so far. */
   #drainFrames(): void {
     while (!this.#closed) {
-      const next = this.#reader.next();
+      // Nothing bigger than an authentication frame is buffered or hashed before one passed.
+      const next = this.#reader.next(
+        this.#senderId === null ? MAX_UNAUTHENTICATED_FRAME_BYTES : MAX_FRAME_BYTES,
+      );
       if (next.kind === "need-more") return;
       if (next.kind === "error") {
         this.#refuse(next.error);
@@ -167,6 +175,8 @@ export class InboundConnection {
       this.#senderId = fields.senderId;
       this.#context.authenticated(this);
     }
+    // An empty payload only authenticates the connection (the first frame a link sends).
+    if (fields.payload.length === 0) return null;
     return this.#decodeMessage(fields.senderId, fields.payload);
   }
 
@@ -204,14 +214,14 @@ export class InboundConnection {
 
   /** Reports a frame fault and closes the connection; returns null for the caller's convenience. */
   #refuse(reason: string): null {
-    this.#context.reject(reason, this.remote);
+    this.#context.reject(reason, this.remote, this.sourceHost);
     this.close();
     return null;
   }
 
   /** Reports a refused message; the connection stays open. */
   #refuseMessage(reason: string): null {
-    this.#context.reject(reason, this.remote);
+    this.#context.reject(reason, this.remote, this.sourceHost);
     return null;
   }
 }

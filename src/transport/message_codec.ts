@@ -19,27 +19,39 @@ import type {
   NodeId,
   Snapshot,
   SyncMode,
+  TimelineSwitch,
   WalPosition,
 } from "../core/types.ts";
+import {
+  KEY_PATTERN,
+  keyValueKeyProblem,
+  MAX_KEY_LENGTH,
+  MAX_VALUE_LENGTH,
+} from "../core/cluster_state.ts";
+import { MAX_LOG_INDEX, MAX_ROUND, MAX_TERM } from "../core/bounds.ts";
+
+// The core's bounds and key check are the codec's: one definition, shared by API, core and wire.
+export { KEY_PATTERN, MAX_KEY_LENGTH, MAX_LOG_INDEX, MAX_ROUND, MAX_TERM, MAX_VALUE_LENGTH };
 
 /** At most this many log entries in one append message (the core sends at most its `maxEntriesPerMessage`). */
 export const MAX_ENTRIES_PER_MESSAGE = 256;
 /** At most this many keys in the key-value map of a snapshot. */
 export const MAX_KEY_VALUE_ENTRIES = 1024;
-/** Key-value keys are 1 to this many characters. */
-export const MAX_KEY_LENGTH = 128;
-/** Key-value values are at most this many characters. */
-export const MAX_VALUE_LENGTH = 4096;
 /** A vote refusal reason is at most this many characters. */
 export const MAX_REASON_LENGTH = 1024;
 /** Voters, and separately learners, are at most this many nodes. */
 export const MAX_MEMBERS = 64;
 /** Postgres timeline ids are unsigned 32-bit integers. */
 export const MAX_TIMELINE = 0xffff_ffff;
+/**
+ * At most this many lines in a position's timeline history (one per promotion in the
+ * node's past). A history longer than this is sent as its newest lines: both sides then
+ * treat the bytes before the first line as that line's timeline, which only hides forks
+ * older than this many promotions, long since rewound away.
+ */
+export const MAX_HISTORY_LINES = 64;
 /** Node ids: letters, digits, `_` and `-`, 1 to 63 characters. */
 export const NODE_ID_PATTERN = /^[A-Za-z0-9_-]{1,63}$/;
-/** Key-value keys: printable ASCII without spaces. */
-export const KEY_PATTERN = /^[\x21-\x7e]+$/;
 /**
  * Largest encoded message. The worst case is a snapshot with MAX_KEY_VALUE_ENTRIES keys whose
  * key and value are full length and made of characters JSON escapes as `\uXXXX` (6 bytes):
@@ -120,15 +132,7 @@ export function encodeMessage(message: Message): Uint8Array {
  * wrong, or null when the key is acceptable. The API uses it to refuse a proposal up front.
  */
 export function checkKeyValueKey(key: string): string | null {
-  if (key.length === 0 || key.length > MAX_KEY_LENGTH) {
-    return `expected 1 to ${MAX_KEY_LENGTH} characters, got ${key.length}`;
-  }
-  if (!KEY_PATTERN.test(key)) {
-    return `expected printable ASCII without spaces, got ${describe(key)}`;
-  }
-  // Writing "__proto__" into a plain object replaces its prototype instead of adding a key.
-  if (key === "__proto__") return `"__proto__" is reserved`;
-  return null;
+  return keyValueKeyProblem(key);
 }
 
 function readMessage(json: unknown): Message {
@@ -142,7 +146,7 @@ function readMessage(json: unknown): Message {
   const from = readNodeId(record.from, `${kind}.from`);
   const to = readNodeId(record.to, `${kind}.to`);
   if (from === to) fail(`${kind}.to`, `a node other than the sender ${from}`, to);
-  const header = { from, to, term: readInteger(record.term, `${kind}.term`) };
+  const header = { from, to, term: readTerm(record.term, `${kind}.term`) };
   return readBody(kind, record, header);
 }
 
@@ -154,7 +158,7 @@ function readBody(
   switch (kind) {
     case "pre-vote":
     case "vote": {
-      const lastLogIndex = readInteger(record.lastLogIndex, `${kind}.lastLogIndex`);
+      const lastLogIndex = readIndex(record.lastLogIndex, `${kind}.lastLogIndex`);
       const lastLogTerm = readTermAtMost(record.lastLogTerm, `${kind}.lastLogTerm`, header.term);
       const position = readPosition(record.position, `${kind}.position`);
       if (kind === "pre-vote") return { kind, ...header, lastLogIndex, lastLogTerm, position };
@@ -176,8 +180,8 @@ function readBody(
         kind,
         ...header,
         success: readBoolean(record.success, `${kind}.success`),
-        matchIndex: readInteger(record.matchIndex, `${kind}.matchIndex`),
-        round: readInteger(record.round, `${kind}.round`),
+        matchIndex: readIndex(record.matchIndex, `${kind}.matchIndex`),
+        round: readRound(record.round, `${kind}.round`),
         position: readNullable(record.position, `${kind}.position`, readPosition),
       };
     case "snapshot": {
@@ -193,7 +197,7 @@ function readBody(
         kind,
         ...header,
         snapshot,
-        round: readInteger(record.round, `${kind}.round`),
+        round: readRound(record.round, `${kind}.round`),
         leaderPosition: readNullable(record.leaderPosition, `${kind}.leaderPosition`, readPosition),
       };
     }
@@ -206,7 +210,7 @@ function readAppend(
   record: Record<string, unknown>,
   header: { from: NodeId; to: NodeId; term: number },
 ): Message {
-  const prevLogIndex = readInteger(record.prevLogIndex, "append.prevLogIndex");
+  const prevLogIndex = readIndex(record.prevLogIndex, "append.prevLogIndex");
   const prevLogTerm = readTermAtMost(record.prevLogTerm, "append.prevLogTerm", header.term);
   const entries = readArray(record.entries, "append.entries", MAX_ENTRIES_PER_MESSAGE);
   const decoded: LogEntry[] = [];
@@ -232,8 +236,8 @@ function readAppend(
     prevLogIndex,
     prevLogTerm,
     entries: decoded,
-    commitIndex: readInteger(record.commitIndex, "append.commitIndex"),
-    round: readInteger(record.round, "append.round"),
+    commitIndex: readIndex(record.commitIndex, "append.commitIndex"),
+    round: readRound(record.round, "append.round"),
     leaderPosition: readNullable(record.leaderPosition, "append.leaderPosition", readPosition),
   };
 }
@@ -241,8 +245,8 @@ function readAppend(
 function readLogEntry(value: unknown, path: string): LogEntry {
   const record = readRecord(value, path, ["term", "index", "command"]);
   return {
-    term: readInteger(record.term, `${path}.term`),
-    index: readInteger(record.index, `${path}.index`),
+    term: readTerm(record.term, `${path}.term`),
+    index: readIndex(record.index, `${path}.index`),
     command: readCommand(record.command, `${path}.command`),
   };
 }
@@ -284,8 +288,8 @@ function readCommand(value: unknown, path: string): Command {
 function readSnapshot(value: unknown, path: string): Snapshot {
   const record = readRecord(value, path, ["lastIndex", "lastTerm", "state"]);
   return {
-    lastIndex: readInteger(record.lastIndex, `${path}.lastIndex`),
-    lastTerm: readInteger(record.lastTerm, `${path}.lastTerm`),
+    lastIndex: readIndex(record.lastIndex, `${path}.lastIndex`),
+    lastTerm: readTerm(record.lastTerm, `${path}.lastTerm`),
     state: readClusterState(record.state, `${path}.state`),
   };
 }
@@ -348,12 +352,38 @@ function readNodeIdList(value: unknown, path: string): NodeId[] {
 }
 
 function readPosition(value: unknown, path: string): WalPosition {
-  const record = readRecord(value, path, ["timeline", "lsn"]);
-  const timeline = readInteger(record.timeline, `${path}.timeline`);
-  if (timeline > MAX_TIMELINE) {
-    fail(`${path}.timeline`, `a timeline id up to ${MAX_TIMELINE}`, timeline);
+  const record = readRecord(value, path, ["timeline", "lsn", "history"]);
+  const timeline = readTimeline(record.timeline, `${path}.timeline`);
+  const lsn = readInteger(record.lsn, `${path}.lsn`);
+  return { timeline, lsn, history: readHistory(record.history, `${path}.history`, timeline) };
+}
+
+function readTimeline(value: unknown, path: string): number {
+  const timeline = readInteger(value, path);
+  if (timeline > MAX_TIMELINE) fail(path, `a timeline id up to ${MAX_TIMELINE}`, timeline);
+  return timeline;
+}
+
+/** A timeline history: ancestors oldest first, timelines rising below `timeline`, ends in order. */
+function readHistory(value: unknown, path: string, timeline: number): TimelineSwitch[] {
+  const lines = readArray(value, path, MAX_HISTORY_LINES);
+  const history: TimelineSwitch[] = [];
+  for (const [position, line] of lines.entries()) {
+    const at = `${path}[${position}]`;
+    const record = readRecord(line, at, ["timeline", "endLsn"]);
+    const ancestor = readTimeline(record.timeline, `${at}.timeline`);
+    const endLsn = readInteger(record.endLsn, `${at}.endLsn`);
+    const previous = history[history.length - 1];
+    if (ancestor >= timeline) fail(`${at}.timeline`, `a timeline below ${timeline}`, ancestor);
+    if (previous !== undefined && ancestor <= previous.timeline) {
+      fail(`${at}.timeline`, `a timeline above ${previous.timeline}`, ancestor);
+    }
+    if (previous !== undefined && endLsn < previous.endLsn) {
+      fail(`${at}.endLsn`, `an LSN of at least ${previous.endLsn}`, endLsn);
+    }
+    history.push({ timeline: ancestor, endLsn });
   }
-  return { timeline, lsn: readInteger(record.lsn, `${path}.lsn`) };
+  return history;
 }
 
 function readSyncMode(value: unknown, path: string): SyncMode {
@@ -362,7 +392,7 @@ function readSyncMode(value: unknown, path: string): SyncMode {
 }
 
 function readTermAtMost(value: unknown, path: string, term: number): number {
-  const read = readInteger(value, path);
+  const read = readTerm(value, path);
   if (read > term) fail(path, `at most the message term ${term}`, read);
   return read;
 }
@@ -377,6 +407,24 @@ function readKey(value: unknown, path: string): string {
 function readNodeId(value: unknown, path: string): NodeId {
   if (typeof value === "string" && NODE_ID_PATTERN.test(value)) return value;
   fail(path, "a node id (1-63 letters, digits, _ or -)", value);
+}
+
+function readTerm(value: unknown, path: string): number {
+  return readBoundedInteger(value, path, MAX_TERM, "a term");
+}
+
+function readIndex(value: unknown, path: string): number {
+  return readBoundedInteger(value, path, MAX_LOG_INDEX, "a log index");
+}
+
+function readRound(value: unknown, path: string): number {
+  return readBoundedInteger(value, path, MAX_ROUND, "a round");
+}
+
+function readBoundedInteger(value: unknown, path: string, bound: number, what: string): number {
+  const read = readInteger(value, path);
+  if (read > bound) fail(path, `${what} of at most ${bound}`, read);
+  return read;
 }
 
 function readInteger(value: unknown, path: string): number {

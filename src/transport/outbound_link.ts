@@ -198,7 +198,20 @@ export class OutboundLink {
     hungUp: () => boolean,
   ): Promise<string | null> {
     const { nodeId, clusterId, frameKey, limits, counters } = this.#context;
-    for (let sequence = 0; !this.#closed && !this.#addressChanged;) {
+    // An empty first frame authenticates the connection at once: the accepting side buffers
+    // nothing bigger from a connection that has not authenticated.
+    const authentication = encodeFrame(
+      { clusterId, senderId: nodeId, sequence: 0, payload: new Uint8Array(0) },
+      frameKey,
+      challenge,
+    );
+    await withDeadline(
+      writeAll(connection, authentication),
+      limits.writeTimeoutMs,
+      "sending the authentication frame",
+      () => closeQuietly(connection),
+    );
+    for (let sequence = 1; !this.#closed && !this.#addressChanged;) {
       if (hungUp()) throw new Error("the peer closed the connection");
       const payload = this.#queue.shift();
       if (payload === undefined) {

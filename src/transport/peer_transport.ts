@@ -24,6 +24,7 @@ import {
   zeroCounters,
 } from "./transport_limits.ts";
 import { sleepUnlessWoken, Wakeup } from "./wakeup.ts";
+import { RefusalReporter } from "./refusal_reporter.ts";
 
 /** Delay before accepting again after `accept` failed (e.g. out of file descriptors). */
 const ACCEPT_RETRY_DELAY_MS = 100;
@@ -41,8 +42,14 @@ export interface PeerTransportOptions {
   readonly peers: ReadonlyMap<NodeId, PeerAddress>;
   /** Receives every authenticated, valid message addressed to this node. Must not throw. */
   readonly onMessage: (message: Message) => void;
-  /** Receives every refused frame or message with a reason and the remote "host:port". */
+  /**
+   * Receives refused frames and messages with a reason and the remote "host:port": at most one
+   * per source address per `refusalReportIntervalMs` (the next one counts those left out);
+   * `counters().framesRejected` counts all of them.
+   */
   readonly onRejected: (reason: string, remote: string) => void;
+  /** Receives every outgoing message refused as invalid (a bug of this node), with the reason. */
+  readonly onSendRefused?: (reason: string) => void;
   /** Called once per outage of the outgoing connection to a peer. */
   readonly onPeerDown?: (peer: NodeId, reason: string) => void;
   /** Called when the outgoing connection to a peer is (re-)established. */
@@ -62,6 +69,7 @@ export class PeerTransport {
   readonly #inbound = new Set<InboundConnection>();
   readonly #tasks = new Set<Promise<void>>();
   readonly #acceptRetry = new Wakeup();
+  readonly #refusals: RefusalReporter;
   #listener: Deno.TcpListener | null = null;
   #closed = false;
 
@@ -70,6 +78,7 @@ export class PeerTransport {
     this.#options = options;
     this.#limits = { ...DEFAULT_TRANSPORT_LIMITS, ...options.limits };
     this.#frameKey = deriveFrameKey(options.secret);
+    this.#refusals = new RefusalReporter(this.#limits.refusalReportIntervalMs);
     this.#peers = new Map(options.peers);
     this.#peers.delete(options.nodeId);
   }
@@ -102,18 +111,19 @@ export class PeerTransport {
 
   /**
    * Queues a message for its `to` peer and returns at once. Returns false when it was dropped
-   * because the destination is not a peer or the transport is closed. Throws only on a message
-   * this node must never send (invalid, or not from this node): that is a bug in the caller.
+   * because the destination is not a peer or the transport is closed, or refused because peers
+   * would refuse it (invalid, or not from this node): that is a bug of this node, counted in
+   * `messagesRefused` and reported through `onSendRefused`, but never thrown, so that no value
+   * that reached the core from outside can stop the agent here.
    */
   send(message: Message): boolean {
-    if (message.from !== this.#options.nodeId) {
-      throw new Error(
-        `PeerTransport.send: message from ${message.from} given to the transport of ${this.#options.nodeId}`,
-      );
-    }
-    const checked = decodeMessage(message);
-    if (!checked.ok) {
-      throw new Error(`PeerTransport.send: refusing to send an invalid message: ${checked.error}`);
+    const problem = message.from !== this.#options.nodeId
+      ? `message from ${message.from} given to the transport of ${this.#options.nodeId}`
+      : invalidMessage(message);
+    if (problem !== null) {
+      this.#counters.messagesRefused++;
+      this.#reportSendRefused(`refused to send ${message.kind} to ${message.to}: ${problem}`);
+      return false;
     }
     const address = this.#peers.get(message.to);
     if (this.#closed || address === undefined) {
@@ -193,20 +203,40 @@ export class PeerTransport {
 
   #admit(connection: Deno.TcpConn): void {
     const inbound = new InboundConnection(connection, this.#inboundContext());
-    const unauthenticated =
-      [...this.#inbound].filter((existing) => existing.senderId === null).length;
-    if (this.#closed || unauthenticated >= this.#limits.maxUnauthenticatedConnections) {
+    if (this.#closed) {
       inbound.close();
-      if (!this.#closed) {
-        this.#report(
-          `refused a connection: ${unauthenticated} connections are already waiting to authenticate`,
-          inbound.remote,
-        );
-      }
       return;
     }
+    this.#makeRoomFor(inbound);
     this.#inbound.add(inbound);
     this.#track(inbound.serve().finally(() => this.#inbound.delete(inbound)));
+  }
+
+  /**
+   * Closes the oldest unauthenticated connection of the newcomer's source when that source is
+   * at its limit, else the oldest of all when the total is. The newcomer is never the one
+   * refused: a real peer authenticates within one round trip, so junk connections held open
+   * by a neighbour are what goes first.
+   */
+  #makeRoomFor(newcomer: InboundConnection): void {
+    const waiting = [...this.#inbound].filter((existing) => existing.senderId === null);
+    const sameSource = waiting.filter((existing) => existing.sourceHost === newcomer.sourceHost);
+    const { maxUnauthenticatedConnections, maxUnauthenticatedConnectionsPerSource } =
+      this.#limits;
+    const victim = sameSource.length >= maxUnauthenticatedConnectionsPerSource
+      ? sameSource[0]
+      : waiting.length >= maxUnauthenticatedConnections
+      ? waiting[0]
+      : undefined;
+    if (victim === undefined) return;
+    victim.close();
+    this.#inbound.delete(victim);
+    this.#report(
+      `closed an unauthenticated connection from ${victim.remote} to admit a new one ` +
+        `(${waiting.length} waiting, ${sameSource.length} from ${newcomer.sourceHost})`,
+      victim.remote,
+      victim.sourceHost,
+    );
   }
 
   #inboundContext() {
@@ -220,7 +250,8 @@ export class PeerTransport {
         this.#counters.messagesReceived++;
         this.#options.onMessage(message);
       },
-      reject: (reason: string, remote: string) => this.#report(reason, remote),
+      reject: (reason: string, remote: string, sourceHost: string) =>
+        this.#report(reason, remote, sourceHost),
       authenticated: (connection: InboundConnection) => {
         // A peer reconnects when its old connection broke; the old one here is stale.
         for (const other of this.#inbound) {
@@ -242,10 +273,23 @@ export class PeerTransport {
     };
   }
 
-  #report(reason: string, remote: string): void {
-    this.#counters.framesRejected++;
+  #reportSendRefused(reason: string): void {
     try {
-      this.#options.onRejected(reason, remote);
+      this.#options.onSendRefused?.(reason);
+    } catch (error) {
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  }
+
+  /** Counts a refusal; reports it unless its source was reported within the interval. */
+  #report(reason: string, remote: string, sourceHost: string = remote): void {
+    this.#counters.framesRejected++;
+    const text = this.#refusals.admit(sourceHost, reason);
+    if (text === null) return;
+    try {
+      this.#options.onRejected(text, remote);
     } catch (error) {
       // A throwing logger is a bug of the node; surface it without stopping the transport.
       queueMicrotask(() => {
@@ -258,4 +302,10 @@ export class PeerTransport {
     this.#tasks.add(task);
     task.finally(() => this.#tasks.delete(task));
   }
+}
+
+/** Why peers would refuse `message`, or null when it is valid. */
+function invalidMessage(message: Message): string | null {
+  const checked = decodeMessage(message);
+  return checked.ok ? null : checked.error;
 }

@@ -28,8 +28,15 @@ export interface TransportLimits {
   readonly maxReconnectDelayMs: number;
   /** An accepted connection must deliver an authenticated frame within this, or it is closed. */
   readonly handshakeTimeoutMs: number;
-  /** Accepted connections not yet authenticated; more are closed at once (a flood of strangers). */
+  /**
+   * Accepted connections not yet authenticated. A new one beyond it closes the oldest (not the
+   * new one), so a flood of idle strangers cannot lock a real peer out.
+   */
   readonly maxUnauthenticatedConnections: number;
+  /** The same, per source address: a new one beyond it closes that source's oldest. */
+  readonly maxUnauthenticatedConnectionsPerSource: number;
+  /** Refusals are reported at most once per source address per this interval, with a count. */
+  readonly refusalReportIntervalMs: number;
 }
 
 /** Defaults sized for a 50 ms tick: a reconnect is tried at least every 500 ms. */
@@ -41,8 +48,11 @@ export const DEFAULT_TRANSPORT_LIMITS: TransportLimits = {
   writeTimeoutMs: 2_000,
   minReconnectDelayMs: 25,
   maxReconnectDelayMs: 500,
-  handshakeTimeoutMs: 5_000,
+  // A peer sends its authentication frame right after the hello: one round trip.
+  handshakeTimeoutMs: 2_000,
   maxUnauthenticatedConnections: 16,
+  maxUnauthenticatedConnectionsPerSource: 4,
+  refusalReportIntervalMs: 10_000,
 };
 
 /** What the transport counted since it was created (for metrics). */
@@ -51,6 +61,8 @@ export interface TransportCounters {
   readonly messagesSent: number;
   /** Messages given up: outbox full, unknown destination, connection lost mid-write, closed. */
   readonly messagesDropped: number;
+  /** Outgoing messages refused as invalid (a bug of this node; see `onSendRefused`). */
+  readonly messagesRefused: number;
   /** Authenticated, valid messages handed to `onMessage`. */
   readonly messagesReceived: number;
   /** Incoming frames or messages refused (each one reported through `onRejected`). */
@@ -67,6 +79,7 @@ export function zeroCounters(): MutableTransportCounters {
   return {
     messagesSent: 0,
     messagesDropped: 0,
+    messagesRefused: 0,
     messagesReceived: 0,
     framesRejected: 0,
     connectionsOpened: 0,

@@ -9,6 +9,13 @@
  * asynchronous mode is the local WAL, as before; the gate only decides *when* a commit may
  * be acknowledged.
  *
+ * While disarmed the gate is not connected at all (it closes its connection at the disarm or
+ * at the first message it may not confirm, and connects again only when armed): a fast
+ * shutdown waits until every walsender's client confirmed the last WAL, so a connected gate
+ * that confirms nothing would hold the stop of a node without authority until the caller
+ * falls back to an immediate shutdown. An absent gate changes nothing for commits: the
+ * synchronous set still names it, so they wait.
+ *
  * @module
  */
 import { formatLsn, parseLsn } from "../postgres/lsn.ts";
@@ -30,6 +37,9 @@ import {
 export const COMMIT_GATE_NAME = "hactl.gate";
 /** Delay between connection attempts (a commit waits at most about this long after a restart). */
 const RECONNECT_DELAY_MS = 100;
+/** How often, and how many ms apart, the first acknowledgement is sent (see `#repeatFirstAcknowledgement`). */
+const FIRST_ACKNOWLEDGEMENT_REPEATS = 10;
+const FIRST_ACKNOWLEDGEMENT_INTERVAL_MS = 100;
 /** Longest wait for the server during the handshake before giving up and reconnecting. */
 const HANDSHAKE_TIMEOUT_MS = 5_000;
 
@@ -40,7 +50,10 @@ export interface CommitGateTarget {
   readonly user: string;
 }
 
-/** Connects to the local Postgres again and again; acknowledges WAL only while `mayCommit()`. */
+/**
+ * Connects to the local Postgres while `mayCommit()` (armed), again and again; acknowledges WAL
+ * only while `mayCommit()`; stays disconnected while it is false.
+ */
 export class CommitGate {
   readonly #target: CommitGateTarget;
   readonly #mayCommit: () => boolean;
@@ -51,6 +64,8 @@ export class CommitGate {
   #acknowledged = 0;
   #stopped = false;
   #lastProblem = "";
+  /** Resolves the loop's wait for the next arm (or stop); null when it is not waiting. */
+  #wakeLoop: (() => void) | null = null;
 
   constructor(
     target: CommitGateTarget,
@@ -71,14 +86,21 @@ export class CommitGate {
   stop(): void {
     this.#stopped = true;
     this.#close();
+    this.#wakeLoop?.();
   }
 
   /**
-   * Acknowledges what was received if commits are allowed now. Called on every message and
-   * whenever the agent renews the lease (so commits held while disarmed go through at once).
+   * Called whenever the agent renews the lease: connects at once if the gate is away, and
+   * acknowledges what was received (so commits held meanwhile go through at once).
    */
   acknowledge(): void {
+    this.#wakeLoop?.();
     this.#reply(false);
+  }
+
+  /** Called at a disarm: closes the connection; the gate stays away until armed again. */
+  disarm(): void {
+    this.#close();
   }
 
   /** Sends the received position if commits are allowed; `always`: even when nothing is new. */
@@ -87,18 +109,27 @@ export class CommitGate {
     if (connection === null || !this.#streaming) return;
     if (!always && this.#received <= this.#acknowledged) return;
     // The clock is read as late as possible: just before the write.
-    if (!this.#mayCommit()) return;
+    if (!this.#mayCommit()) {
+      this.#close(); // see the module documentation: never hold a shutdown back
+      return;
+    }
     this.#acknowledged = this.#received;
     connection.write(standbyStatusMessage(this.#received, Date.now())).catch(() => this.#close());
   }
 
   async #loop(): Promise<void> {
     while (!this.#stopped) {
+      if (!this.#mayCommit()) {
+        await new Promise<void>((resolve) => this.#wakeLoop = resolve);
+        this.#wakeLoop = null;
+        continue;
+      }
       try {
         await this.#session();
         this.#lastProblem = "";
       } catch (error) {
         if (this.#stopped) break;
+        if (!this.#mayCommit()) continue; // closed on purpose: disarmed
         const problem = error instanceof Error ? error.message : String(error);
         // Reported once per distinct problem: Postgres being down is routine.
         if (problem !== this.#lastProblem) this.#report(`commit gate: ${problem}; retrying`);
@@ -148,7 +179,31 @@ export class CommitGate {
     } finally {
       clearTimeout(handshakeTimer);
     }
-    this.acknowledge();
+    const repeating = this.#repeatFirstAcknowledgement();
+    try {
+      await this.#stream(next);
+    } finally {
+      clearInterval(repeating);
+    }
+  }
+
+  /**
+   * A walsender releases waiting commits only once it is streaming (caught up), and it may
+   * read the first acknowledgement just before that; with no new WAL nothing would follow
+   * it (a commit held while the gate was away would wait for the next WAL of any kind). So
+   * the first acknowledgement is repeated a few times.
+   */
+  #repeatFirstAcknowledgement(): ReturnType<typeof setInterval> {
+    this.#reply(true);
+    let repeats = 0;
+    const timer = setInterval(() => {
+      if (++repeats >= FIRST_ACKNOWLEDGEMENT_REPEATS) clearInterval(timer);
+      this.#reply(true);
+    }, FIRST_ACKNOWLEDGEMENT_INTERVAL_MS);
+    return timer;
+  }
+
+  async #stream(next: () => Promise<{ type: string; body: Uint8Array }>): Promise<void> {
     for (;;) {
       const message = await next();
       if (message.type === "d") {

@@ -8,8 +8,9 @@
  *
  * With `--socket-dir`, `--port` and `--user` it also runs the commit gate
  * (commit_gate.ts): the local primary's synchronous standby when no remote one is required,
- * which acknowledges WAL only while armed. A thawed host then cannot complete a commit
- * before this process has looked at its clock.
+ * which acknowledges WAL only while armed and is not connected at all while disarmed (so it
+ * never holds back the shutdown of a node without authority). A thawed host then cannot
+ * complete a commit before this process has looked at its clock.
  *
  * With `--device PATH` (node.hardware_watchdog) it keeps the Linux watchdog device alive
  * while armed (hardware_watchdog.ts): if this process itself stops, the machine is reset
@@ -22,6 +23,7 @@ import { parseArgs } from "node:util";
 import { killPostmaster, postmasterPidOf } from "./fence_postmaster.ts";
 import { HardwareWatchdog } from "./hardware_watchdog.ts";
 import { CommitGate } from "./commit_gate.ts";
+import { Logger } from "../agent/logger.ts";
 
 /**
  * How often the device is kept alive and the end of input is looked at. The deadline itself
@@ -41,33 +43,44 @@ export async function watchdogCommand(args: string[]): Promise<number> {
       port: { type: "string" },
       user: { type: "string" },
       device: { type: "string" },
+      node: { type: "string" },
+      "log-format": { type: "string" },
     },
   });
+  // Lines go to the agent's stderr in the agent's format (log.format), under its node id.
+  const format = values["log-format"] ?? "text";
+  const log = new Logger(values.node ?? "-", "info", format === "json" ? "json" : "text");
+  if (format !== "text" && format !== "json") {
+    log.error("watchdog", `--log-format must be text or json, got "${format}"`);
+    return 2;
+  }
   const dataDirectory = values.pgdata;
   if (!dataDirectory) {
-    console.error(
-      "hactl watchdog: --pgdata DIR is required (it is started by hactl run, not by hand)",
-    );
+    log.error("watchdog", "--pgdata DIR is required (it is started by hactl run, not by hand)");
     return 2;
   }
   let deadline: number | null = null;
   let inputClosed = false;
-  const gate = startGate(values, () => deadline !== null && performance.now() < deadline);
+  const gate = startGate(
+    values,
+    () => deadline !== null && performance.now() < deadline,
+    (text) => log.warn("watchdog", text),
+  );
   if (typeof gate === "string") {
-    console.error(`hactl watchdog: ${gate}`);
+    log.error("watchdog", gate);
     return 2;
   }
   let device: HardwareWatchdog | null = null;
   if (values.device !== undefined) {
     const problem = await HardwareWatchdog.check(values.device);
     if (problem !== null) {
-      console.error(`hactl watchdog: ${problem}`);
+      log.error("watchdog", problem);
       gate?.stop();
       return 2;
     }
     device = new HardwareWatchdog(
       values.device,
-      (text) => console.error(`hactl watchdog: ${text}`),
+      (text) => log.warn("watchdog", text),
     );
   }
   let leaveDeviceToFire = false;
@@ -78,17 +91,19 @@ export async function watchdogCommand(args: string[]): Promise<number> {
     const now = performance.now();
     if (deadline !== null && now >= deadline) {
       deadline = null;
+      gate?.disarm();
       const pid = await postmasterPidOf(dataDirectory);
       const killed = await killPostmaster(dataDirectory);
-      console.error(
-        `hactl watchdog: no renewal from the agent before the lease deadline; killed ${killed} Postgres processes`,
+      log.error(
+        "watchdog",
+        `no renewal from the agent before the lease deadline; killed ${killed} Postgres processes`,
       );
       // Fenced (or nothing to fence): the machine need not be reset. Otherwise the device,
       // no longer kept alive, resets it.
       if (pid === null || killed > 0) await device?.release();
       else if (device?.active) {
         leaveDeviceToFire = true;
-        console.error("hactl watchdog: could not kill the postmaster; leaving the device to fire");
+        log.error("watchdog", "could not kill the postmaster; leaving the device to fire");
       }
     } else if (leaveDeviceToFire) {
       // Neither kept alive nor released: the reset is the fence now.
@@ -131,6 +146,7 @@ export async function watchdogCommand(args: string[]): Promise<number> {
       } else if (line === "disarm") {
         deadline = null;
         clearTimeout(deadlineTimer);
+        gate?.disarm(); // a disarmed gate is away: it must not hold a shutdown back
         void check();
       }
     }
@@ -147,6 +163,7 @@ export async function watchdogCommand(args: string[]): Promise<number> {
 function startGate(
   values: { "socket-dir"?: string; port?: string; user?: string },
   mayCommit: () => boolean,
+  report: (text: string) => void,
 ): CommitGate | null | string {
   const { "socket-dir": socketDirectory, port, user } = values;
   if (socketDirectory === undefined && port === undefined && user === undefined) return null;
@@ -159,7 +176,7 @@ function startGate(
   const gate = new CommitGate(
     { socketDirectory, port: Number(port), user },
     mayCommit,
-    (text) => console.error(`hactl watchdog: ${text}`),
+    report,
   );
   gate.start();
   return gate;

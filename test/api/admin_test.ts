@@ -106,8 +106,13 @@ Deno.test("bad bodies get a 400 naming the field and the expected shape", async 
     ["/switchover", { target: 7 }, "target: expected a node id"],
     ["/members/remove", {}, "node: required"],
     ["/members/add", { node: "" }, "node: expected a node id"],
-    ["/kv", { key: "", value: "x" }, "key: expected a string"],
-    ["/kv", { key: "__proto__", value: "x" }, "key: expected a string"],
+    ["/kv", { key: "", value: "x" }, "key: expected 1 to 128 characters, got 0"],
+    ["/kv", { key: 7, value: "x" }, "key: expected a string"],
+    ["/kv", { key: "__proto__", value: "x" }, `key: "__proto__" is reserved`],
+    // A key the wire codec would refuse: accepting it once stopped the leader.
+    ["/kv", { key: "a b", value: "x" }, "key: expected printable ASCII without spaces"],
+    ["/kv", { key: "k\u00e9", value: "x" }, "key: expected printable ASCII without spaces"],
+    ["/kv", { key: "k", value: "v".repeat(4097) }, "value: expected at most 4096 characters"],
     ["/kv", { key: "k" }, "value: expected a string"],
     ["/kv", { key: "k", value: 5 }, "value: expected a string"],
   ];

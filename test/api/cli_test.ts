@@ -16,9 +16,16 @@ import {
 import { switchoverCommand } from "../../src/cli/switchover_command.ts";
 import { membersCommand } from "../../src/cli/members_command.ts";
 import { pauseCommand } from "../../src/cli/pause_command.ts";
+import { LIST_COLUMNS, listCommand, type ListRow } from "../../src/cli/list_command.ts";
+import { dsnCommand } from "../../src/cli/dsn_command.ts";
+import { failoverCommand } from "../../src/cli/failover_command.ts";
+import { type MemberVersion, versionCommand } from "../../src/cli/version_command.ts";
+import { VERSION } from "../../src/version.ts";
+import { reloadCommand, type ReloadResult } from "../../src/cli/reload_command.ts";
+import type { ReloadOutcome } from "../../src/api/reload_routes.ts";
 import type { CommandOutput } from "../../src/cli/operator_options.ts";
 import type { AgentStatus } from "../../src/agent/agent_handle.ts";
-import { FakeAgent, member, TEST_SECRET } from "./fake_agent.ts";
+import { FakeAgent, member, observation, TEST_SECRET } from "./fake_agent.ts";
 
 /** Captures what a command prints. */
 class CapturedOutput implements CommandOutput {
@@ -144,6 +151,8 @@ Deno.test("switchover sent to a standby is followed to the leader once", async (
       "n3",
       "--api",
       apis[1]!,
+      "--api",
+      apis[0]!,
       "--secret-file",
       secretFile,
     ], output);
@@ -159,11 +168,47 @@ Deno.test("switchover sent to a standby is followed to the leader once", async (
     agents[0]!.becomeStandby("n2");
     const looping = new CapturedOutput();
     assertEquals(
-      await switchoverCommand(["--api", apis[1]!, "--secret-file", secretFile], looping),
+      await switchoverCommand(
+        ["--api", apis[1]!, "--api", apis[0]!, "--secret-file", secretFile],
+        looping,
+      ),
       1,
     );
     assertEquals(agents[1]!.submitted.length, 2, "asked once, not again after the hint");
     assert(looping.errors.join("\n").includes("HTTP 409"), looping.errors.join("\n"));
+  });
+});
+
+Deno.test("the secret is not sent to a leader address that is not a configured member", async () => {
+  await withCluster(async (agents, _servers, apis, secretFile) => {
+    // The standby names a leader at an address nobody configured: a listener there records
+    // whatever reaches it.
+    const seen: string[] = [];
+    const stranger = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      (request) => {
+        seen.push(request.headers.get("authorization") ?? "");
+        return new Response("{}", { status: 200 });
+      },
+    );
+    try {
+      agents[1]!.members = [...agents[1]!.members.filter((m) => m.id !== "n1"), {
+        ...member("n1", stranger.addr.port),
+      }];
+      agents[1]!.answer = { ok: false, error: "not the leader", leaderHint: "n1" };
+      const output = new CapturedOutput();
+      const code = await switchoverCommand(
+        ["--api", apis[1]!, "--secret-file", secretFile],
+        output,
+      );
+      assertEquals(code, 1, output.text);
+      assertEquals(seen, [], "nothing was sent to the unconfigured address");
+      const errors = output.errors.join("\n");
+      assert(errors.includes(`127.0.0.1:${stranger.addr.port}`), errors);
+      assert(errors.includes("not a configured member"), errors);
+    } finally {
+      await stranger.shutdown();
+    }
   });
 });
 
@@ -272,14 +317,241 @@ Deno.test("command-line mistakes exit with 2 and say what is wrong", async () =>
 
 Deno.test("every operator command has a summary and help exits 0", async () => {
   assertEquals(Object.keys(OPERATOR_COMMANDS).sort(), [
+    "dsn",
+    "failover",
+    "list",
     "members",
     "pause",
+    "reload",
     "resume",
     "status",
     "switchover",
+    "version",
   ]);
+  const helps: [string, (args: string[], output: CommandOutput) => Promise<number>][] = [
+    ["list", listCommand],
+    ["dsn", dsnCommand],
+    ["failover", failoverCommand],
+    ["switchover", switchoverCommand],
+    ["version", versionCommand],
+    ["reload", reloadCommand],
+  ];
+  for (const [name, run] of helps) {
+    const help = new CapturedOutput();
+    assertEquals(await run(["--help", "--api", "127.0.0.1:1"], help), 0, name);
+    assert(help.text.startsWith(`usage: hactl ${name}`), help.text);
+  }
   const output = new CapturedOutput();
   assertEquals(await statusCommand(["--help"], output), 0);
   assert(output.text.startsWith("usage: hactl status"));
   for (const command of Object.values(OPERATOR_COMMANDS)) assert(command.summary.length > 10);
+});
+
+Deno.test("hactl list shows Patroni's columns: quorum marker, lag, tags, unreachable members", async () => {
+  await withCluster(async (agents, servers, apis) => {
+    agents[2]!.tags = { nofailover: "true" };
+    const output = new CapturedOutput();
+    assertEquals(await listCommand(["--api", apis[0]!], output), 0, output.errors.join("\n"));
+    const lines = output.text.split("\n");
+    assertEquals(lines[0], "Cluster: test");
+    assertEquals(lines[1]!.split(/\s{2,}/), [...LIST_COLUMNS]);
+    const row = (id: string) => lines.find((line) => line.startsWith(id))!.split(/\s{2,}/);
+    assertEquals(row("n1").slice(0, 6), ["n1", "127.0.0.1:5432", "Leader", "primary", "2", "0"]);
+    assertEquals(row("n2").slice(2, 3), ["Quorum Standby"]);
+    assertEquals(row("n3").slice(-3), ["3", "-", "nofailover=true"], "3 MiB behind, tagged");
+
+    const json = new CapturedOutput();
+    await servers[2]!.close();
+    assertEquals(await listCommand(["--api", apis[0]!, "--json"], json), 0);
+    const parsed = JSON.parse(json.text) as { cluster: string; members: ListRow[] };
+    assertEquals(parsed.members.map((member) => [member.member, member.state]), [
+      ["n1", "primary"],
+      ["n2", "standby of n1"],
+      ["n3", "unreachable"],
+    ]);
+  });
+});
+
+Deno.test("hactl list --watch prints the list again, --count times", async () => {
+  await withCluster(async (_agents, _servers, apis) => {
+    const output = new CapturedOutput();
+    const code = await listCommand(
+      ["--api", apis[0]!, "--watch", "0.05", "--count", "3", "--json"],
+      output,
+    );
+    assertEquals(code, 0);
+    assertEquals(output.lines.length, 3);
+    const bad = new CapturedOutput();
+    assertEquals(await listCommand(["--api", apis[0]!, "--watch", "-1"], bad), 2);
+  });
+});
+
+Deno.test("hactl dsn prints the libpq multi-host URI of every member", async () => {
+  await withCluster(async (agents, _servers, apis) => {
+    agents[0]!.members = agents[0]!.members.map((m, index) => ({
+      ...m,
+      postgres: { hostname: index === 2 ? "fd00::3" : `10.0.0.${index + 1}`, port: 5432 },
+    }));
+    const output = new CapturedOutput();
+    assertEquals(await dsnCommand(["--api", apis[0]!, "--user", "app"], output), 0);
+    assertEquals(
+      output.text,
+      "postgresql://app@10.0.0.1:5432,10.0.0.2:5432,[fd00::3]:5432/postgres" +
+        "?target_session_attrs=read-write",
+    );
+    const standby = new CapturedOutput();
+    assertEquals(await dsnCommand(["--api", apis[0]!, "--role", "standby", "--json"], standby), 0);
+    assert(JSON.parse(standby.text).dsn.endsWith("target_session_attrs=prefer-standby"));
+    assertEquals(
+      await dsnCommand(["--api", apis[0]!, "--role", "leader"], new CapturedOutput()),
+      2,
+    );
+  });
+});
+
+Deno.test("hactl failover: refused on a healthy primary without --force, confirmed, followed to the leader", async () => {
+  await withCluster(async (agents, _servers, apis, secretFile) => {
+    const base = ["--api", apis[1]!, "--api", apis[0]!, "--secret-file", secretFile];
+    const yes = () => Promise.resolve(true);
+    const healthy = new CapturedOutput();
+    assertEquals(await failoverCommand([...base, "--candidate", "n3"], healthy, yes), 1);
+    assert(healthy.errors.join("\n").includes("is healthy"), healthy.errors.join("\n"));
+    assertEquals(agents[0]!.submitted.length, 0, "the leader submitted nothing");
+
+    const declined = new CapturedOutput();
+    agents[0]!.postgres = observation({ fenced: true });
+    assertEquals(await failoverCommand(base, declined, () => Promise.resolve(false)), 1);
+    assert(declined.errors.join("\n").includes("not confirmed"));
+    assertEquals(agents[0]!.submitted.length, 0);
+
+    const confirmed = new CapturedOutput();
+    const asked: string[] = [];
+    const code = await failoverCommand([...base, "--candidate", "n3", "--json"], confirmed, (q) => {
+      asked.push(q);
+      return Promise.resolve(true);
+    });
+    assertEquals(code, 0, confirmed.errors.join("\n"));
+    assertEquals(asked, ["Fail over from n1 to n3?"]);
+    assertEquals(agents[1]!.submitted.length, 2, "the standby was asked first (twice) and refused");
+    assertEquals(
+      agents[0]!.submitted.map((request) => request.kind === "transfer" && request.target),
+      ["n3"],
+    );
+    assertEquals(JSON.parse(confirmed.text).kind, "done");
+
+    agents[0]!.postgres = observation();
+    const forced = new CapturedOutput();
+    const never = () => Promise.reject(new Error("--force must not ask"));
+    assertEquals(await failoverCommand([...base, "--force"], forced, never), 0);
+    assertEquals(agents[0]!.submitted.length, 2);
+  });
+});
+
+Deno.test("hactl version lists every member's hactl and Postgres version", async () => {
+  await withCluster(async (agents, servers, apis) => {
+    agents[0]!.details = {
+      serverVersion: 150004,
+      postmasterStartIso: "2026-01-01T00:00:00Z",
+      inRecovery: false,
+      receivedLsn: null,
+      replayedLsn: null,
+      replayedTimestampIso: null,
+      replayPaused: false,
+      walReceiverStatus: null,
+      replayLagSeconds: 0,
+      replication: [],
+    };
+    await servers[2]!.close();
+    const output = new CapturedOutput();
+    assertEquals(await versionCommand(["--api", apis[0]!, "--json"], output), 0);
+    const answer = JSON.parse(output.text) as { hactl: string; members: MemberVersion[] };
+    assertEquals(answer.hactl, VERSION);
+    assertEquals(answer.members.map((m) => [m.member, m.hactl]), [
+      ["n1", VERSION],
+      ["n2", VERSION],
+      ["n3", null],
+    ]);
+    assertEquals(answer.members[0]!.postgres, "15.4");
+    const local = new CapturedOutput();
+    assertEquals(await versionCommand([], local), 0);
+    assertEquals(local.text, `hactl ${VERSION}`);
+  });
+});
+
+Deno.test("hactl switchover --wait returns once the new primary is writable; --scheduled needs a zone", async () => {
+  await withCluster(async (agents, _servers, apis, secretFile) => {
+    const base = ["--api", apis[0]!, "--api", apis[1]!, "--secret-file", secretFile];
+    // The stand-in leader "performs" the transfer: n2 takes over as soon as it is asked.
+    const leader = agents[0]!;
+    const submit = leader.submit.bind(leader);
+    leader.submit = (request) => {
+      const answer = submit(request);
+      leader.becomeStandby("n2");
+      agents[1]!.raftRole = "leader";
+      agents[1]!.leader = "n2";
+      agents[1]!.writeAuthority = true;
+      agents[1]!.postgres = observation();
+      agents[1]!.term = 4;
+      agents[1]!.answer = { ok: true, error: null, leaderHint: null };
+      return answer;
+    };
+    const output = new CapturedOutput();
+    const code = await switchoverCommand(
+      [...base, "--to", "n2", "--wait", "--timeout", "10"],
+      output,
+    );
+    assertEquals(code, 0, output.errors.join("\n"));
+    assert(output.text.includes("n2 is the primary and accepts writes"), output.text);
+
+    const zone = new CapturedOutput();
+    assertEquals(
+      await switchoverCommand([...base, "--scheduled", "2026-05-01T02:00:00"], zone),
+      2,
+    );
+    assert(zone.errors.join("\n").includes("time zone"), zone.errors.join("\n"));
+    const soon = new CapturedOutput();
+    const at = new Date(Date.now() + 300).toISOString();
+    assertEquals(await switchoverCommand([...base, "--scheduled", at], soon), 0);
+    assert(soon.errors.join("\n").includes(`scheduled for ${at}`), soon.errors.join("\n"));
+  });
+});
+
+Deno.test("hactl reload asks each member's own API and reports what changed or why not", async () => {
+  const outcomes: ReloadOutcome[] = [{ changed: ["gateway.listen"] }, { error: "line 3: bad" }];
+  const agents = [new FakeAgent("n1"), new FakeAgent("n2").becomeStandby("n1")];
+  const servers = agents.map((agent, index) =>
+    startApiServer(agent, {
+      hostname: "127.0.0.1",
+      port: 0,
+      secret: TEST_SECRET,
+      reloadNodeFile: () => Promise.resolve(outcomes[index]!),
+    })
+  );
+  const directory = await Deno.makeTempDir({ prefix: "hactl-reload-cli-" });
+  try {
+    const members = agents.map((agent, index) => member(agent.nodeId, servers[index]!.port));
+    for (const agent of agents) agent.members = members;
+    const secretFile = `${directory}/cluster.secret`;
+    await Deno.writeTextFile(secretFile, `${TEST_SECRET}\n`, { mode: 0o600 });
+    const apis = servers.map((server) => `127.0.0.1:${server.port}`);
+    const both = new CapturedOutput();
+    const args = ["--api", apis[0]!, "--api", apis[1]!, "--secret-file", secretFile, "--json"];
+    assertEquals(await reloadCommand(args, both), 1, "one member refused its file");
+    const results = JSON.parse(both.text) as ReloadResult[];
+    assertEquals(results.map((r) => [r.member, r.ok, r.changed]), [
+      ["n1", true, ["gateway.listen"]],
+      ["n2", false, []],
+    ]);
+    assert(results[1]!.error!.includes("line 3: bad"), results[1]!.error!);
+
+    // Only n1's API was given: n2 is named but its API is not configured, so not asked.
+    const one = new CapturedOutput();
+    const only = ["n1", "n2", "--api", apis[0]!, "--secret-file", secretFile];
+    assertEquals(await reloadCommand(only, one), 1);
+    assert(one.text.includes(`not configured: pass --api ${apis[1]}`), one.text);
+    assert(/n1\s+yes\s+gateway\.listen/.test(one.text), one.text);
+  } finally {
+    await Promise.all(servers.map((server) => server.close()));
+    await Deno.remove(directory, { recursive: true });
+  }
 });

@@ -9,8 +9,14 @@ import type {
   AgentStatus,
   MemberAddress,
   PeerStatus,
+  PostgresDetails,
 } from "../../src/agent/agent_handle.ts";
-import type { AdminRequest, PostgresObservation, RaftRole } from "../../src/core/mod.ts";
+import type {
+  AdminRequest,
+  PostgresObservation,
+  RaftRole,
+  WalPosition,
+} from "../../src/core/mod.ts";
 
 /** The cluster secret the tests use. */
 export const TEST_SECRET = "0123456789abcdef0123456789abcdef";
@@ -20,7 +26,7 @@ export function observation(overrides: Partial<PostgresObservation> = {}): Postg
   return {
     status: "running",
     inRecovery: false,
-    position: { timeline: 2, lsn: 0x3000060 },
+    position: { timeline: 2, lsn: 0x3000060, history: [{ timeline: 1, endLsn: 0x2000000 }] },
     replayCaughtUp: true,
     synchronousStandbyNames: 'ANY 1 ("n2", "n3")',
     fenced: false,
@@ -52,6 +58,18 @@ export class FakeAgent implements AgentHandle {
   members: MemberAddress[] = [];
   voters: string[] = ["n1", "n2", "n3"];
   learners: string[] = [];
+  syncMode = "quorum";
+  tags: Record<string, string> = {};
+  /** The leader's position as heard; the own position on the leader. */
+  leaderPosition: WalPosition | null = null;
+  maxLagBytes: number | null = null;
+  stepAgeMs = 5;
+  /** How long this agent has held write authority (when it holds it). */
+  writeAuthorityAgeMs = 60_000;
+  /** What postgresDetails answers (null: Postgres does not answer). */
+  details: PostgresDetails | null = null;
+  /** How many times the details were read. */
+  detailsReads = 0;
   /** Requests received, in order. */
   readonly submitted: AdminRequest[] = [];
   /** What every submit answers. */
@@ -68,7 +86,15 @@ export class FakeAgent implements AgentHandle {
     this.raftRole = "follower";
     this.leader = leader;
     this.writeAuthority = false;
-    this.postgres = observation({ inRecovery: true, position: { timeline: 2, lsn: 0x3000000 } });
+    this.postgres = observation({
+      inRecovery: true,
+      position: { timeline: 2, lsn: 0x3000000, history: [{ timeline: 1, endLsn: 0x2000000 }] },
+    });
+    this.leaderPosition = {
+      timeline: 2,
+      lsn: 0x3000060,
+      history: [{ timeline: 1, endLsn: 0x2000000 }],
+    };
     this.activity = `standby of ${leader}`;
     this.answer = { ok: false, error: `${this.nodeId} is not the leader`, leaderHint: leader };
     return this;
@@ -90,14 +116,28 @@ export class FakeAgent implements AgentHandle {
         learners: this.learners,
         leaseRemainingMs: this.writeAuthority ? 500 : 0,
         writeAuthority: this.writeAuthority,
+        tickMs: 50,
+        electionTimeoutMs: 1000,
+        leaderContactAgeMs: this.raftRole === "leader" ? 0 : 100,
+        writeAuthorityAgeMs: this.writeAuthority ? this.writeAuthorityAgeMs : 0,
       },
-      cluster: { paused: this.paused, syncMode: "quorum", keyValues: {} },
+      cluster: {
+        paused: this.paused,
+        syncMode: this.syncMode,
+        keyValues: {},
+        maxLagBytes: this.maxLagBytes,
+      },
       postgres: {
         observation: this.postgres,
         desired: { kind: "hold", reason: "test" },
         activity: this.activity,
         lastError: null,
+        leaderPosition: this.raftRole === "leader"
+          ? this.postgres?.position ?? null
+          : this.leaderPosition,
       },
+      tags: this.tags,
+      stepAgeMs: this.stepAgeMs,
       peers: this.peers,
       members: this.members,
       refusal: null,
@@ -112,5 +152,10 @@ export class FakeAgent implements AgentHandle {
 
   counters(): Readonly<Record<string, number>> {
     return { steps: 10, messagesSent: 4 };
+  }
+
+  postgresDetails(): Promise<PostgresDetails | null> {
+    this.detailsReads++;
+    return Promise.resolve(this.details);
   }
 }

@@ -19,15 +19,23 @@ export function testHactlCommand(args: readonly string[]): string[] {
     : selfCommand({ kind: "compiled", executable }, args);
 }
 
-/** Runs `hactl ARGS`; returns the exit code and everything it printed. */
-export async function hactl(args: string[]): Promise<{ code: number; output: string }> {
+/** Runs `hactl ARGS` with `input` on its standard input; the exit code and all it printed. */
+export async function hactl(
+  args: string[],
+  input = "",
+): Promise<{ code: number; output: string }> {
   const [program, ...rest] = testHactlCommand(args);
-  const result = await new Deno.Command(program!, {
+  const child = new Deno.Command(program!, {
     args: rest,
+    stdin: "piped",
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
-  }).output();
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(input)).catch(() => {});
+  await writer.close().catch(() => {});
+  const result = await child.output();
   const decoder = new TextDecoder();
   return {
     code: result.code,

@@ -49,8 +49,8 @@ const MINIMAL_CONFIG: AgentConfig = {
     heartbeatIntervalTicks: 2,
     clockDriftPermille: 10,
   },
-  api: { listen: { hostname: "127.0.0.1", port: 8008 } },
-  gateway: { listen: null },
+  api: { listen: { hostname: "10.0.0.1", port: 8008 }, primaryHoldMs: 10_000 },
+  gateway: { listen: null, maxConnections: 1024 },
   postgres: {
     binDir: null,
     dataDir: "/var/lib/postgresql/hactl",
@@ -61,7 +61,9 @@ const MINIMAL_CONFIG: AgentConfig = {
     replicationUser: "replicator",
     superuser: "postgres",
     parameters: [],
+    clientNetworks: ["0.0.0.0/0", "::/0"],
   },
+  log: { format: "text", level: "info" },
 };
 
 function errorsOf(
@@ -272,7 +274,7 @@ Deno.test("each kind of mistake is reported with the line, the key, the wrong va
 Deno.test("an unknown key with no close match lists the section's keys", () => {
   const text = MINIMAL.replace("[postgres]\n", "[api]\ncolour = 1\n[postgres]\n");
   assertEquals(errorsOf(text), [
-    "hactl.toml:13: api.colour is not a key; the keys of [api] are listen",
+    "hactl.toml:13: api.colour is not a key; the keys of [api] are listen, primary_hold_ms",
   ]);
 });
 
@@ -305,10 +307,12 @@ Deno.test("environment variables override the file and are checked with the same
     HACTL_CLUSTER_PEERS: "node2=10.0.0.2:7401, node3=10.0.0.3:7401",
     HACTL_CLUSTER_MAX_LAG_BYTES: "unlimited",
     HACTL_GATEWAY_LISTEN: "0.0.0.0:6432",
-    HACTL_LOG_LEVEL: "debug", // not a config section: belongs to another part of hactl
+    HACTL_LOG_FORMAT: "json",
+    HACTL_AGENT_LOG: "/tmp/agent.log", // not a config section: belongs to another part of hactl
     PATH: "/usr/bin",
   };
   const config = configOf(MINIMAL, overridesFromEnvironment(environment));
+  assertEquals(config.log.format, "json");
   assertEquals(config.postgres.port, 5433);
   assertEquals(config.cluster.peers.map((peer) => peer.id), ["node2", "node3"]);
   assertEquals(config.cluster.maxLagBytes, null);

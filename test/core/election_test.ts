@@ -9,7 +9,16 @@ import {
   type VoteRequest,
   type VoteResponse,
 } from "../../src/core/mod.ts";
-import { deliver, feed, memberNode, observation, TEST_CONFIG, tickTimes } from "./helpers.ts";
+import {
+  at,
+  deliver,
+  feed,
+  memberNode,
+  observation,
+  observeAgain,
+  TEST_CONFIG,
+  tickTimes,
+} from "./helpers.ts";
 
 const VOTERS = ["n1", "n2", "n3"];
 
@@ -21,7 +30,7 @@ function voteRequest(overrides: Partial<VoteRequest> = {}): VoteRequest {
     term: 2,
     lastLogIndex: 1,
     lastLogTerm: 1,
-    position: { timeline: 1, lsn: 100 },
+    position: at(1, 100),
     transfer: false,
     ...overrides,
   };
@@ -64,25 +73,27 @@ Deno.test("a majority of pre-votes starts a real election in the next term", () 
 });
 
 Deno.test("a vote is refused to a candidate whose Postgres position is behind the voter's (D2)", () => {
-  const voter =
-    tickTimes(memberNode("n1", VOTERS, { position: { timeline: 1, lsn: 500 } }), 20).state;
+  const voter = observeAgain(
+    tickTimes(memberNode("n1", VOTERS, { position: at(1, 500) }), 20).state,
+  );
   const refused = onlyResponse(
-    deliver(voter, voteRequest({ position: { timeline: 1, lsn: 499 } })).messages,
+    deliver(voter, voteRequest({ position: at(1, 499) })).messages,
   );
   assertEquals(refused.granted, false);
   assert(refused.reason.includes("position"), refused.reason);
   const granted = onlyResponse(
-    deliver(voter, voteRequest({ position: { timeline: 1, lsn: 500 } })).messages,
+    deliver(voter, voteRequest({ position: at(1, 500) })).messages,
   );
   assertEquals(granted.granted, true);
-  const newerTimeline = onlyResponse(
-    deliver(voter, voteRequest({ position: { timeline: 2, lsn: 10 } })).messages,
+  const forkedAfterUs = onlyResponse(
+    deliver(voter, voteRequest({ position: at(2, 600, [[1, 500]]) })).messages,
   );
-  assertEquals(
-    newerTimeline.granted,
-    true,
-    "a newer timeline outranks a higher LSN on an older one",
+  assertEquals(forkedAfterUs.granted, true, "a timeline forked at or after our LSN holds our WAL");
+  const forkedBeforeUs = onlyResponse(
+    deliver(voter, voteRequest({ position: at(2, 900, [[1, 400]]) })).messages,
   );
+  assertEquals(forkedBeforeUs.granted, false, "a higher timeline number forked below our LSN");
+  assert(forkedBeforeUs.reason.includes("superseded"), forkedBeforeUs.reason);
 });
 
 Deno.test("a vote is refused to a candidate with a stale Raft log even when its Postgres is ahead", () => {
@@ -94,11 +105,11 @@ Deno.test("a vote is refused to a candidate with a stale Raft log even when its 
     },
     { term: 2, index: 2, command: { kind: "noop" as const } },
   ];
-  const voter = tickTimes(memberNode("n1", VOTERS, { term: 2, entries }), 20).state;
+  const voter = observeAgain(tickTimes(memberNode("n1", VOTERS, { term: 2, entries }), 20).state);
   const response = onlyResponse(
     deliver(
       voter,
-      voteRequest({ term: 3, position: { timeline: 9, lsn: 9 }, lastLogTerm: 1, lastLogIndex: 5 }),
+      voteRequest({ term: 3, position: at(9, 9), lastLogTerm: 1, lastLogIndex: 5 }),
     )
       .messages,
   );
@@ -119,7 +130,7 @@ Deno.test("inside a leader's lease a voter refuses votes and keeps its term; a t
     entries: [],
     commitIndex: 1,
     round: 1,
-    leaderPosition: { timeline: 1, lsn: 100 },
+    leaderPosition: at(1, 100),
   }).state;
   const inLease = deliver(voter, voteRequest());
   assertEquals(onlyResponse(inLease.messages).granted, false);
@@ -130,7 +141,7 @@ Deno.test("inside a leader's lease a voter refuses votes and keeps its term; a t
   );
   const transfer = deliver(voter, voteRequest({ transfer: true }));
   assertEquals(onlyResponse(transfer.messages).granted, true);
-  const later = tickTimes(voter, TEST_CONFIG.electionTimeoutTicks).state;
+  const later = observeAgain(tickTimes(voter, TEST_CONFIG.electionTimeoutTicks + 1).state);
   assertEquals(onlyResponse(deliver(later, voteRequest()).messages).granted, true);
 });
 
@@ -145,14 +156,14 @@ Deno.test("a restarted node refuses votes for one election timeout (it cannot kn
     }],
   };
   let node = createNode("n1", TEST_CONFIG, persisted, 0);
-  node = feed(node, { kind: "postgres", observation: observation({ timeline: 1, lsn: 1 }) }).state;
+  node = feed(node, { kind: "postgres", observation: observation(at(1, 1)) }).state;
   assertEquals(onlyResponse(deliver(node, voteRequest()).messages).granted, false);
-  node = tickTimes(node, TEST_CONFIG.electionTimeoutTicks).state;
+  node = observeAgain(tickTimes(node, TEST_CONFIG.electionTimeoutTicks + 1).state);
   assertEquals(onlyResponse(deliver(node, voteRequest()).messages).granted, true);
 });
 
 Deno.test("one vote per term, persisted before the answer is sent", () => {
-  const voter = tickTimes(memberNode("n1", VOTERS), 20).state;
+  const voter = observeAgain(tickTimes(memberNode("n1", VOTERS), 20).state);
   const first = deliver(voter, voteRequest());
   assertEquals(onlyResponse(first.messages).granted, true);
   assertEquals(first.persist?.hardState, { term: 2, votedFor: "n2", commitIndex: 1 });
@@ -162,7 +173,7 @@ Deno.test("one vote per term, persisted before the answer is sent", () => {
 
 Deno.test("a node more than maxLagBytes behind the last primary neither campaigns nor wins votes", () => {
   const config = { ...TEST_CONFIG, maxLagBytes: 1000 };
-  let node = memberNode("n1", VOTERS, { config, position: { timeline: 1, lsn: 100 } });
+  let node = memberNode("n1", VOTERS, { config, position: at(1, 100) });
   node = deliver(node, {
     kind: "append",
     from: "n3",
@@ -173,13 +184,13 @@ Deno.test("a node more than maxLagBytes behind the last primary neither campaign
     entries: [],
     commitIndex: 1,
     round: 1,
-    leaderPosition: { timeline: 1, lsn: 5000 },
+    leaderPosition: at(1, 5000),
   }).state;
   const { state, messages } = tickTimes(node, 40);
   assertEquals(state.role, "follower");
   assertEquals(messages.filter((message) => message.kind === "pre-vote").length, 0);
   const response = onlyResponse(
-    deliver(state, voteRequest({ position: { timeline: 1, lsn: 200 } })).messages,
+    deliver(state, voteRequest({ position: at(1, 200) })).messages,
   );
   assertEquals(response.granted, false);
 });

@@ -22,6 +22,28 @@ export const TEST_CONFIG: CoreConfig = defaultCoreConfig({
   electionTimeoutJitterTicks: 5,
 });
 
+/**
+ * A WAL position: `timeline` at `lsn`, with the history given as [timeline, endLsn] pairs,
+ * oldest first (none: timeline 1, or a test where the history does not matter).
+ */
+export function at(
+  timeline: number,
+  lsn: number,
+  history: readonly (readonly [number, number])[] = [],
+): WalPosition {
+  return {
+    timeline,
+    lsn,
+    history: history.map(([ancestor, endLsn]) => ({ timeline: ancestor, endLsn })),
+  };
+}
+
+/** The same node with its latest observation fed again, as fresh as can be. */
+export function observeAgain(state: NodeState): NodeState {
+  if (state.postgres === null) throw new Error(`${state.id} has no observation to repeat`);
+  return step(state, { kind: "postgres", observation: state.postgres }).state;
+}
+
 /** A running Postgres at `position`, standby unless `primary`. */
 export function observation(position: WalPosition, primary = false): PostgresObservation {
   return {
@@ -52,7 +74,7 @@ export function memberNode(
   }, 0);
   return feed(node, {
     kind: "postgres",
-    observation: observation(options.position ?? { timeline: 1, lsn: 100 }),
+    observation: observation(options.position ?? at(1, 100)),
   })
     .state;
 }

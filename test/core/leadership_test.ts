@@ -18,13 +18,22 @@ import {
   type NodeState,
   synchronousStandbyNames,
 } from "../../src/core/mod.ts";
-import { deliver, feed, memberNode, observation, TEST_CONFIG, tickTimes } from "./helpers.ts";
+import {
+  at,
+  deliver,
+  feed,
+  memberNode,
+  observation,
+  observeAgain,
+  TEST_CONFIG,
+  tickTimes,
+} from "./helpers.ts";
 
 const VOTERS = ["n1", "n2", "n3"];
 
 /** n1 as leader of term 2 over three voters, its Postgres a primary, after one round. */
 function leader(config = TEST_CONFIG): NodeState {
-  let node = memberNode("n1", VOTERS, { config, position: { timeline: 1, lsn: 100 } });
+  let node = memberNode("n1", VOTERS, { config, position: at(1, 100) });
   node = tickTimes(node, config.electionTimeoutTicks).state;
   node = deliver(node, {
     kind: "vote-response",
@@ -59,7 +68,7 @@ function acknowledge(node: NodeState, from: string): NodeState {
     success: true,
     matchIndex: node.log[node.log.length - 1]!.index,
     round: node.round,
-    position: { timeline: 1, lsn: 100 },
+    position: at(1, 100),
   }).state;
 }
 
@@ -74,7 +83,7 @@ Deno.test("a new leader gets write authority only after a majority acknowledged 
   node = acknowledge(node, "n2");
   assertEquals(hasWriteAuthority(node), true);
   node =
-    feed(node, { kind: "postgres", observation: observation({ timeline: 1, lsn: 100 }) }).state;
+    feed(node, { kind: "postgres", observation: observation(at(1, 100)) }).state;
   assertEquals(decidePostgresRole(node), {
     kind: "primary",
     synchronousStandbyNames: 'ANY 1 ("n2", "n3")',
@@ -83,7 +92,7 @@ Deno.test("a new leader gets write authority only after a majority acknowledged 
 
 Deno.test("the lease runs out when no majority answers, then the leader steps down (check-quorum)", () => {
   let node = acknowledge(leader(), "n2");
-  node = feed(node, { kind: "postgres", observation: observation({ timeline: 2, lsn: 120 }, true) })
+  node = feed(node, { kind: "postgres", observation: observation(at(2, 120), true) })
     .state;
   const lease = leaseDurationTicks(TEST_CONFIG);
   node = tickTimes(node, lease).state;
@@ -151,7 +160,7 @@ function staleEntriesLeader(faults = NO_FAULTS): NodeState {
     snapshot: null,
     entries,
   }, 0);
-  node = feed(node, { kind: "postgres", observation: observation({ timeline: 1, lsn: 1 }) }).state;
+  node = feed(node, { kind: "postgres", observation: observation(at(1, 1)) }).state;
   node = tickTimes(node, 20).state;
   node = deliver(node, {
     kind: "vote-response",
@@ -215,7 +224,7 @@ function ackOf(node: NodeState) {
 
 Deno.test("switchover: the leader fences first, waits for the target's WAL, then sends TimeoutNow", () => {
   let node = acknowledge(leader(), "n2");
-  node = feed(node, { kind: "postgres", observation: observation({ timeline: 2, lsn: 300 }, true) })
+  node = feed(node, { kind: "postgres", observation: observation(at(2, 300), true) })
     .state;
   const started = feed(node, {
     kind: "admin",
@@ -224,20 +233,20 @@ Deno.test("switchover: the leader fences first, waits for the target's WAL, then
   node = started.state;
   assertEquals(hasWriteAuthority(node), false, "authority ends as soon as the transfer starts");
   assertEquals(decidePostgresRole(node).kind, "fenced");
-  const fenced = { ...observation({ timeline: 2, lsn: 310 }, true), fenced: true };
+  const fenced = { ...observation(at(2, 310), true), fenced: true };
   node = feed(node, { kind: "postgres", observation: fenced }).state;
   const behind = deliver(node, {
     ...ackOf(node),
     from: "n3",
     matchIndex: 2,
-    position: { timeline: 2, lsn: 305 },
+    position: at(2, 305),
   });
   assertEquals(behind.messages.filter((message) => message.kind === "timeout-now").length, 0);
   const caughtUp = deliver(behind.state, {
     ...ackOf(node),
     from: "n3",
     matchIndex: 2,
-    position: { timeline: 2, lsn: 310 },
+    position: at(2, 310),
   });
   assertEquals(
     caughtUp.messages.filter((message) => message.kind === "timeout-now").map((message) =>
@@ -260,7 +269,7 @@ Deno.test("switchover: the leader fences first, waits for the target's WAL, then
       entries: [],
       commitIndex: 2,
       round: 1,
-      leaderPosition: { timeline: 3, lsn: 310 },
+      leaderPosition: at(3, 310),
     } satisfies AppendRequest,
   );
   assertEquals(stepDown.state.role, "follower");
@@ -330,7 +339,7 @@ Deno.test("the Postgres role of a follower: clone when empty, rejoin when it was
     kind: "clone",
     source: "n1",
   });
-  const primary = observation({ timeline: 1, lsn: 1 }, true);
+  const primary = observation(at(1, 1), true);
   assertEquals(decidePostgresRole({ ...follower, postgres: primary }), {
     kind: "rejoin",
     source: "n1",

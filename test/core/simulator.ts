@@ -11,7 +11,6 @@
 import {
   applyPersistRequest,
   type Command,
-  compareWalPositions,
   type CoreConfig,
   createNode,
   decidePostgresRole,
@@ -23,6 +22,7 @@ import {
   type Message,
   type NodeState,
   type PersistentState,
+  relateWalPositions,
   step,
   type WalPosition,
 } from "../../src/core/mod.ts";
@@ -148,7 +148,7 @@ export class Simulation {
         postgres: {
           status: "absent",
           inRecovery: true,
-          position: { timeline: 1, lsn: 0 },
+          position: { timeline: 1, lsn: 0, history: [] },
           history: [],
         },
       });
@@ -227,7 +227,7 @@ export class Simulation {
       reply.kind === "vote-response" && reply.granted && !reply.preVote
     );
     const own = voter.state.postgres?.position;
-    if (granted && own && compareWalPositions(request.position, own) < 0) {
+    if (granted && own && !positionAtLeast(request.position, own)) {
       throw new SafetyViolation(
         `${voter.id} voted for ${request.from} whose position is behind its own`,
         this.options.seed,
@@ -272,7 +272,7 @@ export class Simulation {
         node.postgres = {
           status: "running",
           inRecovery: false,
-          position: { timeline: 1, lsn: 1 },
+          position: { timeline: 1, lsn: 1, history: [] },
           history: [],
         };
         this.input(node, {
@@ -297,7 +297,14 @@ export class Simulation {
             ...postgres,
             status: "running",
             inRecovery: false,
-            position: { timeline: this.highestTimeline, lsn: postgres.position.lsn },
+            position: {
+              timeline: this.highestTimeline,
+              lsn: postgres.position.lsn,
+              history: [
+                ...postgres.position.history,
+                { timeline: postgres.position.timeline, endLsn: postgres.position.lsn },
+              ],
+            },
           };
         }
         return;
@@ -616,7 +623,8 @@ function describe(message: Message): string {
   return base;
 }
 
-/** Compares positions, for tests. */
+/** True when `a` holds all of `b`'s WAL (b equal to or behind a on a's history), for tests. */
 export function positionAtLeast(a: WalPosition, b: WalPosition): boolean {
-  return compareWalPositions(a, b) >= 0;
+  const relation = relateWalPositions(b, a);
+  return relation === "equal" || relation === "behind";
 }

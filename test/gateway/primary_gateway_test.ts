@@ -117,3 +117,87 @@ Deno.test({
     }
   },
 });
+
+/** Connects to the gateway and returns the echo of "hello", "closed", or "no answer" (5 s). */
+async function hello(port: number): Promise<string> {
+  const connection = await Deno.connect({ hostname: "127.0.0.1", port });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const silence = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve("no answer"), 5_000);
+  });
+  try {
+    return await Promise.race([exchange(connection, "hello"), silence]);
+  } finally {
+    clearTimeout(timer);
+    connection.close();
+  }
+}
+
+Deno.test({
+  name: "accept errors pause the gateway's accept loop with a backoff; they do not end it",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    // Injected through the listener seam: the first 5 accepts fail as with EMFILE. (A real
+    // EMFILE under prlimit is not usable here: Deno 2.9 itself panics when it runs out of file
+    // descriptors, in its signal handling.) Before, the first accept error ended the loop.
+    const echo = namedEcho("n1");
+    let failuresLeft = 5;
+    const agent = { status: () => statusOf("n1", { n1: echo.port }) } as unknown as AgentHandle;
+    const gateway = PrimaryGateway.start(
+      agent,
+      { hostname: "127.0.0.1", port: 0 },
+      new Logger("n3", "error"),
+      {
+        wrapListener: (listener) => ({
+          addr: listener.addr,
+          close: () => listener.close(),
+          accept: () =>
+            failuresLeft-- > 0
+              ? Promise.reject(new Error("Too many open files (os error 24)"))
+              : listener.accept(),
+        }),
+      },
+    );
+    try {
+      assertEquals(await hello(gateway.port), "n1:hello");
+      assertEquals(await hello(gateway.port), "n1:hello");
+      assertEquals(gateway.counters().acceptErrors, 5);
+    } finally {
+      gateway.close();
+      echo.listener.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "at its connection cap the gateway closes newcomers and serves again below it",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const echo = namedEcho("n1");
+    const agent = { status: () => statusOf("n1", { n1: echo.port }) } as unknown as AgentHandle;
+    const gateway = PrimaryGateway.start(
+      agent,
+      { hostname: "127.0.0.1", port: 0 },
+      new Logger("n3", "error"),
+      { maxConnections: 2 },
+    );
+    const held: Deno.Conn[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        held.push(await Deno.connect({ hostname: "127.0.0.1", port: gateway.port }));
+        assertEquals(await exchange(held[i]!, "hi"), "n1:hi");
+      }
+      assertEquals(await hello(gateway.port), "closed");
+      held.pop()!.close();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assertEquals(await hello(gateway.port), "n1:hello");
+      assertEquals(gateway.counters().refused, 1);
+    } finally {
+      for (const connection of held) connection.close();
+      gateway.close();
+      echo.listener.close();
+    }
+  },
+});

@@ -253,11 +253,35 @@ export class TestNetwork {
     await this.#applyRules([to]);
   }
 
+  /**
+   * Two-way partition of one TCP port: between any host of `groupA` and any host of `groupB`,
+   * packets to or from `port` are dropped (e.g. the Raft port only, or Postgres replication
+   * only); other traffic passes. Cumulative until {@link heal}.
+   */
+  async partitionPort(
+    groupA: readonly number[],
+    groupB: readonly number[],
+    port: number,
+  ): Promise<void> {
+    this.#assertUsable("partitionPort");
+    checkGroups(this, groupA, groupB);
+    if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+      throw new Error(`TestNetwork.partitionPort: port must be in 1..65535, got ${port}`);
+    }
+    for (const a of groupA) {
+      for (const b of groupB) {
+        this.#blockedPairs.add(`${a}>${b}:${port}`);
+        this.#blockedPairs.add(`${b}>${a}:${port}`);
+      }
+    }
+    await this.#applyRules([...groupA, ...groupB]);
+  }
+
   /** Removes every partition. */
   async heal(): Promise<void> {
     this.#assertUsable("heal");
     const touched = new Set<number>();
-    for (const pair of this.#blockedPairs) touched.add(Number(pair.split(">")[1]));
+    for (const pair of this.#blockedPairs) touched.add(parseBlockedPair(pair).to);
     this.#blockedPairs.clear();
     await this.#applyRules([...touched]);
   }
@@ -417,11 +441,12 @@ export class TestNetwork {
   async #applyRules(indices: readonly number[]): Promise<void> {
     const nft = requireTool("nft");
     for (const index of new Set(indices)) {
-      const sources = [...this.#blockedPairs]
-        .map((pair) => pair.split(">").map(Number) as [number, number])
-        .filter(([, to]) => to === index)
-        .map(([from]) => this.host(from).address);
-      await this.run(index, [nft, "-f", "-"], { stdin: faultRuleset(sources) });
+      const arriving = [...this.#blockedPairs].map(parseBlockedPair).filter((p) => p.to === index);
+      const sources = arriving.filter((p) => p.port === null).map((p) => this.host(p.from).address);
+      const portSources = arriving.flatMap((p) =>
+        p.port === null ? [] : [{ address: this.host(p.from).address, port: p.port }]
+      );
+      await this.run(index, [nft, "-f", "-"], { stdin: faultRuleset(sources, portSources) });
     }
   }
 
@@ -457,22 +482,44 @@ export async function listNamespaces(): Promise<string[]> {
   return output.stdout.split("\n").map((line) => line.split(" ")[0] ?? "").filter((n) => n);
 }
 
-/** The nftables script that replaces the fault table with drops of packets from `sources`. */
-export function faultRuleset(sources: readonly string[]): string {
+/** A source whose packets to or from one TCP port are dropped ({@link faultRuleset}). */
+export interface PortSource {
+  readonly address: string;
+  readonly port: number;
+}
+
+/**
+ * The nftables script that replaces the fault table with drops of every packet from `sources`
+ * and of the TCP packets from `portSources` whose source or destination port is theirs.
+ */
+export function faultRuleset(
+  sources: readonly string[],
+  portSources: readonly PortSource[] = [],
+): string {
   // "table" creates the table when missing so that "delete" always succeeds; nft -f applies the
   // whole script as one transaction, so there is no instant without the rules.
   const lines = [`table inet ${FAULT_TABLE}`, `delete table inet ${FAULT_TABLE}`];
-  if (sources.length > 0) {
+  if (sources.length > 0 || portSources.length > 0) {
     lines.push(
       `table inet ${FAULT_TABLE} {`,
       "  chain input {",
       "    type filter hook input priority filter; policy accept;",
-      `    ip saddr { ${sources.join(", ")} } drop`,
-      "  }",
-      "}",
     );
+    if (sources.length > 0) lines.push(`    ip saddr { ${sources.join(", ")} } drop`);
+    for (const { address, port } of portSources) {
+      lines.push(`    ip saddr ${address} tcp dport ${port} drop`);
+      lines.push(`    ip saddr ${address} tcp sport ${port} drop`);
+    }
+    lines.push("  }", "}");
   }
   return lines.join("\n") + "\n";
+}
+
+/** Parses an entry of #blockedPairs: "from>to" (every packet) or "from>to:port". */
+function parseBlockedPair(pair: string): { from: number; to: number; port: number | null } {
+  const [from, rest] = pair.split(">");
+  const [to, port] = (rest ?? "").split(":");
+  return { from: Number(from), to: Number(to), port: port === undefined ? null : Number(port) };
 }
 
 function checkCreateOptions(options: TestNetworkOptions): void {

@@ -151,6 +151,23 @@ Deno.test("partitionOneWay(0, 1) drops packets from 0 to 1 while 1's datagrams r
   });
 });
 
+Deno.test("partitionPort cuts one TCP port between hosts and leaves other ports alone", async () => {
+  await withNetwork(2, async ({ network }) => {
+    const address = network.host(1).address;
+    await network.partitionPort([0], [1], ECHO_PORT + 1);
+    assert(await network.canConnect(0, address, ECHO_PORT), "another port's cut leaves it open");
+    await network.partitionPort([0], [1], ECHO_PORT);
+    assertEquals(await network.canConnect(0, address, ECHO_PORT, CONNECT_TIMEOUT_MS), false);
+    assertEquals(
+      await network.canConnect(1, network.host(0).address, ECHO_PORT, CONNECT_TIMEOUT_MS),
+      false,
+      "the port is cut in both directions",
+    );
+    await network.heal();
+    assert(await network.canConnect(0, address, ECHO_PORT), "heal restores the port");
+  });
+});
+
 Deno.test("freeze stops a process answering and thaw resumes it; killHost empties a host", async () => {
   await withNetwork(2, async ({ network, serverPids }) => {
     const serverOnOne = serverPids[1] ?? -1;

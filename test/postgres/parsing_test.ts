@@ -102,16 +102,15 @@ const SETTINGS: PostgresSettings = {
   allowedNetworks: ["10.0.0.0/8"],
 };
 
-Deno.test("pg_hba.conf never trusts, and fenced it admits no ordinary client", () => {
-  const normal = renderPgHba(SETTINGS, false);
-  const fenced = renderPgHba(SETTINGS, true);
-  for (const text of [normal, fenced]) {
-    assert(!/\btrust\b/.test(text.replace(/^#.*$/gm, "")), "trust must never appear");
-    assert(text.includes("host replication replicator 10.0.0.0/8 scram-sha-256"));
-  }
-  assert(normal.includes("host all all 10.0.0.0/8 scram-sha-256"));
-  assert(!fenced.includes("host all all"), "a fenced server must refuse clients");
-  assert(!fenced.includes("local all all"), "a fenced server must refuse local clients");
+Deno.test("pg_hba.conf never trusts, and admits clients (a fence makes them read-only)", () => {
+  const text = renderPgHba(SETTINGS);
+  assert(!/\btrust\b/.test(text.replace(/^#.*$/gm, "")), "trust must never appear");
+  assert(text.includes("local all postgres peer map=hactl"), text);
+  assert(text.includes("local replication postgres peer map=hactl"), text);
+  assert(text.includes("host replication replicator 10.0.0.0/8 scram-sha-256"), text);
+  // Refusing clients would end libpq's multi-host attempt at the fenced node (issue 9, #5).
+  assert(text.includes("host all all 10.0.0.0/8 scram-sha-256"), text);
+  assert(text.includes("local all all peer"), text);
 });
 
 Deno.test("SCRAM verifiers have Postgres' format and a fresh salt each time", async () => {

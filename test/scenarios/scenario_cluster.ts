@@ -26,6 +26,8 @@ export const RAFT_PORT = 7401;
 export const API_PORT = 8008;
 /** Postgres port on every host. */
 export const POSTGRES_PORT = 5432;
+/** Gateway port (`gateway.listen`) on every host, when {@link ScenarioClusterOptions.gateway}. */
+export const GATEWAY_PORT = 6432;
 /** Time for bootstrap plus clones of every standby on a loaded 2-core machine. */
 export const STARTUP_TIMEOUT_MS = 120_000;
 /** Most time one status request may take (curl inside the namespace). */
@@ -49,6 +51,10 @@ export interface ScenarioClusterOptions {
   readonly name: string;
   /** The clock node `index`'s agent (and every process it starts) sees; null: the real one. */
   readonly clockSkew?: (index: number) => ClockSkewOptions | null;
+  /** Extra hosts without a node (indices nodes..nodes+clientHosts-1), for clients; default 0. */
+  readonly clientHosts?: number;
+  /** Turn on every node's gateway port ({@link GATEWAY_PORT}); default off. */
+  readonly gateway?: boolean;
 }
 
 /** One node of a scenario cluster. */
@@ -96,7 +102,8 @@ export class ScenarioCluster {
     requireTool("curl");
     // A random subnet keeps parallel scenario files apart on the shared 10.231/16 range.
     const subnet = 100 + Math.floor(Math.random() * 150);
-    const network = await TestNetwork.create({ hosts: options.nodes, subnet });
+    const hosts = options.nodes + (options.clientHosts ?? 0);
+    const network = await TestNetwork.create({ hosts, subnet });
     const directory = await Deno.makeTempDir({ prefix: `hactl-scenario-${options.name}-` });
     let cluster: ScenarioCluster | null = null;
     try {
@@ -407,6 +414,7 @@ async function writeConfigs(
       "postgres.listen_address": address,
       "postgres.advertise_host": address,
       "postgres.port": POSTGRES_PORT,
+      ...(options.gateway === true ? { "gateway.listen": `${address}:${GATEWAY_PORT}` } : {}),
     });
     await Deno.writeTextFile(configPath, text);
     await Deno.mkdir(nodeDirectory, { recursive: true, mode: 0o700 });

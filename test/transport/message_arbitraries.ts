@@ -15,7 +15,13 @@ import type {
   Snapshot,
   WalPosition,
 } from "../../src/core/types.ts";
-import { MAX_TIMELINE } from "../../src/transport/message_codec.ts";
+import {
+  MAX_LOG_INDEX,
+  MAX_HISTORY_LINES,
+  MAX_ROUND,
+  MAX_TERM,
+  MAX_TIMELINE,
+} from "../../src/transport/message_codec.ts";
 
 const FAMILIAR_IDS = ["node1", "node2", "node3", "pg-east_1", "a", "Z".repeat(63)];
 
@@ -25,16 +31,34 @@ export const nodeIdArbitrary: fc.Arbitrary<NodeId> = fc.oneof(
   fc.stringMatching(/^[A-Za-z0-9_-]{1,63}$/),
 );
 
-const termArbitrary = fc.oneof(fc.nat({ max: 20 }), fc.maxSafeNat());
+// Up to the named bounds (the codec refuses anything above them), the bounds themselves included.
+const termArbitrary = fc.oneof(fc.nat({ max: 20 }), fc.nat({ max: MAX_TERM }), fc.constant(MAX_TERM));
 const indexArbitrary = fc.oneof(
   fc.nat({ max: 1000 }),
-  fc.nat({ max: Number.MAX_SAFE_INTEGER - 1000 }),
+  fc.nat({ max: Math.min(MAX_LOG_INDEX, MAX_ROUND) - 1000 }),
 );
 
-/** WAL positions, including the extremes of both fields. */
+const lsnArbitrary = fc.oneof(fc.nat({ max: 1 << 30 }), fc.maxSafeNat());
+
+/**
+ * WAL positions, including the extremes of every field: a history of up to
+ * MAX_HISTORY_LINES ancestors (timelines rising below the position's, end LSNs in order).
+ */
 export const positionArbitrary: fc.Arbitrary<WalPosition> = fc.record({
   timeline: fc.oneof(fc.nat({ max: 10 }), fc.constant(MAX_TIMELINE)),
-  lsn: fc.oneof(fc.nat({ max: 1 << 30 }), fc.maxSafeNat()),
+  lsn: lsnArbitrary,
+  timelines: fc.uniqueArray(fc.oneof(fc.nat({ max: 10 }), fc.nat({ max: MAX_TIMELINE })), {
+    maxLength: MAX_HISTORY_LINES,
+  }),
+  ends: fc.array(lsnArbitrary, { minLength: MAX_HISTORY_LINES, maxLength: MAX_HISTORY_LINES }),
+}).map(({ timeline, lsn, timelines, ends }) => {
+  const ancestors = timelines.filter((ancestor) => ancestor < timeline).sort((a, b) => a - b);
+  const endLsns = ends.slice(0, ancestors.length).sort((a, b) => a - b);
+  return {
+    timeline,
+    lsn,
+    history: ancestors.map((ancestor, index) => ({ timeline: ancestor, endLsn: endLsns[index]! })),
+  };
 });
 
 const optionalPositionArbitrary: fc.Arbitrary<WalPosition | null> = fc.option(positionArbitrary, {

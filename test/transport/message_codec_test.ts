@@ -16,6 +16,7 @@ import {
   decodeMessageBytes,
   encodeMessage,
   MAX_ENTRIES_PER_MESSAGE,
+  MAX_HISTORY_LINES,
   MAX_KEY_LENGTH,
   MAX_KEY_VALUE_ENTRIES,
   MAX_MESSAGE_BYTES,
@@ -45,6 +46,10 @@ function sample(kind: Message["kind"]): Message {
 
 function entry(json: Json, position: number): Json {
   return (json.entries as Json[])[position]!;
+}
+
+function historyLine(json: Json, line: number): Json {
+  return ((json.position as Json).history as Json[])[line]!;
 }
 
 function snapshotState(json: Json): Json {
@@ -131,6 +136,43 @@ const REJECTED: readonly [string, () => unknown, string][] = [
     "a timeline over 32 bits",
     () => mutated(sample("pre-vote"), (json) => (json.position as Json).timeline = 2 ** 32),
     "pre-vote.position.timeline: expected a timeline id up to 4294967295, got 4294967296",
+  ],
+  [
+    "a timeline history longer than its bound",
+    () =>
+      mutated(sample("pre-vote"), (json) =>
+        (json.position as Json).history = Array.from(
+          { length: MAX_HISTORY_LINES + 1 },
+          (_, i) => ({ timeline: i, endLsn: i }),
+        )),
+    `pre-vote.position.history: expected at most ${MAX_HISTORY_LINES} items, got ${
+      MAX_HISTORY_LINES + 1
+    } items`,
+  ],
+  [
+    "a history line at the position's own timeline",
+    () => mutated(sample("pre-vote"), (json) => historyLine(json, 1).timeline = 3),
+    "pre-vote.position.history[1].timeline: expected a timeline below 3, got 3",
+  ],
+  [
+    "history timelines out of order",
+    () => mutated(sample("pre-vote"), (json) => historyLine(json, 1).timeline = 1),
+    "pre-vote.position.history[1].timeline: expected a timeline above 1, got 1",
+  ],
+  [
+    "history end LSNs going down",
+    () => mutated(sample("pre-vote"), (json) => historyLine(json, 1).endLsn = 5),
+    "pre-vote.position.history[1].endLsn: expected an LSN of at least 16777216, got 5",
+  ],
+  [
+    "a history end LSN beyond the safe integers",
+    () => mutated(sample("pre-vote"), (json) => historyLine(json, 0).endLsn = 2 ** 53),
+    "pre-vote.position.history[0].endLsn: expected a non-negative integer, got 9007199254740992",
+  ],
+  [
+    "a position without its history",
+    () => mutated(sample("pre-vote"), (json) => delete (json.position as Json).history),
+    "pre-vote.position.history: expected an array, got nothing (the field is missing)",
   ],
   [
     "a last log term above the message term",

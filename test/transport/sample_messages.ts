@@ -5,7 +5,12 @@
  */
 import type { Message } from "../../src/core/types.ts";
 
-const position = { timeline: 2, lsn: 0x3000060 };
+// Timeline 3, forked from 2 at 0/2000000, itself forked from 1 at 0/1000000.
+const position = {
+  timeline: 3,
+  lsn: 0x3000060,
+  history: [{ timeline: 1, endLsn: 0x1000000 }, { timeline: 2, endLsn: 0x2000000 }],
+};
 const membership = { voters: ["node1", "node2", "node3"], learners: ["node4"] };
 
 /** A valid append with one entry of every command kind (indexes 11 to 16). */

@@ -24,6 +24,8 @@ export interface RecordingNode {
   readonly received: Message[];
   readonly rejections: { reason: string; remote: string }[];
   readonly peerDown: { peer: NodeId; reason: string }[];
+  /** Outgoing messages the transport refused to send, with the reason. */
+  readonly sendRefused: string[];
   readonly address: PeerAddress;
 }
 
@@ -35,6 +37,7 @@ export function startRecordingNode(
   const received: Message[] = [];
   const rejections: { reason: string; remote: string }[] = [];
   const peerDown: { peer: NodeId; reason: string }[] = [];
+  const sendRefused: string[] = [];
   const transportOptions: PeerTransportOptions = {
     nodeId: id,
     clusterId: options.clusterId ?? CLUSTER_ID,
@@ -44,11 +47,21 @@ export function startRecordingNode(
     onMessage: (message) => received.push(message),
     onRejected: (reason, remote) => rejections.push({ reason, remote }),
     onPeerDown: (peer, reason) => peerDown.push({ peer, reason }),
-    ...(options.limits === undefined ? {} : { limits: options.limits }),
+    onSendRefused: (reason) => sendRefused.push(reason),
+    // Tests look at every refusal: no rate limit unless a test asks for one.
+    limits: { refusalReportIntervalMs: 0, ...options.limits },
   };
   const transport = new PeerTransport(transportOptions);
   transport.start();
-  return { id, transport, received, rejections, peerDown, address: transport.listenAddress };
+  return {
+    id,
+    transport,
+    received,
+    rejections,
+    peerDown,
+    sendRefused,
+    address: transport.listenAddress,
+  };
 }
 
 /** Tells every node about every other one. */

@@ -1,0 +1,160 @@
+/**
+ * Day-2 commands on a real 3-node cluster, run as processes (the HACTL_BIN binary when set):
+ * `hactl list` shows Patroni's columns for every member (table and --json), `hactl dsn`
+ * prints a URI that really connects to the writable primary, `hactl version` reports every
+ * member's hactl and Postgres, `hactl failover` refuses to replace a healthy primary without
+ * --force and with --force --candidate --wait moves it, and `hactl switchover --wait` returns
+ * only once the new primary accepts writes; `hactl reload` has every agent read its file
+ * again and name the settings that changed.
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { hactl, testHactlCommand } from "./hactl_process.ts";
+import { LocalCluster } from "../../src/demo/local_cluster.ts";
+import { VERSION } from "../../src/version.ts";
+import type { ListRow } from "../../src/cli/list_command.ts";
+
+Deno.test({
+  name: "list, dsn, version, reload, failover and switchover --wait on a real cluster",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async (t) => {
+    const directory = await Deno.makeTempDir({ prefix: "hactl-day2-test-" });
+    const cluster = await LocalCluster.create({
+      directory,
+      nodes: 3,
+      basePort: 28500,
+      hactlCommand: testHactlCommand,
+    });
+    const config = (id: string) => cluster.node(id).configPath;
+    let failed = true;
+    const stage = async (name: string, body: () => Promise<void>) => {
+      if (!await t.step(name, body)) throw new Error(`stage failed: ${name}`);
+    };
+    try {
+      await cluster.startAll(180_000);
+      await stage("hactl list shows every member with Patroni's columns", async () => {
+        await cluster.waitFor("both standbys in the synchronous set", async () => {
+          const result = await hactl(["list", "--config", config("node2"), "--json"]);
+          const rows = (JSON.parse(result.output) as { members: ListRow[] }).members;
+          return rows.filter((row) => row.role === "Quorum Standby").length === 2;
+        }, 60_000);
+        const table = await hactl(["list", "--config", config("node3")]);
+        assertEquals(table.code, 0, table.output);
+        assert(/^Member\s+Host\s+Role\s+State\s+TL\s+Lag in MB/m.test(table.output), table.output);
+        assert(/^node1\s+127\.0\.0\.1:\d+\s+Leader\s/m.test(table.output), table.output);
+        assert(/^node2\s+\S+\s+Quorum Standby\s/m.test(table.output), table.output);
+      });
+      await stage("hactl dsn connects to the writable primary", async () => {
+        const result = await hactl(["dsn", "--config", config("node1"), "--user", "postgres"]);
+        assertEquals(result.code, 0, result.output);
+        assert(result.output.trim().endsWith("target_session_attrs=read-write"), result.output);
+        const hosts = /@([^/]+)\//.exec(result.output)![1]!.split(",");
+        assertEquals(hosts.length, 3, result.output);
+        // The URI's hosts, tried in order for the one that is not in recovery.
+        let writable = 0;
+        for (const host of hosts) {
+          const [hostname, port] = host.split(":");
+          const sql = cluster.superuser(
+            ["node1", "node2", "node3"].find((id) =>
+              String(cluster.node(id).postgresPort) === port
+            )!,
+          );
+          const [row] = await sql`SELECT pg_is_in_recovery() AS standby`;
+          if (row!.standby === false) writable++;
+          await sql.end();
+          assertEquals(hostname, "127.0.0.1");
+        }
+        assertEquals(writable, 1, "exactly one host of the URI is the primary");
+      });
+      await stage("hactl version reports every member", async () => {
+        const result = await hactl(["version", "--config", config("node1"), "--json"]);
+        assertEquals(result.code, 0, result.output);
+        const answer = JSON.parse(result.output) as {
+          members: { member: string; hactl: string; postgres: string }[];
+        };
+        assertEquals(answer.members.map((m) => [m.member, m.hactl]), [
+          ["node1", VERSION],
+          ["node2", VERSION],
+          ["node3", VERSION],
+        ]);
+        assert(answer.members.every((m) => /^1\d\.\d+$/.test(m.postgres)), result.output);
+      });
+      await stage(
+        "hactl reload: each agent reads its file again and names what changed",
+        async () => {
+          const path = config("node2");
+          const gateway = cluster.node("node2").gatewayPort;
+          const text = await Deno.readTextFile(path);
+          await Deno.writeTextFile(
+            path,
+            text.replace(`127.0.0.1:${gateway}"`, `127.0.0.1:${gateway + 50}"`),
+          );
+          try {
+            const result = await hactl(["reload", "--config", config("node1"), "--json"]);
+            assertEquals(result.code, 0, result.output);
+            const answers = JSON.parse(result.output) as { member: string; changed: string[] }[];
+            assertEquals(answers.map((a) => [a.member, a.changed]), [
+              ["node1", []],
+              ["node2", ["gateway.listen"]],
+              ["node3", []],
+            ]);
+          } finally {
+            await Deno.writeTextFile(path, text);
+          }
+        },
+      );
+      await stage("hactl failover: a healthy primary is kept unless --force", async () => {
+        const declined = await hactl(["failover", "--config", config("node2")], "n\n");
+        assertEquals(declined.code, 1, declined.output);
+        assert(declined.output.includes("not confirmed"), declined.output);
+        const healthy = await hactl(
+          ["failover", "--config", config("node2"), "--candidate", "node2"],
+          "y\n",
+        );
+        assertEquals(healthy.code, 1, healthy.output);
+        assert(healthy.output.includes("is healthy"), healthy.output);
+        assertEquals(await cluster.primary(), "node1");
+        const forced = await hactl([
+          "failover",
+          "--config",
+          config("node3"),
+          "--candidate",
+          "node2",
+          "--force",
+          "--wait",
+          "--timeout",
+          "90",
+        ]);
+        assertEquals(forced.code, 0, forced.output);
+        assert(forced.output.includes("node2 is the primary and accepts writes"), forced.output);
+        assertEquals(await cluster.primary(), "node2");
+      });
+      await stage(
+        "hactl switchover --wait returns once the new primary accepts writes",
+        async () => {
+          await cluster.waitUntilHealthy(120_000);
+          const result = await hactl([
+            "switchover",
+            "--config",
+            config("node1"),
+            "--to",
+            "node1",
+            "--wait",
+            "--timeout",
+            "90",
+          ]);
+          assertEquals(result.code, 0, result.output);
+          assert(result.output.includes("node1 is the primary and accepts writes"), result.output);
+          const sql = cluster.superuser("node1");
+          const [row] = await sql`SELECT pg_is_in_recovery() AS standby`;
+          await sql.end();
+          assertEquals(row!.standby, false, "node1 accepts writes when --wait returns");
+        },
+      );
+      failed = false;
+    } finally {
+      await cluster.destroy(failed);
+      if (failed) console.error(`day-2 test failed; logs kept in ${directory}`);
+    }
+  },
+});
