@@ -35,7 +35,6 @@ import {
   operatorActions,
   operatorInput,
 } from "./operator_actions.ts";
-import { needsFreshObservation } from "../src/core/freshness.ts";
 import { type ModelContext, Work } from "./cluster_step.ts";
 import { clusterSymmetry } from "./cluster_encoding.ts";
 import { canonicalFingerprint } from "./symmetry.ts";
@@ -301,18 +300,17 @@ function timeMayPass(
 }
 
 /**
- * A read is worth offering when it would tell the core something (its Postgres changed) or
- * the core needs a fresh one to vote; reads that change nothing are the timer's, forced by
- * the interval in {@link timeMayPass}.
+ * A read may happen at any moment after a tick (the shell's timer and its reads on demand
+ * are not synchronised with anything); a second read in the same tick changes nothing a
+ * core compares except its content, so it is offered then only when Postgres changed.
  */
 function observationUseful(node: ModelNode): boolean {
   const core = node.core;
-  if (core === null || node.postgres.status === "starting") return core !== null;
-  return needsFreshObservation(core) ||
-    core.observationAgeTicks >= OBSERVATION_INTERVAL_TICKS || core.postgres === null ||
-    core.postgres.status !== node.postgres.status ||
+  if (core === null) return false;
+  if (core.observationAgeTicks > 0 || core.postgres === null) return true;
+  return core.postgres.status !== (node.postgres.status === "running" ? "running" : "stopped") ||
     core.postgres.inRecovery !== node.postgres.inRecovery ||
-    core.postgres.fenced !== node.postgres.fenced ||
+    core.postgres.fenced !== (node.postgres.status !== "running" || node.postgres.fenced) ||
     core.postgres.position?.lsn !== node.postgres.wal.length;
 }
 

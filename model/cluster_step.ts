@@ -172,7 +172,8 @@ export class Work {
   observation(index: number): Input {
     const postgres = this.node(index).postgres;
     const source = this.nodes[postgres.source]?.postgres;
-    return { kind: "postgres", observation: observe(postgres, receiverDown(postgres, source)) };
+    const fallenBack = this.context.bounds.fallenBackTimelines && receiverDown(postgres, source);
+    return { kind: "postgres", observation: observe(postgres, fallenBack) };
   }
 
   #noteElection(index: number, before: ModelNode, after: NonNullable<ModelNode["core"]>): void {

@@ -145,6 +145,11 @@ export interface ClusterBounds {
    * schedule), bounded by the observation interval; false: every change is observed at once.
    */
   readonly observationLag: boolean;
+  /**
+   * A standby whose WAL receiver is down reports the timeline of its last restartpoint
+   * (the pre-issue-9 shell, issue 9 item 1), not its WAL's; false: positions are true.
+   */
+  readonly fallenBackTimelines: boolean;
   /** A running node's clock may be at most this many ticks ahead of the slowest running node. */
   readonly clockDriftTicks: number;
   /** Jitter values a tick may carry (a tiny subset of [0, electionTimeoutJitterTicks)). */

@@ -45,8 +45,13 @@ export function warmStart(
   }
   if (scenario === "write-in-flight") {
     const primary = steadyPrimary(scripted.state);
+    const standby = primary === 0 ? 1 : 0;
     scripted.run({ kind: "write", node: primary });
-    scripted.run({ kind: "stream", node: primary === 0 ? 1 : 0 });
+    // With lagging observations, the standby reads its Postgres just before it flushes the
+    // write: its core's observation misses an acknowledged write until its next read.
+    const read = (action: ClusterAction) => action.kind === "observe" && action.node === standby;
+    if (scripted.can(read)) scripted.take(read, "observe the standby");
+    scripted.run({ kind: "stream", node: standby });
   }
   if (scenario === "figure-8") figure8(scripted);
   if (scenario === "transfer" || scenario === "paused" || scenario === "postgres-restart") {

@@ -47,7 +47,9 @@ async function junkSender(port: number, frames: number, frameBytes: number): Pro
       new DataView(prefix.buffer).setUint32(0, frameBytes);
       await connection.write(prefix);
       for (let sent = 0; sent < frameBytes;) {
-        sent += await connection.write(chunk.subarray(0, Math.min(chunk.length, frameBytes - sent)));
+        sent += await connection.write(
+          chunk.subarray(0, Math.min(chunk.length, frameBytes - sent)),
+        );
       }
     }
     // Hold the connection a moment, as an attacker would, before letting go.
@@ -95,7 +97,9 @@ async function lockout(): Promise<void> {
   const elapsedMs = performance.now() - startedMs;
   console.log(
     received.length > 0
-      ? `lockout: a real peer delivered after ${elapsedMs.toFixed(0)} ms with 48 junk connections held`
+      ? `lockout: a real peer delivered after ${
+        elapsedMs.toFixed(0)
+      } ms with 48 junk connections held`
       : "lockout: a real peer did not get through within 30000 ms",
   );
   for (const connection of junk) {

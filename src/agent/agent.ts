@@ -68,6 +68,8 @@ export class Agent implements AgentHandle {
   /** When the loop last finished a step (performance.now() milliseconds). */
   #lastStepMs = performance.now();
   #settings: PostgresSettings | null = null;
+  /** The last leader this node knew of (for the leader change counter). */
+  #lastKnownLeader: string | null = null;
   /** When this node gained the write authority it holds (performance.now()), or null. */
   #authoritySinceMs: number | null = null;
   #requestSequence = 0;
@@ -174,7 +176,12 @@ export class Agent implements AgentHandle {
       counted: (event) => this.#counters.increment(event),
     });
     this.reconciler.start();
-    this.watchdog = WatchdogClient.start(settings, config.node.hardwareWatchdog, log);
+    this.watchdog = WatchdogClient.start(
+      settings,
+      config.node.hardwareWatchdog,
+      log,
+      () => this.#counters.increment("watchdogFirings"),
+    );
     if (this.options.bootstrap) {
       if (fresh && !isInitialised(this.#state)) {
         log.info(
@@ -269,8 +276,10 @@ export class Agent implements AgentHandle {
     if (after.role === "candidate" && (before.role !== "candidate" || after.term > before.term)) {
       this.#counters.increment("elections");
     }
-    if (after.leader !== null && after.leader !== before.leader && before.leader !== null) {
-      this.#counters.increment("leaderChanges");
+    // Counted from leader to leader, across the election gap (leader null) between them.
+    if (after.leader !== null && after.leader !== this.#lastKnownLeader) {
+      if (this.#lastKnownLeader !== null) this.#counters.increment("leaderChanges");
+      this.#lastKnownLeader = after.leader;
     }
     const was = before.postgres;
     const now = after.postgres;

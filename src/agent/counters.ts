@@ -40,7 +40,9 @@ export class Counters {
   /** Adds `by` (a non-negative integer) to `name`. */
   increment(name: CounterName, by = 1): void {
     if (!Number.isSafeInteger(by) || by < 0) {
-      throw new RangeError(`counter ${name}: cannot add ${by}; counters only go up by whole numbers`);
+      throw new RangeError(
+        `counter ${name}: cannot add ${by}; counters only go up by whole numbers`,
+      );
     }
     this.#values[name] += by;
   }

@@ -18,7 +18,7 @@ import {
   type ReplicationSource,
   setSynchronousStandbyNames,
 } from "../postgres/roles.ts";
-import { fence, unfence } from "../postgres/fence.ts";
+import { fence, startFencedUnlessStandby, unfence } from "../postgres/fence.ts";
 import { localRejoinPositions, rewindFrom } from "../postgres/rewind.ts";
 import { planRejoinAll, type RejoinPlan } from "../postgres/rejoin_plan.ts";
 import { readSourcePosition } from "../postgres/source_position.ts";
@@ -39,6 +39,11 @@ import type { Logger } from "./logger.ts";
 const MAX_OBSERVATION_WAITS = 8;
 /** How often the reconciler observes Postgres when nothing else wakes it. */
 export const OBSERVE_INTERVAL_MS = 1000;
+/**
+ * A fast shutdown is given this long before the immediate one. It is not expected to be
+ * needed: the commit gate is away while the node has no authority (commit_gate.ts).
+ */
+const FAST_STOP_TIMEOUT_MS = 10_000;
 /** Fencing must be confirmed within this time, else the postmaster is stopped. */
 export const FENCE_DEADLINE_MS = 300;
 /** Time limits of long actions. */
@@ -128,8 +133,16 @@ export class PostgresReconciler {
     this.#stopped = true;
     this.#wake?.();
     await this.#loop?.catch(() => {});
-    if (stopPostgres && this.#postmaster?.alive) {
-      await this.#postmaster.stop({ fastTimeoutMs: 10_000 });
+    const postmaster = this.#postmaster;
+    if (stopPostgres && postmaster?.alive) {
+      await postmaster.stop({ fastTimeoutMs: FAST_STOP_TIMEOUT_MS });
+      if (postmaster.lastStopSignal !== "SIGINT") {
+        this.host.log.warn(
+          "postgres",
+          `the fast shutdown did not finish within ${FAST_STOP_TIMEOUT_MS} ms; ` +
+            `stopped by ${postmaster.lastStopSignal}`,
+        );
+      }
     }
   }
 
@@ -216,7 +229,7 @@ export class PostgresReconciler {
       case "initdb":
         return await this.#initdb(observation);
       case "primary":
-        return await this.#primary(observation, role.synchronousStandbyNames);
+        return await this.#primary(observation);
       case "standby":
         return await this.#standby(observation, role.source);
       case "fenced":
@@ -235,6 +248,10 @@ export class PostgresReconciler {
     await initCluster(this.host.settings, this.host.binaries);
     await this.#startPostmaster();
     const systemIdentifier = await withLocalSql(this.host.settings, async (sql) => {
+      // The new server runs fenced like every primary start; this bootstrap session of the
+      // agent, on an empty cluster, opts out of the fence for the role it creates.
+      await sql`SET default_transaction_read_only = off`;
+      await sql`SET synchronous_commit = local`;
       await createReplicationRole(sql, this.host.settings);
       const rows = await sql<
         { id: string }[]
@@ -249,7 +266,8 @@ export class PostgresReconciler {
   async #startPostmaster(): Promise<void> {
     if (this.#postmaster?.alive) return;
     this.activity = "starting postgres";
-    const postmaster = await Postmaster.start(this.host.settings, this.host.binaries);
+    // Issue 9, #2: a server that is not a standby starts fenced, on every path.
+    const postmaster = await startFencedUnlessStandby(this.host.settings, this.host.binaries);
     this.#postmaster = postmaster;
     postmaster.onExit((code) => {
       this.#following = null;
@@ -259,32 +277,54 @@ export class PostgresReconciler {
     await postmaster.waitUntilReady(READY_TIMEOUT_MS);
   }
 
-  async #primary(observation: PostgresObservation, synchronousStandbyNames: string): Promise<void> {
+  /** The synchronous standby names of the role in force now if it is `primary`, else null. */
+  #primaryInForce(): string | null {
+    const role = this.#desired;
+    return role.kind === "primary" ? role.synchronousStandbyNames : null;
+  }
+
+  /**
+   * Promotes, unfences or keeps the primary. A stopped server is only started (fenced, or as
+   * a standby) and observed: the core sees that observation before a later round, on a fresh
+   * observation, may unfence it. Promotion and unfencing read the role in force at the
+   * moment they act, never a value captured before an await.
+   */
+  async #primary(observation: PostgresObservation): Promise<void> {
     if (observation.status === "absent") return;
     if (observation.status === "stopped") {
       await this.#startPostmaster();
       await this.#observe();
       return;
     }
-    if (observation.inRecovery) {
-      this.activity = "promoting";
-      // D1: the synchronous set is in place before the first commit on the new timeline.
-      await setSynchronousStandbyNames(this.host.settings, synchronousStandbyNames).catch(() => {});
-      const timeline = await promote(this.host.settings);
-      this.host.log.info("postgres", `promoted to primary on timeline ${timeline}`);
-      await this.#observe();
-      return;
-    }
+    if (observation.inRecovery) return await this.#promote();
+    const names = this.#primaryInForce();
+    if (names === null) return; // the role changed meanwhile: the next round acts on it
     if (observation.fenced) {
       this.activity = "unfencing";
-      await unfence(this.host.settings, synchronousStandbyNames, { timeoutMs: 5000 });
+      const unfenced = await unfence(this.host.settings, names, {
+        timeoutMs: 5000,
+        mayUnfence: () => this.#primaryInForce() === names,
+      });
+      if (!unfenced) return;
       this.host.log.info("postgres", "unfenced: accepting writes");
-    } else if (observation.synchronousStandbyNames !== synchronousStandbyNames) {
-      await setSynchronousStandbyNames(this.host.settings, synchronousStandbyNames);
-      this.host.log.info("postgres", `synchronous_standby_names = '${synchronousStandbyNames}'`);
+    } else if (observation.synchronousStandbyNames !== names) {
+      await setSynchronousStandbyNames(this.host.settings, names);
+      this.host.log.info("postgres", `synchronous_standby_names = '${names}'`);
     }
     await this.#manageSlots();
     this.activity = "primary";
+  }
+
+  async #promote(): Promise<void> {
+    this.activity = "promoting";
+    const names = this.#primaryInForce();
+    if (names === null) return;
+    // D1: the synchronous set is in place before the first commit on the new timeline.
+    await setSynchronousStandbyNames(this.host.settings, names).catch(() => {});
+    if (this.#primaryInForce() !== names) return; // changed meanwhile: the next round decides
+    const timeline = await promote(this.host.settings);
+    this.host.log.info("postgres", `promoted to primary on timeline ${timeline}`);
+    await this.#observe();
   }
 
   /** One slot per other member; slots of departed members are dropped (R3). */
@@ -404,7 +444,14 @@ export class PostgresReconciler {
 
   async #fence(observation: PostgresObservation, reason: string): Promise<void> {
     this.activity = `fenced: ${reason}`;
-    if (observation.status !== "running" || observation.inRecovery || observation.fenced) return;
+    if (observation.status === "absent" || observation.inRecovery) return;
+    if (observation.status === "stopped") {
+      // "Start fenced first": the start path writes the fence before the postmaster runs.
+      await this.#startPostmaster();
+      await this.#observe();
+      return;
+    }
+    if (observation.fenced) return;
     const result = await fence(this.host.settings, {
       deadlineMs: FENCE_DEADLINE_MS,
       postmaster: this.postmaster,

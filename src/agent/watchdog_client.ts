@@ -8,6 +8,7 @@ import { wrapForUser } from "../postgres/process_runner.ts";
 import type { Logger } from "./logger.ts";
 import { hactlCommand } from "../self_command.ts";
 import type { PostgresSettings } from "../postgres/settings.ts";
+import { FIRED_LINE } from "../watchdog/watchdog_command.ts";
 
 /** Renewals are sent at most this often. */
 const MIN_RENEWAL_INTERVAL_MS = 100;
@@ -29,7 +30,12 @@ export class WatchdogClient {
    * gate connecting over the local socket as the superuser, and the Linux watchdog `device`
    * if one is configured.
    */
-  static start(settings: PostgresSettings, device: string | null, log: Logger): WatchdogClient {
+  static start(
+    settings: PostgresSettings,
+    device: string | null,
+    log: Logger,
+    onFired: () => void = () => {},
+  ): WatchdogClient {
     const argv = wrapForUser(
       hactlCommand([
         "watchdog",
@@ -53,9 +59,10 @@ export class WatchdogClient {
     const child = new Deno.Command(argv[0]!, {
       args: argv.slice(1),
       stdin: "piped",
-      stdout: "null",
+      stdout: "piped",
       stderr: "inherit",
     }).spawn();
+    void readFirings(child.stdout, onFired);
     child.status.then((status) => log.warn("watchdog", `watchdog exited (code ${status.code})`));
     return new WatchdogClient(child);
   }
@@ -79,5 +86,26 @@ export class WatchdogClient {
     this.renew(null);
     await this.#writer.close().catch(() => {});
     await this.#child.status;
+  }
+}
+
+/** Calls `onFired` for each firing line the watchdog writes; reads until the pipe closes. */
+async function readFirings(
+  stdout: ReadableStream<Uint8Array>,
+  onFired: () => void,
+): Promise<void> {
+  const lines = stdout.pipeThrough(new TextDecoderStream());
+  let buffered = "";
+  try {
+    for await (const chunk of lines) {
+      buffered += chunk;
+      const parts = buffered.split("\n");
+      buffered = parts.pop() ?? "";
+      for (const line of parts) if (line === FIRED_LINE) onFired();
+      // The watchdog writes nothing else; a runaway partial line is dropped, not kept.
+      if (buffered.length > 1024) buffered = "";
+    }
+  } catch {
+    // The watchdog exited; its exit is logged by start().
   }
 }

@@ -61,9 +61,11 @@ export function parseHealthQuery(url: URL, allowed: readonly QueryParameter[]): 
       ? "tags"
       : (["lag", "replication_state", "mode"] as const).find((known) => known === name) ?? null;
     if (kind === null || !allowed.includes(kind)) {
-      refuse(`${url.pathname} does not take parameter ${JSON.stringify(name)}; it takes ${
-        describeAllowed(allowed)
-      }`);
+      refuse(
+        `${url.pathname} does not take parameter ${JSON.stringify(name)}; it takes ${
+          describeAllowed(allowed)
+        }`,
+      );
     }
     if (kind === "lag") lagBytes = parseLag(value);
     else if (kind === "replication_state") replicationState = parseReplicationState(value);
@@ -76,8 +78,10 @@ export function parseHealthQuery(url: URL, allowed: readonly QueryParameter[]): 
 function parseLag(value: string): number {
   const bytes = parseSizeBytes(value);
   if (bytes === null) {
-    refuse(`lag=${JSON.stringify(value)} is not a size; give bytes (1048576) or a size with ` +
-      "a unit B, kB, MB, GB or TB (16MB)");
+    refuse(
+      `lag=${JSON.stringify(value)} is not a size; give bytes (1048576) or a size with ` +
+        "a unit B, kB, MB, GB or TB (16MB)",
+    );
   }
   return bytes;
 }
@@ -85,9 +89,11 @@ function parseLag(value: string): number {
 function parseReplicationState(value: string): ReplicationStateName {
   const state = REPLICATION_STATES.find((known) => known === value);
   if (state === undefined) {
-    refuse(`replication_state=${JSON.stringify(value)} is not a state hactl reports; give one of ${
-      REPLICATION_STATES.map((known) => JSON.stringify(known)).join(", ")
-    }`);
+    refuse(
+      `replication_state=${JSON.stringify(value)} is not a state hactl reports; give one of ${
+        REPLICATION_STATES.map((known) => JSON.stringify(known)).join(", ")
+      }`,
+    );
   }
   return state;
 }

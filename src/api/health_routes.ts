@@ -43,8 +43,10 @@ export function registerHealthRoutes(
       context.header("cache-control", "no-store");
       return context.json(await build(context));
     });
-  documentRoute("/patroni", async () =>
-    nodeDocument(handle.status(), await handle.postgresDetails(), Date.now()));
+  documentRoute(
+    "/patroni",
+    async () => nodeDocument(handle.status(), await handle.postgresDetails(), Date.now()),
+  );
   documentRoute("/cluster", () => clusterDocument(handle.status()));
   documentRoute("/history", () => historyDocument(handle.status()));
   for (const [path, reason] of Object.entries(UNSUPPORTED_PATRONI_ENDPOINTS)) {

@@ -32,7 +32,12 @@ export function renderMetrics(
 ): string {
   const page = new MetricsPage();
   page.family("hactl_build_info", "gauge", "Always 1; labels give the version and the node.", [
-    [{ version: HACTL_VERSION, deno: Deno.version.deno, cluster: status.clusterName, node: status.nodeId }, 1],
+    [{
+      version: HACTL_VERSION,
+      deno: Deno.version.deno,
+      cluster: status.clusterName,
+      node: status.nodeId,
+    }, 1],
   ]);
   raftMetrics(page, status);
   postgresMetrics(page, status, details);
@@ -54,7 +59,11 @@ function raftMetrics(page: MetricsPage, status: AgentStatus): void {
     RAFT_ROLES.map((role): Sample => [{ role }, raft.role === role ? 1 : 0]),
   );
   page.gauge("hactl_raft_commit_index", "Highest committed Raft log index.", raft.commitIndex);
-  page.gauge("hactl_raft_log_entries", "Raft log entries kept after the snapshot.", raft.logEntries);
+  page.gauge(
+    "hactl_raft_log_entries",
+    "Raft log entries kept after the snapshot.",
+    raft.logEntries,
+  );
   page.gauge("hactl_raft_voters", "Voting members in the membership in force.", raft.voters.length);
   page.gauge(
     "hactl_write_authority",

@@ -102,7 +102,9 @@ export function clusterDocument(status: AgentStatus): Record<string, unknown> {
       port: member.postgres.port,
       timeline: position?.timeline ?? null,
       lsn: position ? formatWalPosition(position).split(":")[1] : null,
-      lag: self ? (isWritablePrimary(status) ? 0 : standbyLagBytes(status)) : peer?.lagBytes ?? null,
+      lag: self
+        ? (isWritablePrimary(status) ? 0 : standbyLagBytes(status))
+        : peer?.lagBytes ?? null,
       tags: self ? status.tags : {},
     };
   });

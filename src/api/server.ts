@@ -8,10 +8,12 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AgentHandle } from "../agent/agent_handle.ts";
+import type { Logger } from "../agent/logger.ts";
 import { renderMetrics } from "./metrics.ts";
 import { registerAdminRoutes } from "./admin_routes.ts";
 import { registerFailoverRoutes } from "./failover_routes.ts";
-import { type ReloadNodeFile, registerReloadRoutes } from "./reload_routes.ts";
+import { registerReloadRoutes, type ReloadNodeFile } from "./reload_routes.ts";
+import { registerRestartRoutes, type StopLocalPostgres } from "./restart_routes.ts";
 import { registerHealthRoutes } from "./health_routes.ts";
 import { parseHealthQuery } from "./health_query.ts";
 import { DEFAULT_PRIMARY_HOLD_MS } from "../config/defaults.ts";
@@ -28,6 +30,10 @@ export interface ApiOptions {
   readonly primaryHoldMs?: number;
   /** Reads the node's config file again (POST /reload); absent when there is none. */
   readonly reloadNodeFile?: ReloadNodeFile;
+  /** Stops the local postmaster for a restart (POST /restart); absent without one. */
+  readonly stopLocalPostgres?: StopLocalPostgres;
+  /** The agent's logger (its format, e.g. JSON); without one, failures go to stderr as text. */
+  readonly log?: Logger;
 }
 
 /** Builds the Hono app serving `handle`. */
@@ -52,6 +58,7 @@ export function createApiApp(handle: AgentHandle, options: ApiOptions): Hono {
   registerAdminRoutes(app, handle, options.secret);
   registerFailoverRoutes(app, handle, options.secret);
   registerReloadRoutes(app, options.secret, options.reloadNodeFile);
+  registerRestartRoutes(app, handle, options.secret, options.stopLocalPostgres);
   app.notFound((context) =>
     context.json({
       error: `no endpoint ${context.req.method} ${context.req.path}; read-only: GET /status, ` +
@@ -63,7 +70,11 @@ export function createApiApp(handle: AgentHandle, options: ApiOptions): Hono {
     if (error instanceof HTTPException) {
       return context.json({ ok: false, error: error.message }, error.status);
     }
-    console.error(`hactl api: ${context.req.method} ${context.req.path} failed:`, error);
+    const text = `${context.req.method} ${context.req.path} failed: ${
+      error instanceof Error ? error.stack ?? error.message : String(error)
+    }`;
+    if (options.log) options.log.error("api", text);
+    else console.error(`hactl api: ${text}`);
     return context.json({ ok: false, error: "internal error; see the agent log" }, 500);
   });
   return app;

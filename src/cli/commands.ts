@@ -15,6 +15,7 @@ import { dsnCommand } from "./dsn_command.ts";
 import { versionCommand } from "./version_command.ts";
 import { failoverCommand } from "./failover_command.ts";
 import { reloadCommand } from "./reload_command.ts";
+import { restartCommand } from "./restart_command.ts";
 
 /** An operator command: a one-line summary and a function from arguments to exit code. */
 export interface OperatorCommand {
@@ -47,6 +48,10 @@ export const OPERATOR_COMMANDS: Record<string, OperatorCommand> = {
   failover: {
     summary: "move the primary off an unhealthy one (--candidate NODE, --force)",
     run: (args) => failoverCommand(args),
+  },
+  restart: {
+    summary: "rolling restart of Postgres: standbys one by one, the primary last by switchover",
+    run: (args) => restartCommand(args),
   },
   reload: {
     summary: "every member's agent reads its config file again (like SIGHUP)",

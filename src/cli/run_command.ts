@@ -57,7 +57,9 @@ export async function runCommand(args: string[]): Promise<number> {
     ...config.api.listen,
     secret,
     primaryHoldMs: config.api.primaryHoldMs,
+    log,
     reloadNodeFile: () => reloadConfig(values.config!, config, log),
+    stopLocalPostgres: () => stopForRestart(agent, log),
   });
   const gateway = config.gateway.listen === null
     ? null
@@ -96,6 +98,15 @@ function parseOrThrow(args: string[]) {
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error), RUN_USAGE);
   }
+}
+
+/** Stops the postmaster fast for POST /restart; the supervisor starts it again. */
+async function stopForRestart(agent: Agent, log: Logger): Promise<string | null> {
+  const postmaster = agent.reconciler?.postmaster ?? null;
+  if (postmaster === null) return "this agent runs no postmaster now";
+  log.info("postgres", "restart requested through the API: stopping Postgres (fast)");
+  await postmaster.stop({ fastTimeoutMs: 30_000 });
+  return null;
 }
 
 function waitForSignal(): Promise<void> {

@@ -104,13 +104,17 @@ export function voteRefusal(draft: Draft, request: PreVoteRequest | VoteRequest)
   // counts only the votes of voters in its own configuration).
   if (draft.postgres === null) return "local Postgres not observed yet";
   const transfer = request.kind === "vote" && request.transfer;
-  if (!transfer && !draft.config.faults.skipLeaseWait) {
+  const faults = draft.config.faults;
+  if (!transfer && !faults.skipLeaseWait) {
     // Leader stickiness: inside a live leader's lease no vote may depose it (S1).
     if (draft.ticksSinceLeaderContact < draft.config.electionTimeoutTicks) {
       return `heard from a leader ${draft.ticksSinceLeaderContact} ticks ago (its lease may still run)`;
     }
   }
-  if (!transfer && !draft.config.faults.voteOnStaleObservation && !observationFreshEnough(draft)) {
+  // Freshness implies the lease wait (the read must follow its end), so the skipLeaseWait
+  // control skips both.
+  const checkFreshness = !faults.voteOnStaleObservation && !faults.skipLeaseWait;
+  if (!transfer && checkFreshness && !observationFreshEnough(draft)) {
     // The position compared below must hold every byte flushed for an acknowledged commit
     // (config.ts, next to leaseDurationTicks). A transfer needs no wait: the old leader
     // fenced its primary and the target holds all of its WAL before TimeoutNow is sent.
@@ -129,7 +133,7 @@ export function voteRefusal(draft: Draft, request: PreVoteRequest | VoteRequest)
     }, ${lastIndex(draft)})`;
   }
   const own = draft.postgres.position;
-  if (own !== null && !draft.config.faults.voteIgnoresPosition) {
+  if (own !== null && !faults.voteIgnoresPosition) {
     const refusal = positionRefusal(draft, own, request.position);
     if (refusal !== null) return refusal;
   }

@@ -68,7 +68,12 @@ function ageTransfer(draft: Draft, output: Output): boolean {
     const outcome = stepDown
       ? `${draft.id} stepped down (TimeoutNow was sent; a late election may still follow)`
       : `${draft.id} keeps leading`;
-    answer(output, transfer.requestId, `transfer to ${transfer.target} timed out; ${outcome}`, null);
+    answer(
+      output,
+      transfer.requestId,
+      `transfer to ${transfer.target} timed out; ${outcome}`,
+      null,
+    );
   }
   draft.transfer = null;
   if (!stepDown) return true;

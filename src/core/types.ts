@@ -281,7 +281,10 @@ export interface FaultSwitches {
   readonly ackOnOneStandby: boolean;
   /** Votes ignore the candidate's (timeline, LSN). */
   readonly voteIgnoresPosition: boolean;
-  /** Voters do not refuse votes inside a live leader's lease, and a new leader does not wait. */
+  /**
+   * Voters do not refuse votes inside a live leader's lease (nor for an observation read
+   * before that wait would have ended), and a new leader does not wait.
+   */
   readonly skipLeaseWait: boolean;
   /** A leader keeps write authority after losing its majority. */
   readonly keepWritingWithoutMajority: boolean;

@@ -39,7 +39,11 @@ export function timelineOwning(position: WalPosition, byte: number): number {
  */
 export function commonWalBytes(a: WalPosition, b: WalPosition): number {
   const limit = Math.min(a.lsn, b.lsn);
-  const starts = [0, ...a.history.map((line) => line.endLsn), ...b.history.map((line) => line.endLsn)]
+  const starts = [
+    0,
+    ...a.history.map((line) => line.endLsn),
+    ...b.history.map((line) => line.endLsn),
+  ]
     .filter((start) => start < limit)
     .sort((left, right) => left - right);
   for (const start of starts) {

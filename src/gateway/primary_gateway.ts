@@ -176,7 +176,10 @@ export class PrimaryGateway {
         if (failures++ === 0) {
           this.#log.warn("gateway", `accepting a client failed, retrying: ${errorText(error)}`);
         }
-        const delayMs = Math.min(MAX_ACCEPT_BACKOFF_MS, MIN_ACCEPT_BACKOFF_MS * 2 ** (failures - 1));
+        const delayMs = Math.min(
+          MAX_ACCEPT_BACKOFF_MS,
+          MIN_ACCEPT_BACKOFF_MS * 2 ** (failures - 1),
+        );
         await sleepUnlessWoken(delayMs, this.#wakeup);
         continue;
       }

@@ -90,7 +90,8 @@ export interface PgHbaEntry {
 
 /**
  * The entries of pg_hba.conf in order: the superuser (the agent) and the replication user
- * (walsenders, pg_rewind, pg_basebackup) first, then ordinary clients.
+ * (walsenders, pg_rewind, pg_basebackup) from `allowedNetworks` first, then ordinary clients
+ * from `clientNetworks` (default: `allowedNetworks`).
  */
 export function pgHbaEntries(settings: PostgresSettings): PgHbaEntry[] {
   const peer = `peer map=${IDENT_MAP_NAME}`;
@@ -116,7 +117,7 @@ export function pgHbaEntries(settings: PostgresSettings): PgHbaEntry[] {
       });
     }
   }
-  for (const network of settings.allowedNetworks) {
+  for (const network of settings.clientNetworks ?? settings.allowedNetworks) {
     entries.push({
       type: "host",
       database: "all",

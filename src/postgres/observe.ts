@@ -45,11 +45,14 @@ export async function observePostgres(
   options: ObserveOptions = {},
 ): Promise<PostgresObservation> {
   if (!await pathExists(`${settings.dataDirectory}/PG_VERSION`)) return ABSENT_OBSERVATION;
+  let row: RunningRow;
   try {
-    return await observeRunning(settings, options);
+    row = await queryRunning(settings, options);
   } catch {
     return await observeStopped(settings, binaries);
   }
+  // A server that answered is running: a position it cannot be given is an error, not "stopped".
+  return await runningObservation(settings, row);
 }
 
 interface RunningRow {
@@ -71,6 +74,14 @@ export async function observeRunning(
   settings: PostgresSettings,
   options: ObserveOptions = {},
 ): Promise<PostgresObservation> {
+  return await runningObservation(settings, await queryRunning(settings, options));
+}
+
+/** Runs the status query on the local server; throws when it cannot connect. */
+async function queryRunning(
+  settings: PostgresSettings,
+  options: ObserveOptions,
+): Promise<RunningRow> {
   const rows = await withLocalSql(settings, (sql) =>
     sql<RunningRow[]>`
     SELECT pg_is_in_recovery() AS in_recovery,
@@ -87,6 +98,13 @@ export async function observeRunning(
   });
   const row = rows[0];
   if (row === undefined) throw new Error("observing Postgres: the status query returned no row");
+  return row;
+}
+
+async function runningObservation(
+  settings: PostgresSettings,
+  row: RunningRow,
+): Promise<PostgresObservation> {
   const directory = settings.dataDirectory;
   return {
     status: "running",

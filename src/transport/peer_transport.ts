@@ -221,8 +221,7 @@ export class PeerTransport {
   #makeRoomFor(newcomer: InboundConnection): void {
     const waiting = [...this.#inbound].filter((existing) => existing.senderId === null);
     const sameSource = waiting.filter((existing) => existing.sourceHost === newcomer.sourceHost);
-    const { maxUnauthenticatedConnections, maxUnauthenticatedConnectionsPerSource } =
-      this.#limits;
+    const { maxUnauthenticatedConnections, maxUnauthenticatedConnectionsPerSource } = this.#limits;
     const victim = sameSource.length >= maxUnauthenticatedConnectionsPerSource
       ? sameSource[0]
       : waiting.length >= maxUnauthenticatedConnections

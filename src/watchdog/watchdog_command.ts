@@ -98,6 +98,8 @@ export async function watchdogCommand(args: string[]): Promise<number> {
         "watchdog",
         `no renewal from the agent before the lease deadline; killed ${killed} Postgres processes`,
       );
+      // Tells the agent, which counts firings for /metrics (its stdout pipe; see watchdog_client).
+      await writeToAgent(FIRED_LINE);
       // Fenced (or nothing to fence): the machine need not be reset. Otherwise the device,
       // no longer kept alive, resets it.
       if (pid === null || killed > 0) await device?.release();
@@ -157,6 +159,18 @@ export async function watchdogCommand(args: string[]): Promise<number> {
   void check();
   await done;
   return 0;
+}
+
+/** The line the watchdog writes on its standard output each time it fires. */
+export const FIRED_LINE = "fired";
+
+/** Writes one line to the agent; a closed pipe (the agent died) is not an error. */
+async function writeToAgent(line: string): Promise<void> {
+  try {
+    await Deno.stdout.write(new TextEncoder().encode(`${line}\n`));
+  } catch {
+    // Nobody listens any more.
+  }
 }
 
 /** The commit gate when its three options are given, null without them, or what is wrong. */

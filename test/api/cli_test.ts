@@ -22,6 +22,7 @@ import { failoverCommand } from "../../src/cli/failover_command.ts";
 import { type MemberVersion, versionCommand } from "../../src/cli/version_command.ts";
 import { VERSION } from "../../src/version.ts";
 import { reloadCommand, type ReloadResult } from "../../src/cli/reload_command.ts";
+import { restartCommand } from "../../src/cli/restart_command.ts";
 import type { ReloadOutcome } from "../../src/api/reload_routes.ts";
 import type { CommandOutput } from "../../src/cli/operator_options.ts";
 import type { AgentStatus } from "../../src/agent/agent_handle.ts";
@@ -323,6 +324,7 @@ Deno.test("every operator command has a summary and help exits 0", async () => {
     "members",
     "pause",
     "reload",
+    "restart",
     "resume",
     "status",
     "switchover",
@@ -335,6 +337,7 @@ Deno.test("every operator command has a summary and help exits 0", async () => {
     ["switchover", switchoverCommand],
     ["version", versionCommand],
     ["reload", reloadCommand],
+    ["restart", restartCommand],
   ];
   for (const [name, run] of helps) {
     const help = new CapturedOutput();

@@ -55,12 +55,42 @@ Deno.test("metrics parse as Prometheus text and follow the status", async () => 
   assertEquals(samples.get("hactl_postgres_timeline"), 2);
   assertEquals(samples.get('hactl_peer_lag_bytes{peer="n2"}'), 128);
   assert(!samples.has('hactl_peer_lag_bytes{peer="n3"}'), "unknown lag is left out, not 0");
+  assertEquals(samples.get("hactl_lease_remaining_seconds"), 0.5);
+  assertEquals(samples.get('hactl_peer_last_contact_seconds{peer="n2"}'), 0.05);
+  assertEquals(samples.get("hactl_writable_primary"), 1);
+  assertEquals(samples.get("hactl_replication_lag_bytes"), 0);
+  assert(!samples.has("hactl_replication_lag_seconds"), "Postgres did not answer: no sample");
+  assert(!samples.has("hactl_max_lag_bytes"), "no limit: no sample");
+  assert(
+    [...samples.keys()].some((key) => key.startsWith('hactl_build_info{version="')),
+    "build info",
+  );
+  assert((samples.get("process_resident_memory_bytes") ?? 0) > 0);
   assertEquals(samples.get("hactl_steps_total"), 10);
   assertEquals(samples.get("hactl_messages_sent_total"), 4);
 
   agent.becomeStandby("n2");
   agent.postgres = { ...agent.postgres!, fenced: true };
+  agent.maxLagBytes = 1024;
+  agent.details = {
+    serverVersion: 160004,
+    postmasterStartIso: "2026-01-01T00:00:00.000000Z",
+    inRecovery: true,
+    receivedLsn: 0x3000000,
+    replayedLsn: 0x2ffff00,
+    replayedTimestampIso: null,
+    replayPaused: false,
+    walReceiverStatus: "streaming",
+    replayLagSeconds: 2.5,
+    replication: [],
+  };
   const standby = parsePrometheus(await (await app.request("/metrics")).text());
+  assertEquals(standby.get("hactl_replication_lag_bytes"), 0x60);
+  assertEquals(standby.get("hactl_replication_lag_seconds"), 2.5);
+  assertEquals(standby.get("hactl_max_lag_bytes"), 1024);
+  assertEquals(standby.get("hactl_leader_contact_age_seconds"), 0.1);
+  assertEquals(standby.get("hactl_postgres_server_version"), 160004);
+  assertEquals(standby.get("hactl_quorum_standby"), 1);
   assertEquals(standby.get("hactl_write_authority"), 0);
   assertEquals(standby.get('hactl_raft_role{role="follower"}'), 1);
   assertEquals(standby.get("hactl_postgres_in_recovery"), 1);

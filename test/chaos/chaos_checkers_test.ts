@@ -1,12 +1,14 @@
 // Proves the chaos checkers reject bad histories and accept good ones, without a cluster:
 // each violation (a lost acknowledged write, a phantom failed write, two nodes writing at
-// once, a write on a stale timeline, a forked timeline) is fabricated and must be reported;
-// a clean failover history, and an untrusted server clock, must not be.
+// once, a write on a stale timeline, a forked timeline, one timeline id with two histories on
+// the nodes) is fabricated and must be reported; a clean failover history, and an untrusted
+// server clock, must not be.
 
 import { assert, assertEquals } from "../harness/test_assertions.ts";
 import type { ChaosWrite } from "./chaos_history.ts";
 import { formatRecordLine, parseRecordLines } from "./chaos_history.ts";
 import { findLostWrites, findWriterOverlaps } from "./chaos_checkers.ts";
+import { findHistoryForks } from "./timeline_histories.ts";
 
 /** An acknowledged write of `node` on `timeline`, sent at `startMs`, acknowledged at `endMs`. */
 function ack(
@@ -131,4 +133,31 @@ Deno.test("record lines round-trip and other log lines are skipped", () => {
   const parsed = parseRecordLines(text);
   assertEquals(parsed, writes);
   assert(parsed.length === 6, "six records");
+});
+
+Deno.test("findHistoryForks reports one timeline id promoted twice with different histories", () => {
+  const parent = "1\t0/3000000\tno recovery target specified\n";
+  const node2 = new Map([[2, parent], [
+    3,
+    `${parent}2\t0/5000148\tno recovery target specified\n`,
+  ]]);
+  const node3 = new Map([[2, parent], [
+    3,
+    `${parent}2\t0/50A1B20\tno recovery target specified\n`,
+  ]]);
+  const agreeing = new Map([[2, parent]]);
+  assertEquals(
+    findHistoryForks([{ node: "node2", histories: node2 }, { node: "node1", histories: agreeing }]),
+    [],
+  );
+  const forks = findHistoryForks([
+    { node: "node2", histories: node2 },
+    { node: "node3", histories: node3 },
+    { node: "node1", histories: agreeing },
+  ]);
+  assertEquals(forks.map((fork) => fork.timeline), [3]);
+  assertEquals(forks[0]?.variants.map((variant) => variant.forkLine.split("\t")[1]), [
+    "0/5000148",
+    "0/50A1B20",
+  ]);
 });

@@ -16,6 +16,10 @@ import {
 } from "../scenarios/scenario_cluster.ts";
 import type { FaultKind, FaultStep } from "./nemesis_schedule.ts";
 import { wallClockMs } from "./chaos_history.ts";
+import { sleep } from "../harness/postgres_client.ts";
+
+/** How long cut-and-kill lets the clients commit without the cut standby. */
+const CUT_BEFORE_KILL_MS = 3_000;
 
 /** A node's wall clock was skewed from `fromMs` to `untilMs` (null: still skewed). */
 export interface SkewWindow {
@@ -100,6 +104,8 @@ export async function injectFault(context: ChaosContext, step: FaultStep): Promi
       return await switchover(context, primary, step.target === "standby" ? standby : undefined);
     case "pause":
       return await pause(context, primaryOrAny);
+    case "cut-and-kill":
+      return await cutAndKill(context, standby ?? peer, primaryOrAny);
   }
 }
 
@@ -141,6 +147,35 @@ async function networkFault(
 ): Promise<ActiveFault> {
   await apply();
   return { kind, detail, heal: async () => await context.cluster.network.heal() };
+}
+
+/**
+ * The lost-write recipe of issue 9 (D1): a standby is cut from replication while the clients
+ * keep committing (the other standby satisfies the quorum), then the primary dies; the cut
+ * standby must not become the new primary, or the rows committed during the cut are gone.
+ */
+async function cutAndKill(
+  context: ChaosContext,
+  standby: number,
+  primary: number,
+): Promise<ActiveFault> {
+  const { cluster } = context;
+  const others = cluster.nodes.map((node) => node.index).filter((index) => index !== standby);
+  await cluster.network.partitionPort([standby], others, POSTGRES_PORT);
+  await sleep(CUT_BEFORE_KILL_MS, new AbortController().signal);
+  if (primary !== standby) {
+    await cluster.killNode(primary);
+    context.killed.add(primary);
+  }
+  return {
+    kind: "cut-and-kill",
+    detail: `postgres port of ${cluster.node(standby).id} cut for ${CUT_BEFORE_KILL_MS} ms, ` +
+      `then SIGKILL of ${cluster.node(primary).id}`,
+    heal: async () => {
+      await cluster.network.heal();
+      await startAgain(context, primary);
+    },
+  };
 }
 
 async function stallPostgres(context: ChaosContext, index: number): Promise<ActiveFault> {

@@ -16,9 +16,12 @@ import {
 } from "./chaos_checkers.ts";
 import type { SkewWindow } from "./chaos_faults.ts";
 import type { ChaosWrite } from "./chaos_history.ts";
+import type { HistoryFork } from "./timeline_histories.ts";
 
 /** A server clock is distrusted this long around a skew (restarts take a moment). */
 const SKEW_MARGIN_MS = 5_000;
+/** Error texts listed in a report. */
+const MAX_ERROR_KINDS = 5;
 /** Violations listed in a report (all are counted). */
 const MAX_LISTED = 10;
 
@@ -36,6 +39,10 @@ export interface RunData {
   readonly finalPrimary: string | null;
   /** Ids on the final primary; null when there was none to read. */
   readonly finalIds: readonly number[] | null;
+  /** True when the healed cluster had one primary and every standby streaming in time. */
+  readonly recovered: boolean;
+  /** Timeline ids with different histories on different nodes (timeline_histories.ts). */
+  readonly historyForks: readonly HistoryFork[];
   readonly wallMs: number;
 }
 
@@ -57,7 +64,8 @@ export function evaluateRun(data: RunData): ChaosFigures {
   const overlaps = findWriterOverlaps(writes);
   const safe = lost !== null && lost.lost.length === 0 && lost.phantom.length === 0 &&
     overlaps.windows.length === 0 && overlaps.stale.length === 0 && overlaps.forked.length === 0;
-  const ok = safe && data.exitedOnTheirOwn.length === 0;
+  const ok = safe && data.historyForks.length === 0 && data.recovered &&
+    data.exitedOnTheirOwn.length === 0;
   return {
     ok,
     seed: data.seed,
@@ -96,6 +104,7 @@ function formatReport(
     `  faults injected: ${faults === "" ? "none" : faults}`,
     `  writes: ${outcomeCounts(writes)}`,
     ...clientLines(writes),
+    ...commonErrors(writes),
     lost === null
       ? "  lost: NOT CHECKED (no primary after the recovery)"
       : `  lost acknowledged writes: ${lost.lost.length}; phantom failed writes: ` +
@@ -104,7 +113,9 @@ function formatReport(
     `  overlap windows: ${overlaps.windows.length}; stale-timeline writes: ` +
     `${overlaps.stale.length}; forked timelines: ${overlaps.forked.length}`,
     `  reigns (node@timeline, by first write): ${overlaps.reigns.join(" ")}`,
-    `  final primary: ${data.finalPrimary ?? "none"}; every client wrote after the recovery: ` +
+    `  timeline ids with two histories on the nodes: ${data.historyForks.length}`,
+    `  recovered: ${data.recovered}; final primary: ${data.finalPrimary ?? "none"}; ` +
+    `every client wrote after the recovery: ` +
     `${data.clientsWroteAfterRecovery}; agents that exited on their own: ` +
     `${data.exitedOnTheirOwn.join(", ") || "none"}`,
   ];
@@ -126,6 +137,12 @@ function formatReport(
   for (const fork of overlaps.forked) {
     lines.push(`  FORKED timeline ${fork.timeline}: ${fork.nodes.join(", ")}`);
   }
+  for (const fork of data.historyForks) {
+    const variants = fork.variants.map((variant) =>
+      `${variant.nodes.join("+")} forked at "${variant.forkLine}"`
+    );
+    lines.push(`  HISTORY FORK timeline ${fork.timeline}: ${variants.join(" vs ")}`);
+  }
   lines.push(`  replay: HACTL_CHAOS_SEED=${data.seed} (same step count)`);
   return lines.join("\n");
 }
@@ -141,4 +158,16 @@ function clientLines(writes: readonly ChaosWrite[]): string[] {
   return clients.map((client) =>
     `    ${client}: ${outcomeCounts(writes.filter((write) => write.client === client))}`
   );
+}
+
+/** The most frequent error texts of failed and unknown writes (numbers elided), with counts. */
+function commonErrors(writes: readonly ChaosWrite[]): string[] {
+  const counts = new Map<string, number>();
+  for (const write of writes) {
+    if (write.error === null) continue;
+    const key = `${write.outcome}: ${write.error.replace(/[0-9]+/g, "N").slice(0, 120)}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].sort((a, b) => b[1] - a[1]).slice(0, MAX_ERROR_KINDS)
+    .map(([text, count]) => `    ${count} x ${text}`);
 }

@@ -9,9 +9,9 @@
 
 import type { ScheduleOptions } from "./nemesis_schedule.ts";
 
-/** Ten steps: each kind once; holds and gaps of a few seconds. */
+/** Eleven steps: each kind once; holds and gaps of a few seconds. */
 export const SHORT_SCHEDULE: ScheduleOptions = {
-  steps: 10,
+  steps: 11,
   minHoldMs: 1_500,
   maxHoldMs: 5_000,
   minGapMs: 2_000,

@@ -26,6 +26,7 @@ import {
 } from "./chaos_faults.ts";
 import { type ChaosWrite, wallClockMs } from "./chaos_history.ts";
 import { CHAOS_TABLE } from "./chaos_writer.ts";
+import { findHistoryForks, readHistories } from "./timeline_histories.ts";
 import { type ChaosFigures, evaluateRun } from "./chaos_figures.ts";
 import {
   describeSchedule,
@@ -95,12 +96,15 @@ async function runOnCluster(
     await waitForClients(context, clients, true);
     const faults = await runSchedule(context, schedule);
     const exited = await healEverything(context);
-    const finalPrimary = await recover(context, options.recoveryTimeoutMs);
+    const { primary: finalPrimary, recovered } = await recover(context, options.recoveryTimeoutMs);
     const wroteAgain = await waitForClients(context, clients, false);
-    outcome = { faults, exited, finalPrimary, wroteAgain };
+    outcome = { faults, exited, finalPrimary, recovered, wroteAgain };
   } finally {
     records = await stopClients(clients);
   }
+  const histories = await Promise.all(
+    cluster.nodes.map((node) => readHistories(node.id, node.dataDirectory)),
+  );
   const finalIds = outcome.finalPrimary === null ? null : (await cluster.sql<{ id: string }>(
     outcome.finalPrimary,
     `SELECT id FROM ${CHAOS_TABLE}`,
@@ -118,6 +122,8 @@ async function runOnCluster(
     skewWindows: context.skewWindows,
     finalPrimary: outcome.finalPrimary === null ? null : cluster.node(outcome.finalPrimary).id,
     finalIds,
+    recovered: outcome.recovered,
+    historyForks: findHistoryForks(histories),
     wallMs: wallClockMs() - startedMs,
   });
 }
@@ -127,6 +133,7 @@ interface RunOutcome {
   readonly exited: string[];
   readonly finalPrimary: number | null;
   readonly wroteAgain: boolean;
+  readonly recovered: boolean;
   readonly records: ChaosWrite[];
 }
 
@@ -159,7 +166,8 @@ async function runSchedule(
       held = fault;
       continue;
     }
-    for (const active of [fault, held]) {
+    // The older fault first: a pause is lifted while the partition after it still holds.
+    for (const active of [held, fault]) {
       if (active !== null) await healLogged(active, log);
     }
     held = null;
@@ -178,17 +186,23 @@ async function healLogged(fault: ActiveFault, log: (line: string) => void): Prom
   }
 }
 
-/** Waits for one primary and every standby streaming; the primary's index, or null. */
-async function recover(context: ChaosContext, timeoutMs: number): Promise<number | null> {
+/**
+ * Waits for one primary and every standby streaming. When that does not come: the writable
+ * primary if there is one (its rows are still checked), and `recovered` false.
+ */
+async function recover(
+  context: ChaosContext,
+  timeoutMs: number,
+): Promise<{ primary: number | null; recovered: boolean }> {
   try {
     const primary = await context.cluster.waitHealthy(timeoutMs);
     context.log(
       `recovered: ${context.cluster.node(primary).id} is the primary, every standby streams`,
     );
-    return primary;
+    return { primary, recovered: true };
   } catch (error) {
     context.log(`NOT RECOVERED within ${timeoutMs} ms: ${String(error)}`);
-    return await context.cluster.primaryIndex();
+    return { primary: await context.cluster.primaryIndex(), recovered: false };
   }
 }
 

@@ -25,6 +25,7 @@ export const FAULT_KINDS = [
   "clock-skew", // the node's agent restarted under a skewed wall clock (libfaketime)
   "switchover", // `hactl switchover` (to the targeted standby, or to the most advanced one)
   "pause", // `hactl pause`, healed by `hactl resume`
+  "cut-and-kill", // a standby's replication cut for a few seconds, then SIGKILL of the primary
 ] as const;
 
 /** One kind of fault. */
@@ -48,9 +49,10 @@ export interface FaultStep {
   /** For "clock-skew": the wall-clock offset; for "one-way": its sign picks the direction. */
   readonly skewMs: number;
   /**
-   * Keep this fault in effect while the next one is injected and held (then heal both, no
-   * quiet time in between): combinations such as a replication cut during a kill of the
-   * primary. At most two faults are in effect at once.
+   * Keep this fault in effect while the next one is injected and held, then heal this one and
+   * then the next (no quiet time in between): combinations such as a replication cut during a
+   * kill of the primary, or a pause lifted while a partition still holds. At most two faults
+   * are in effect at once.
    */
   readonly overlapsNext: boolean;
 }
@@ -78,8 +80,8 @@ export interface NemesisSchedule {
   readonly steps: readonly FaultStep[];
 }
 
-/** Kinds that act on a standby whatever the draw says. */
-const STANDBY_ONLY: readonly FaultKind[] = ["stall-standby"];
+/** Kinds that act on a standby whatever the draw says (cut-and-kill: the one it cuts). */
+const STANDBY_ONLY: readonly FaultKind[] = ["stall-standby", "cut-and-kill"];
 /** Probability that a fault which may hit any node targets the primary. */
 const PRIMARY_TARGET_PROBABILITY = 0.6;
 /** Upper bound on steps: a schedule longer than this is a typo (hours at ~10 s a step). */

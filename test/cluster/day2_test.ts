@@ -5,7 +5,8 @@
  * member's hactl and Postgres, `hactl failover` refuses to replace a healthy primary without
  * --force and with --force --candidate --wait moves it, and `hactl switchover --wait` returns
  * only once the new primary accepts writes; `hactl reload` has every agent read its file
- * again and name the settings that changed.
+ * again and name the settings that changed; `hactl restart` restarts every Postgres, standbys
+ * first and the primary last after a switchover.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { hactl, testHactlCommand } from "./hactl_process.ts";
@@ -14,7 +15,7 @@ import { VERSION } from "../../src/version.ts";
 import type { ListRow } from "../../src/cli/list_command.ts";
 
 Deno.test({
-  name: "list, dsn, version, reload, failover and switchover --wait on a real cluster",
+  name: "list, dsn, version, reload, failover, switchover --wait and restart on a real cluster",
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async (t) => {
@@ -149,6 +150,35 @@ Deno.test({
           const [row] = await sql`SELECT pg_is_in_recovery() AS standby`;
           await sql.end();
           assertEquals(row!.standby, false, "node1 accepts writes when --wait returns");
+        },
+      );
+      await stage(
+        "hactl restart restarts every Postgres, the primary last by switchover",
+        async () => {
+          await cluster.waitUntilHealthy(120_000);
+          const ids = ["node1", "node2", "node3"];
+          const started = async () =>
+            await Promise.all(ids.map(async (id) => {
+              const sql = cluster.superuser(id);
+              try {
+                const [row] = await sql`SELECT pg_postmaster_start_time()::text AS at`;
+                return row!.at as string;
+              } finally {
+                await sql.end();
+              }
+            }));
+          const before = await started();
+          const result = await hactl(["restart", "--config", config("node2"), "--json"]);
+          assertEquals(result.code, 0, result.output);
+          const results = JSON.parse(result.output) as { member: string; action: string }[];
+          assertEquals(results.map((r) => r.member), ["node2", "node3", "node1"], "primary last");
+          assert(/^switched over to node[23], restarted$/.test(results[2]!.action), result.output);
+          const after = await started();
+          for (const [index, id] of ids.entries()) {
+            assert(after[index] !== before[index], `${id}'s postmaster was restarted`);
+          }
+          const primary = await cluster.primary();
+          assert(primary === "node2" || primary === "node3", `new primary ${primary}`);
         },
       );
       failed = false;

@@ -42,3 +42,38 @@ export async function hactl(
     output: decoder.decode(result.stdout) + decoder.decode(result.stderr),
   };
 }
+
+/**
+ * Words in an agent log that mean an error escaped every boundary: Deno prints "Uncaught" for an
+ * uncaught error or unhandled rejection, and a core assertion says "invariant violated". No
+ * remote input may cause either, so a cluster test that sees one fails.
+ */
+export const ESCAPED_ERROR_PATTERN = /Uncaught|unhandled|invariant violated/i;
+
+/** The lines of `text` that show an escaped error (with the line number), at most `max`. */
+export function escapedErrorLines(text: string, max = 20): string[] {
+  const found: string[] = [];
+  for (const [position, line] of text.split("\n").entries()) {
+    if (ESCAPED_ERROR_PATTERN.test(line)) found.push(`${position + 1}: ${line}`);
+    if (found.length >= max) break;
+  }
+  return found;
+}
+
+/**
+ * Throws when any of the agent logs shows an uncaught error or unhandled rejection, naming
+ * the log and the lines. Call it at the end of every cluster test (missing logs are skipped).
+ */
+export async function assertNoEscapedErrors(logPaths: readonly string[]): Promise<void> {
+  const problems: string[] = [];
+  for (const path of logPaths) {
+    const text = await Deno.readTextFile(path).catch(() => "");
+    const lines = escapedErrorLines(text);
+    if (lines.length > 0) problems.push(`${path}:\n  ${lines.join("\n  ")}`);
+  }
+  if (problems.length > 0) {
+    throw new Error(
+      `an agent had an uncaught error or unhandled rejection:\n${problems.join("\n")}`,
+    );
+  }
+}

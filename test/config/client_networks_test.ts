@@ -41,7 +41,9 @@ function parse(extra: string): AgentConfig {
 }
 
 Deno.test("CIDR networks: IPv4 and IPv6 with prefix lengths; anything else names the fix", () => {
-  for (const good of ["10.0.0.0/8", "0.0.0.0/0", "192.168.1.7/32", "::/0", "fd00:1::/64", "::1/128"]) {
+  for (
+    const good of ["10.0.0.0/8", "0.0.0.0/0", "192.168.1.7/32", "::/0", "fd00:1::/64", "::1/128"]
+  ) {
     assertEquals(cidrProblem(good), null, good);
   }
   assert(cidrProblem("10.0.0.5")!.includes('write e.g. "10.0.0.5/32"'));
@@ -75,22 +77,18 @@ Deno.test("the config takes client_networks and max_connections, and refuses bad
 Deno.test("pg_hba.conf: clients from client_networks and members, replication only from members", () => {
   const config = parse('client_networks = ["10.1.0.0/16"]');
   const settings = buildPostgresSettings(config, "secret-0123456789abcdef", "/usr/bin");
-  const lines = renderPgHba(settings, false).split("\n");
+  const lines = renderPgHba(settings).split("\n");
   const entries = (prefix: string) =>
     lines.filter((line) => line.startsWith(prefix)).map((line) => line.split(/\s+/)[3]);
   const members = ["127.0.0.1/32", "::1/128", "10.0.0.1/32", "10.0.0.2/32", "db3.example.com"];
   assertEquals(entries("host replication replicator ").sort(), [...members].sort());
   assertEquals(entries("host all all ").sort(), ["10.1.0.0/16", ...members].sort());
   assert(!lines.some((line) => line.includes("0.0.0.0/0")), "no longer open to every address");
-  // Fenced, clients lose every entry; replication keeps the members'.
-  const fenced = renderPgHba(settings, true).split("\n");
-  assert(!fenced.some((line) => line.startsWith("host all all")));
-  assert(fenced.includes("host replication replicator 10.0.0.2/32 scram-sha-256"));
 });
 
 Deno.test("by default clients may come from any address, as before the setting existed", () => {
   const settings = buildPostgresSettings(parse(""), "secret-0123456789abcdef", "/usr/bin");
-  const text = renderPgHba(settings, false);
+  const text = renderPgHba(settings);
   assert(text.includes("host all all 0.0.0.0/0 scram-sha-256"));
   assert(text.includes("host all all ::/0 scram-sha-256"));
   assert(!text.includes("host replication replicator 0.0.0.0/0"), "replication stays narrow");

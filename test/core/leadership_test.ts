@@ -18,16 +18,7 @@ import {
   type NodeState,
   synchronousStandbyNames,
 } from "../../src/core/mod.ts";
-import {
-  at,
-  deliver,
-  feed,
-  memberNode,
-  observation,
-  observeAgain,
-  TEST_CONFIG,
-  tickTimes,
-} from "./helpers.ts";
+import { at, deliver, feed, memberNode, observation, TEST_CONFIG, tickTimes } from "./helpers.ts";
 
 const VOTERS = ["n1", "n2", "n3"];
 
@@ -82,8 +73,7 @@ Deno.test("a new leader gets write authority only after a majority acknowledged 
   );
   node = acknowledge(node, "n2");
   assertEquals(hasWriteAuthority(node), true);
-  node =
-    feed(node, { kind: "postgres", observation: observation(at(1, 100)) }).state;
+  node = feed(node, { kind: "postgres", observation: observation(at(1, 100)) }).state;
   assertEquals(decidePostgresRole(node), {
     kind: "primary",
     synchronousStandbyNames: 'ANY 1 ("n2", "n3")',

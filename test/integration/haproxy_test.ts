@@ -99,6 +99,18 @@ class UpWatcher {
   }
 }
 
+/** The sum over every node of each unlabelled `hactl_*_total` counter. */
+async function counterTotals(cluster: LocalCluster): Promise<Map<string, number>> {
+  const totals = new Map<string, number>();
+  for (const node of cluster.nodes) {
+    const page = await (await fetch(`http://127.0.0.1:${node.apiPort}/metrics`)).text();
+    for (const match of page.matchAll(/^(hactl_\w+_total) (\d+)$/gm)) {
+      totals.set(match[1]!, (totals.get(match[1]!) ?? 0) + Number(match[2]));
+    }
+  }
+  return totals;
+}
+
 /** Inserts one row through haproxy; throws when it cannot. */
 async function writeThroughProxy(id: number): Promise<void> {
   const sql = postgres({
@@ -134,6 +146,107 @@ async function waitRoutedTo(cluster: LocalCluster, node: string, id: number): Pr
   }, 30_000);
 }
 
+/** What the stages start, stopped in `finally`. */
+interface Running {
+  haproxy: Deno.ChildProcess | null;
+  watcher: UpWatcher | null;
+}
+
+/** Starts the cluster, a table and role for writes, and haproxy; returns the primary. */
+async function startBehindHaproxy(
+  cluster: LocalCluster,
+  directory: string,
+  running: Running,
+): Promise<string> {
+  const primary = await cluster.startAll(STARTUP_MS);
+  const sql = cluster.superuser(primary);
+  try {
+    await sql.unsafe("CREATE TABLE items (id int PRIMARY KEY)");
+    await sql.unsafe("CREATE ROLE app LOGIN PASSWORD 'app-secret'");
+    await sql.unsafe("GRANT SELECT, INSERT ON items TO app");
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+  const configPath = `${directory}/haproxy.cfg`;
+  await Deno.writeTextFile(configPath, haproxyConfig(cluster));
+  running.haproxy = new Deno.Command("haproxy", {
+    args: ["-f", configPath, "-db"],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  await waitRoutedTo(cluster, primary, 1);
+  return primary;
+}
+
+/** SIGKILLs the primary, waits for haproxy to route to the new one, restarts the old node. */
+async function failOver(cluster: LocalCluster, old: string): Promise<string> {
+  await cluster.kill(old);
+  let primary = old;
+  await cluster.waitFor("a new primary", async () => {
+    const current = await cluster.primary();
+    if (current === null || current === old) return false;
+    primary = current;
+    return true;
+  }, SETTLE_MS);
+  await waitRoutedTo(cluster, primary, 2);
+  await cluster.start(old);
+  await cluster.waitUntilHealthy(STARTUP_MS);
+  return primary;
+}
+
+/** Asks `primary`'s API for a switchover to another node; waits for haproxy to follow. */
+async function switchOver(cluster: LocalCluster, directory: string, primary: string) {
+  const target = cluster.nodes.find((node) => node.id !== primary)!.id;
+  const secret = await readClusterSecret(`${directory}/cluster.secret`);
+  const response = await fetch(`http://127.0.0.1:${cluster.node(primary).apiPort}/switchover`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
+    body: JSON.stringify({ target }),
+  });
+  assertEquals(response.status, 200, await response.text());
+  await waitRoutedTo(cluster, target, 3);
+}
+
+/** `promtool check metrics` on a page: exit code and what it printed. */
+async function promtoolCheck(page: string): Promise<{ code: number; output: string }> {
+  const child = new Deno.Command("promtool", {
+    args: ["check", "metrics"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(page));
+  await writer.close();
+  const result = await child.output();
+  const decoder = new TextDecoder();
+  return {
+    code: result.code,
+    output: decoder.decode(result.stdout) + decoder.decode(result.stderr),
+  };
+}
+
+/** Every node's page passes promtool; the leader's has per-peer figures; counters moved. */
+async function checkMetrics(cluster: LocalCluster): Promise<void> {
+  for (const node of cluster.nodes) {
+    const page = await (await fetch(`http://127.0.0.1:${node.apiPort}/metrics`)).text();
+    const result = await promtoolCheck(page);
+    assertEquals(result.code, 0, `${node.id}: ${result.output}\n${page}`);
+  }
+  const leader = cluster.node((await cluster.primary())!);
+  const page = await (await fetch(`http://127.0.0.1:${leader.apiPort}/metrics`)).text();
+  assert(/^hactl_peer_last_contact_seconds\{peer="node\d"\} /m.test(page), page);
+  assert(/^hactl_peer_replay_lag_seconds\{peer="node\d"\} /m.test(page), page);
+  // The counters saw what happened: two promotions (failover, switchover), at least two
+  // elections and leader changes, and the killed primary's rejoin by pg_rewind.
+  const totals = await counterTotals(cluster);
+  const seen = JSON.stringify([...totals]);
+  assert((totals.get("hactl_promotions_total") ?? 0) >= 2, seen);
+  assert((totals.get("hactl_elections_total") ?? 0) >= 2, seen);
+  assert((totals.get("hactl_leader_changes_total") ?? 0) >= 2, seen);
+  assert((totals.get("hactl_rewinds_total") ?? 0) >= 1, seen);
+}
+
 Deno.test({
   name: "Patroni's haproxy.cfg never has two primaries UP through a failover and a switchover",
   sanitizeOps: false,
@@ -146,89 +259,28 @@ Deno.test({
       basePort: BASE_PORT,
       hactlCommand: testHactlCommand,
     });
-    // Set inside the stages (closures), read in `finally`.
-    const running: { haproxy: Deno.ChildProcess | null; watcher: UpWatcher | null } = {
-      haproxy: null,
-      watcher: null,
-    };
+    const running: Running = { haproxy: null, watcher: null };
     const stage = async (name: string, body: () => Promise<void>) => {
       if (!await t.step(name, body)) throw new Error(`stage failed: ${name}`);
     };
     try {
       let primary = "";
       await stage("a healthy cluster behind haproxy takes writes", async () => {
-        primary = await cluster.startAll(STARTUP_MS);
-        const sql = cluster.superuser(primary);
-        try {
-          await sql.unsafe("CREATE TABLE items (id int PRIMARY KEY)");
-          await sql.unsafe("CREATE ROLE app LOGIN PASSWORD 'app-secret'");
-          await sql.unsafe("GRANT SELECT, INSERT ON items TO app");
-        } finally {
-          await sql.end({ timeout: 5 });
-        }
-        const configPath = `${directory}/haproxy.cfg`;
-        await Deno.writeTextFile(configPath, haproxyConfig(cluster));
-        running.haproxy = new Deno.Command("haproxy", {
-          args: ["-f", configPath, "-db"],
-          stdout: "null",
-          stderr: "null",
-        }).spawn();
-        await waitRoutedTo(cluster, primary, 1);
+        primary = await startBehindHaproxy(cluster, directory, running);
         running.watcher = new UpWatcher();
       });
-
-      await stage("SIGKILL of the primary: haproxy moves to the new one, never two UP", async () => {
-        await cluster.kill(primary);
-        const old = primary;
-        await cluster.waitFor("a new primary", async () => {
-          const current = await cluster.primary();
-          if (current === null || current === old) return false;
-          primary = current;
-          return true;
-        }, SETTLE_MS);
-        await waitRoutedTo(cluster, primary, 2);
-        await cluster.start(old);
-        await cluster.waitUntilHealthy(STARTUP_MS);
-      });
-
+      await stage(
+        "SIGKILL of the primary: haproxy moves to the new one, never two UP",
+        async () => {
+          primary = await failOver(cluster, primary);
+        },
+      );
       await stage("a planned switchover: haproxy follows, never two UP", async () => {
-        const target = cluster.nodes.find((node) => node.id !== primary)!.id;
-        const secret = await readClusterSecret(`${directory}/cluster.secret`);
-        const response = await fetch(
-          `http://127.0.0.1:${cluster.node(primary).apiPort}/switchover`,
-          {
-            method: "POST",
-            headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
-            body: JSON.stringify({ target }),
-          },
-        );
-        assertEquals(response.status, 200, await response.text());
-        await waitRoutedTo(cluster, target, 3);
+        await switchOver(cluster, directory, primary);
       });
-
       await stage("every node's /metrics passes promtool check metrics", async () => {
-        for (const node of cluster.nodes) {
-          const page = await (await fetch(`http://127.0.0.1:${node.apiPort}/metrics`)).text();
-          const child = new Deno.Command("promtool", {
-            args: ["check", "metrics"],
-            stdin: "piped",
-            stdout: "piped",
-            stderr: "piped",
-          }).spawn();
-          const writer = child.stdin.getWriter();
-          await writer.write(new TextEncoder().encode(page));
-          await writer.close();
-          const result = await child.output();
-          const output = new TextDecoder().decode(result.stdout) +
-            new TextDecoder().decode(result.stderr);
-          assertEquals(result.code, 0, `${node.id}: ${output}\n${page}`);
-        }
-        const leader = cluster.node((await cluster.primary())!);
-        const page = await (await fetch(`http://127.0.0.1:${leader.apiPort}/metrics`)).text();
-        assert(/^hactl_peer_last_contact_seconds\{peer="node\d"\} /m.test(page), page);
-        assert(/^hactl_peer_replay_lag_seconds\{peer="node\d"\} /m.test(page), page);
+        await checkMetrics(cluster);
       });
-
       const watcher = running.watcher!;
       await watcher.stop();
       assert(watcher.samples > 50, `haproxy's stats were read ${watcher.samples} times`);

@@ -8,6 +8,9 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { LocalCluster } from "../../src/demo/local_cluster.ts";
 import { testHactlCommand } from "../cluster/hactl_process.ts";
+import { WatchdogClient } from "../../src/agent/watchdog_client.ts";
+import { Logger } from "../../src/agent/logger.ts";
+import type { PostgresSettings } from "../../src/postgres/settings.ts";
 
 const STARTUP_MS = 180_000;
 const DOCS = new URL("../../docs/", import.meta.url).pathname;
@@ -25,7 +28,10 @@ async function promtool(args: string[], input = ""): Promise<{ code: number; out
   await writer.close();
   const result = await child.output();
   const decoder = new TextDecoder();
-  return { code: result.code, output: decoder.decode(result.stdout) + decoder.decode(result.stderr) };
+  return {
+    code: result.code,
+    output: decoder.decode(result.stdout) + decoder.decode(result.stderr),
+  };
 }
 
 /** The families a page declares (its TYPE lines). */
@@ -56,7 +62,11 @@ Deno.test({
     });
     try {
       await cluster.start("node1", true, { HACTL_LOG_FORMAT: "json" });
-      await cluster.waitFor("node1 primary", async () => (await cluster.primary()) === "node1", STARTUP_MS);
+      await cluster.waitFor(
+        "node1 primary",
+        async () => (await cluster.primary()) === "node1",
+        STARTUP_MS,
+      );
       const url = `http://127.0.0.1:${cluster.node("node1").apiPort}/metrics`;
       const page = await (await fetch(url)).text();
       const result = await promtool(["check", "metrics"], page);
@@ -126,6 +136,7 @@ Deno.test("the watchdog writes JSON lines in the agent's format when it fires", 
     assertEquals(firing.node, "node7");
     assertEquals(firing.component, "watchdog");
     assertEquals(firing.level, "error");
+    assertEquals(result.stdout, "fired\n", "the agent is told of the firing on stdout");
   } finally {
     await Deno.remove(directory, { recursive: true });
   }
@@ -136,11 +147,11 @@ async function runWithInput(
   program: string,
   args: string[],
   input: string,
-): Promise<{ code: number; stderr: string }> {
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const child = new Deno.Command(program, {
     args,
     stdin: "piped",
-    stdout: "null",
+    stdout: "piped",
     stderr: "piped",
   }).spawn();
   const writer = child.stdin.getWriter();
@@ -148,8 +159,41 @@ async function runWithInput(
   await new Promise((resolve) => setTimeout(resolve, 500));
   await writer.close();
   const result = await child.output();
-  return { code: result.code, stderr: new TextDecoder().decode(result.stderr) };
+  const decoder = new TextDecoder();
+  return {
+    code: result.code,
+    stdout: decoder.decode(result.stdout),
+    stderr: decoder.decode(result.stderr),
+  };
 }
+
+Deno.test("the agent's watchdog client counts each firing of its watchdog", async () => {
+  const directory = await Deno.makeTempDir({ prefix: "hactl-watchdog-count-" });
+  try {
+    // No Postgres at all: the watchdog fires and kills nothing (its commit gate finds no
+    // server and keeps retrying, which does not delay the deadline).
+    const settings = {
+      dataDirectory: directory,
+      socketDirectory: directory,
+      port: 1,
+      superuser: "postgres",
+      runAsUser: null,
+    } as unknown as PostgresSettings;
+    let firings = 0;
+    const client = WatchdogClient.start(settings, null, new Logger("node7", "error"), () => {
+      firings++;
+    });
+    client.renew(20);
+    const deadline = performance.now() + 10_000;
+    while (firings === 0 && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await client.close();
+    assertEquals(firings, 1);
+  } finally {
+    await Deno.remove(directory, { recursive: true });
+  }
+});
 
 Deno.test("the shipped alert rules pass promtool check rules and their unit tests", async () => {
   const check = await promtool(["check", "rules", `${DOCS}alerts.yml`]);

@@ -1,8 +1,9 @@
 /**
  * Fencing on a real primary: a client that turns default_transaction_read_only off never gets
- * a commit acknowledged, existing client sessions are cut off, new client connections are
- * refused; the fence survives a restart; unfence restores writes; a hung server is fenced by
- * stopping it (step 2); a killed postmaster is detected.
+ * a commit acknowledged, existing client sessions are cut off, new client connections get in
+ * but are read-only; the fence survives a restart; unfence restores writes (and is withdrawn
+ * when the caller's decision changed); a hung server is fenced by stopping it (step 2); a
+ * killed postmaster is detected.
  */
 
 import { assert, assertEquals, assertRejects } from "./assert.ts";
@@ -97,9 +98,12 @@ Deno.test({
             COMMIT_WATCH_MS,
           );
           assert(await write !== "committed", "an existing session committed after the fence");
+          // A new client gets in (libpq must be able to step over it) but is read-only.
           const fresh = appClient(node.port);
-          const refused = await assertRejects(fresh`SELECT 1`, "a new client connected");
-          assert(/pg_hba\.conf/.test(refused.message), refused.message);
+          const setting = await fresh`SELECT current_setting('default_transaction_read_only') AS v`;
+          assertEquals(setting[0]!.v, "on");
+          const refused = await assertRejects(fresh`INSERT INTO t VALUES (5)`, "a write passed");
+          assert(/read-only transaction/.test(refused.message), refused.message);
           await Promise.all([idle, fresh].map((sql) => sql.end({ timeout: 5 })));
         },
       );
@@ -134,7 +138,10 @@ Deno.test({
         postmaster = cluster.track(await Postmaster.start(node, cluster.binaries));
         await postmaster.waitUntilReady(READY_TIMEOUT_MS);
         assertEquals(await withLocalSql(node, (sql) => isFenced(sql)), true);
-        await unfence(node, "", { timeoutMs: 5_000 });
+        const withdrawn = await unfence(node, "", { timeoutMs: 5_000, mayUnfence: () => false });
+        assertEquals(withdrawn, false);
+        assertEquals(await withLocalSql(node, (sql) => isFenced(sql)), true);
+        assertEquals(await unfence(node, "", { timeoutMs: 5_000 }), true);
         assertEquals(await withLocalSql(node, (sql) => isFenced(sql)), false);
         const app = appClient(node.port);
         try {

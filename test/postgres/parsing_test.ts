@@ -111,6 +111,10 @@ Deno.test("pg_hba.conf never trusts, and admits clients (a fence makes them read
   // Refusing clients would end libpq's multi-host attempt at the fenced node (issue 9, #5).
   assert(text.includes("host all all 10.0.0.0/8 scram-sha-256"), text);
   assert(text.includes("local all all peer"), text);
+  const split = renderPgHba({ ...SETTINGS, clientNetworks: ["192.168.0.0/16"] });
+  assert(split.includes("host all all 192.168.0.0/16 scram-sha-256"), split);
+  assert(!split.includes("host all all 10.0.0.0/8"), split);
+  assert(split.includes("host replication replicator 10.0.0.0/8 scram-sha-256"), split);
 });
 
 Deno.test("SCRAM verifiers have Postgres' format and a fresh salt each time", async () => {

@@ -4,8 +4,10 @@
  * B's WAL receiver had fetched C's timeline history. Two variants:
  * - B had only RECEIVED the writes (replay paused). pg_rewind judges by the control file and
  *   says "no rewind required"; started like that, B replays the writes C never had and is
- *   silently diverged (shown on a copy of B). rewindFrom compares histories and asks for a
- *   re-clone instead, saying why; the reconciler re-clones B and it streams C's rows.
+ *   silently diverged (shown on a copy D of B). rewindFrom compares histories and asks for a
+ *   re-clone instead, saying why; the reconciler re-clones B and it streams C's rows. D, left
+ *   diverged by the old path (it even holds C's timeline-2 WAL), is found by the point its
+ *   data files reached, and its reconciler brings it back to stream C's rows as well.
  * - B had replayed the writes and checkpointed past the fork: every start fails ("requested
  *   timeline 2 is not a child of this server's history"). The reconciler counts the failed
  *   starts and re-clones B after MAX_STANDBY_START_FAILURES, saying why; B then streams.
@@ -110,33 +112,35 @@ async function countRows(settings: PostgresSettings): Promise<number> {
   return rows[0]!.n as number;
 }
 
-/** The old path on a copy of B's data directory: plain pg_rewind, then a start. Returns B's rows. */
-async function oldPathOnCopy(
-  cluster: TestCluster,
-  nodeB: PostgresSettings,
-  copy: PostgresSettings,
-  source: { host: string; port: number },
-): Promise<{ rewind: string; rows: number }> {
-  const parent = copy.dataDirectory.slice(0, copy.dataDirectory.lastIndexOf("/"));
+/** Copies the stopped `from` data directory to `to`'s place. */
+async function copyDataDirectory(from: PostgresSettings, to: PostgresSettings): Promise<void> {
+  const parent = to.dataDirectory.slice(0, to.dataDirectory.lastIndexOf("/"));
   const owner = await lookupUser("postgres");
   await Deno.mkdir(parent, { recursive: true });
   await Deno.chown(parent, owner.uid, owner.gid);
   const copied = await new Deno.Command("cp", {
-    args: ["-a", nodeB.dataDirectory, copy.dataDirectory],
-  })
-    .output();
+    args: ["-a", from.dataDirectory, to.dataDirectory],
+  }).output();
   assert(copied.success, new TextDecoder().decode(copied.stderr));
-  await ensureStateDirectory(copy);
-  await writePasswordFile(copy);
+}
+
+/** The old path: plain pg_rewind, then a start as a standby. Returns pg_rewind's words and the rows. */
+async function oldPath(
+  cluster: TestCluster,
+  node: PostgresSettings,
+  source: { host: string; port: number },
+): Promise<{ rewind: string; rows: number }> {
+  await ensureStateDirectory(node);
+  await writePasswordFile(node);
   const rewind = await runCommand([
     cluster.binaries.path("pg_rewind"),
-    `--target-pgdata=${copy.dataDirectory}`,
-    `--source-server=${sourceConninfo(copy, source)}`,
-  ], { timeoutMs: TIMEOUT_MS, runAsUser: copy.runAsUser });
-  await configureStandby(copy, source, null, { running: false });
-  const postmaster = await cluster.startReady(copy);
-  const rows = await countRows(copy);
-  await postmaster.stop({ immediate: true });
+    `--target-pgdata=${node.dataDirectory}`,
+    `--source-server=${sourceConninfo(node, source)}`,
+  ], { timeoutMs: TIMEOUT_MS, runAsUser: node.runAsUser });
+  await configureStandby(node, source, slotNameFor(node.applicationName), { running: false });
+  const postmaster = await cluster.startReady(node);
+  const rows = await countRows(node);
+  await postmaster.stop({ fastTimeoutMs: 10_000 });
   return { rewind: rewind.stderr.trim(), rows };
 }
 
@@ -165,10 +169,11 @@ async function waitStreamsFromC(
   nodeC: PostgresSettings,
 ): Promise<void> {
   await withLocalSql(nodeC, (sql) => sql`INSERT INTO t VALUES (200)`);
+  const rowsOnC = await countRows(nodeC);
   await waitFor("B streams C's rows on timeline 2", async () => {
     const observation = await observePostgres(nodeB, cluster.binaries);
     return observation.status === "running" && observation.position?.timeline === 2 &&
-      await countRows(nodeB) === 2;
+      await countRows(nodeB) === rowsOnC;
   }, 90_000);
 }
 
@@ -184,19 +189,21 @@ Deno.test({
       c: cluster.settings("node-rc", TEST_PORT_BASE + 52),
     };
     const sourceC = { host: "127.0.0.1", port: nodes.c.port };
+    const nodeD = cluster.settings("node-rd", TEST_PORT_BASE + 53);
     const log = new CapturingLogger("node-rb", "debug");
     const reconciler = reconcilerFor(cluster, nodes.b, nodes.c, log);
+    const logD = new CapturingLogger("node-rd", "debug");
+    const reconcilerD = reconcilerFor(cluster, nodeD, nodes.c, logD);
     try {
       await buildDivergedStandby(cluster, nodes, true);
-      const old = await oldPathOnCopy(
-        cluster,
-        nodes.b,
-        cluster.settings("node-rd", TEST_PORT_BASE + 53),
-        sourceC,
-      );
+      await copyDataDirectory(nodes.b, nodeD);
+      await withLocalSql(nodes.c, (sql) => createReplicationSlot(sql, slotNameFor("node-rd")));
+      const old = await oldPath(cluster, nodeD, sourceC);
       console.log(
-        `old path: ${old.rewind.replaceAll("\n", " | ")}; rows after start ${old.rows}, ` +
-          `on C ${await countRows(nodes.c)}`,
+        `old path on a copy D of B: ${old.rewind.replaceAll("\n", " | ")}; rows on D after ` +
+          `start ${old.rows}, on C ${await countRows(nodes.c)}; D then reports ${
+            JSON.stringify((await observePostgres(nodeD, cluster.binaries)).position)
+          }`,
       );
       assert(/no rewind required/.test(old.rewind), old.rewind);
       assertEquals(old.rows, 100, "the old path replays the writes C never had");
@@ -219,7 +226,20 @@ Deno.test({
         log.lines.join("\n"),
       );
       assert(log.lines.some((line) => line.includes("clone from node-rc complete")));
+
+      // D, left diverged by the old path, is found by its data files and brought back too.
+      reconcilerD.setDesired({ kind: "standby", source: "node-rc" });
+      reconcilerD.start();
+      await waitStreamsFromC(cluster, nodeD, nodes.c).catch((error) => {
+        throw new Error(`${error}; D's log:\n${logD.lines.join("\n")}`);
+      });
+      console.log(`D: ${logD.lines.filter((line) => line.startsWith("WARN")).join(" / ")}`);
+      assert(
+        logD.lines.some((line) => /has not streamed from node-rc .* cannot follow it/.test(line)),
+        logD.lines.join("\n"),
+      );
     } finally {
+      await reconcilerD.stop(true);
       await reconciler.stop(true);
       await cluster.cleanup();
     }

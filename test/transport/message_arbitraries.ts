@@ -16,8 +16,8 @@ import type {
   WalPosition,
 } from "../../src/core/types.ts";
 import {
-  MAX_LOG_INDEX,
   MAX_HISTORY_LINES,
+  MAX_LOG_INDEX,
   MAX_ROUND,
   MAX_TERM,
   MAX_TIMELINE,
@@ -32,7 +32,11 @@ export const nodeIdArbitrary: fc.Arbitrary<NodeId> = fc.oneof(
 );
 
 // Up to the named bounds (the codec refuses anything above them), the bounds themselves included.
-const termArbitrary = fc.oneof(fc.nat({ max: 20 }), fc.nat({ max: MAX_TERM }), fc.constant(MAX_TERM));
+const termArbitrary = fc.oneof(
+  fc.nat({ max: 20 }),
+  fc.nat({ max: MAX_TERM }),
+  fc.constant(MAX_TERM),
+);
 const indexArbitrary = fc.oneof(
   fc.nat({ max: 1000 }),
   fc.nat({ max: Math.min(MAX_LOG_INDEX, MAX_ROUND) - 1000 }),

@@ -236,7 +236,9 @@ Deno.test("connections that never authenticate are closed; beyond the cap the ol
       node2.rejections.some((r) => r.reason.includes("closed an unauthenticated connection")),
       JSON.stringify(node2.rejections),
     );
-    for (const client of clients.slice(1)) assert(await client.closedByPeer(), "idle stranger kept");
+    for (const client of clients.slice(1)) {
+      assert(await client.closedByPeer(), "idle stranger kept");
+    }
     assert(node2.rejections.some((r) => r.reason.includes("no authenticated frame within 300 ms")));
   } finally {
     for (const client of clients) client.close();
@@ -444,7 +446,15 @@ function startRecordingNodeOnPort(id: NodeId, port: number): RecordingNode {
     onRejected: (reason, remote) => rejections.push({ reason, remote }),
   });
   transport.start();
-  return { id, transport, received, rejections, peerDown: [], address: transport.listenAddress };
+  return {
+    id,
+    transport,
+    received,
+    rejections,
+    peerDown: [],
+    sendRefused: [],
+    address: transport.listenAddress,
+  };
 }
 
 Deno.test("a peer removed by setPeers can no longer send to or receive from this node", async () => {
@@ -477,8 +487,13 @@ Deno.test("an invalid message, or one from another node, is refused and counted,
     connectAll([node1, node2]);
     assertEquals(node1.transport.send({ ...timeoutNow("node1", "node2", 1), term: -1 }), false);
     assertEquals(node1.transport.send(timeoutNow("node2", "node1", 1)), false);
-    assertEquals(node1.transport.send({ ...timeoutNow("node1", "node2", 1), term: 2 ** 53 - 1 }), false);
-    assert(node1.sendRefused[0]!.includes("timeout-now.term: expected a non-negative integer, got -1"));
+    assertEquals(
+      node1.transport.send({ ...timeoutNow("node1", "node2", 1), term: 2 ** 53 - 1 }),
+      false,
+    );
+    assert(
+      node1.sendRefused[0]!.includes("timeout-now.term: expected a non-negative integer, got -1"),
+    );
     assert(node1.sendRefused[1]!.includes("message from node2 given to the transport of node1"));
     assert(node1.sendRefused[2]!.includes("timeout-now.term: expected a term of at most"));
     assertEquals(node1.transport.counters().messagesRefused, 3);

@@ -50,7 +50,9 @@ Deno.test("48 idle junk connections held open do not keep a real peer out", asyn
     // The handshake timeout is 30 s: delivery before it proves the junk did not hold the slot.
     await waitFor(() => node2.received.length === 1, "delivery past the junk", 20_000);
     const elapsedMs = performance.now() - startedMs;
-    console.log(`real peer delivered through 48 held junk connections in ${elapsedMs.toFixed(1)} ms`);
+    console.log(
+      `real peer delivered through 48 held junk connections in ${elapsedMs.toFixed(1)} ms`,
+    );
     assertEquals(node1.peerDown, []);
     const closedJunk = node2.rejections.filter((r) =>
       r.reason.includes("closed an unauthenticated connection")

@@ -1,0 +1,260 @@
+/**
+ * A real 3-node cluster of `hactl run` processes with real Postgres, attacked as in issue 11:
+ * a key-value key the wire codec refuses, correctly signed appends with an absurd term and in
+ * the leader's own term, 48 idle connections held on every Raft port while a node restarts,
+ * and 8 unauthenticated connections each announcing 32 MiB frames. Proves that every agent
+ * stays up, the primary and term stay put, the restarted node rejoins while the junk is held,
+ * the leader's memory stays bounded, the acknowledged key survives, and no agent log shows an
+ * uncaught error or unhandled rejection.
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { LocalCluster } from "../../src/demo/local_cluster.ts";
+import { readClusterSecret } from "../../src/config/cluster_secret.ts";
+import type { Message } from "../../src/core/types.ts";
+import { MAX_FRAME_BYTES } from "../../src/transport/frame.ts";
+import { MAX_TERM } from "../../src/transport/message_codec.ts";
+import { RawClient } from "../transport/transport_helpers.ts";
+import { assertNoEscapedErrors } from "./hactl_process.ts";
+
+const STARTUP_MS = 180_000;
+const BASE_PORT = 29100;
+
+/** POSTs `body` to a node's API with the cluster secret; returns status and text. */
+async function post(
+  cluster: LocalCluster,
+  id: string,
+  path: string,
+  body: unknown,
+  secret: string,
+): Promise<{ status: number; text: string }> {
+  const response = await fetch(`http://127.0.0.1:${cluster.node(id).apiPort}${path}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, text: await response.text() };
+}
+
+/** Sends one correctly signed message to `to`'s Raft port as if from `from`. */
+async function sendSigned(message: Message, raftPort: number, secret: string): Promise<void> {
+  const client = await RawClient.connect({ hostname: "127.0.0.1", port: raftPort });
+  try {
+    const options = { senderId: message.from, clusterId: "demo", secret };
+    await client.write(client.frame(message, options));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  } finally {
+    client.close();
+  }
+}
+
+function signedAppend(from: string, to: string, term: number): Message {
+  return {
+    kind: "append",
+    from,
+    to,
+    term,
+    prevLogIndex: 0,
+    prevLogTerm: 0,
+    entries: [],
+    commitIndex: 0,
+    round: 1,
+    leaderPosition: null,
+  } as unknown as Message;
+}
+
+/** Resident memory of a process in MiB, from /proc. */
+async function residentMiB(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const kib = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? "NaN");
+  return kib / 1024;
+}
+
+/** Opens `count` connections to a port and keeps them idle. */
+async function holdJunk(port: number, count: number): Promise<Deno.Conn[]> {
+  const held: Deno.Conn[] = [];
+  for (let i = 0; i < count; i++) {
+    held.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+  }
+  return held;
+}
+
+function closeAll(connections: readonly Deno.Conn[]): void {
+  for (const connection of connections) {
+    try {
+      connection.close();
+    } catch { /* closed by the agent */ }
+  }
+}
+
+/**
+ * Streams `frames` frames announced at `frameBytes` from a 1 MiB buffer until cut off (without
+ * waiting for the hello: all 8 come from 127.0.0.1, so the per-source limit closes some first).
+ */
+async function floodFrames(port: number, frames: number, frameBytes: number): Promise<void> {
+  const connection = await Deno.connect({ hostname: "127.0.0.1", port });
+  const chunk = new Uint8Array(1024 * 1024).fill(0x41);
+  const write = async (bytes: Uint8Array) => {
+    for (let written = 0; written < bytes.length;) {
+      written += await connection.write(bytes.subarray(written));
+    }
+  };
+  try {
+    for (let frame = 0; frame < frames; frame++) {
+      const prefix = new Uint8Array(4);
+      new DataView(prefix.buffer).setUint32(0, frameBytes);
+      await write(prefix);
+      for (let sent = 0; sent < frameBytes; sent += chunk.length) await write(chunk);
+    }
+  } catch {
+    // Cut off by the agent.
+  } finally {
+    closeAll([connection]);
+  }
+}
+
+Deno.test({
+  name: "hostile inputs of issue 11 leave every agent up, one primary and nothing lost",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async (t) => {
+    const directory = await Deno.makeTempDir({ prefix: "hactl-hostile-test-" });
+    const cluster = await LocalCluster.create({ directory, nodes: 3, basePort: BASE_PORT });
+    const raftPort = (id: string) => BASE_PORT + Number(id.slice(4));
+    let failed = true;
+    const stage = async (name: string, body: () => Promise<void>) => {
+      if (!await t.step(name, body)) throw new Error(`stage failed: ${name}`);
+    };
+    try {
+      const primary = await cluster.startAll(STARTUP_MS);
+      const secret = await readClusterSecret(`${directory}/cluster.secret`);
+      const followers = cluster.nodes.map((node) => node.id).filter((id) => id !== primary);
+      const termBefore = (await cluster.status(primary))!.raft.term;
+      const unchanged = async (what: string) => {
+        for (const node of cluster.nodes) {
+          const status = await cluster.status(node.id);
+          assert(status !== null, `${node.id} stopped answering after ${what}`);
+          assertEquals(status.raft.term, termBefore, `${node.id}'s term after ${what}`);
+          assertEquals(status.raft.leader, primary, `${node.id}'s leader after ${what}`);
+        }
+        assertEquals(await cluster.primary(), primary);
+      };
+
+      await stage("a key with a space is refused with 400; the leader stays up", async () => {
+        const refused = await post(cluster, primary, "/kv", { key: "a b", value: "x" }, secret);
+        assertEquals(refused.status, 400, refused.text);
+        assert(refused.text.includes("printable ASCII without spaces"), refused.text);
+        const stored = await post(cluster, primary, "/kv", { key: "app/mode", value: "x" }, secret);
+        assertEquals(stored.status, 200, stored.text);
+        await unchanged("POST /kv with a bad key");
+      });
+
+      await stage(
+        "signed appends with term 2^53-1 and MAX_TERM+1 are refused by every node",
+        async () => {
+          for (const id of cluster.nodes.map((node) => node.id)) {
+            const from = cluster.nodes.find((node) => node.id !== id)!.id;
+            for (const term of [2 ** 53 - 1, MAX_TERM + 1]) {
+              await sendSigned(signedAppend(from, id, term), raftPort(id), secret);
+            }
+          }
+          await new Promise((resolve) => setTimeout(resolve, 1_000));
+          await unchanged("appends with absurd terms");
+        },
+      );
+
+      await stage(
+        "a signed append in the leader's own term is refused; it stays leader",
+        async () => {
+          await sendSigned(
+            signedAppend(followers[0]!, primary, termBefore),
+            raftPort(primary),
+            secret,
+          );
+          await new Promise((resolve) => setTimeout(resolve, 1_000));
+          await unchanged("an append claiming the leader's term");
+          const log = await Deno.readTextFile(cluster.node(primary).logPath);
+          assert(log.includes("two leaders"), "the refusal is logged");
+        },
+      );
+
+      await stage(
+        "48 idle connections on every Raft port do not keep a restarted node out",
+        async () => {
+          const restarted = followers[1]!;
+          await cluster.stop(restarted);
+          const junk = [
+            ...await holdJunk(raftPort(primary), 48),
+            ...await holdJunk(raftPort(followers[0]!), 48),
+          ];
+          try {
+            const startedMs = performance.now();
+            await cluster.start(restarted);
+            const restartedJunk = await (async () => {
+              // Its own port gets junk too, as soon as it listens.
+              for (let attempt = 0; attempt < 100; attempt++) {
+                try {
+                  return await holdJunk(raftPort(restarted), 48);
+                } catch {
+                  await new Promise((resolve) => setTimeout(resolve, 100));
+                }
+              }
+              return [];
+            })();
+            junk.push(...restartedJunk);
+            await cluster.waitFor(`${restarted} following ${primary} again`, async () => {
+              const status = await cluster.status(restarted);
+              return status?.raft.leader === primary &&
+                status.postgres.observation?.inRecovery === true;
+            }, 60_000);
+            const elapsedMs = performance.now() - startedMs;
+            console.log(
+              `${restarted} rejoined ${
+                elapsedMs.toFixed(0)
+              } ms after its start, 144 junk connections held`,
+            );
+          } finally {
+            closeAll(junk);
+          }
+          await unchanged("junk connections during a restart");
+        },
+      );
+
+      await stage(
+        "8 connections announcing 32 MiB frames leave the leader's memory bounded",
+        async () => {
+          const pid = cluster.node(primary).process!.pid;
+          const beforeMiB = await residentMiB(pid);
+          let peakMiB = beforeMiB;
+          const sampler = setInterval(async () => {
+            peakMiB = Math.max(peakMiB, await residentMiB(pid).catch(() => 0));
+          }, 20);
+          await Promise.all(
+            Array.from(
+              { length: 8 },
+              () => floodFrames(raftPort(primary), 3, MAX_FRAME_BYTES - 1024),
+            ),
+          );
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          clearInterval(sampler);
+          console.log(
+            `leader resident memory: ${beforeMiB.toFixed(0)} MiB before, ${
+              peakMiB.toFixed(0)
+            } MiB at peak`,
+          );
+          assert(peakMiB - beforeMiB < 64, `the leader grew from ${beforeMiB} to ${peakMiB} MiB`);
+          await unchanged("oversized unauthenticated frames");
+        },
+      );
+
+      await stage("nothing lost, and no agent log shows an uncaught error", async () => {
+        const status = await cluster.status(primary);
+        assertEquals(status?.cluster.keyValues["app/mode"], "x");
+        await assertNoEscapedErrors(cluster.nodes.map((node) => node.logPath));
+      });
+      failed = false;
+    } finally {
+      await cluster.destroy(failed);
+      if (failed) console.error(`agent logs kept in ${directory}`);
+    }
+  },
+});
