@@ -290,6 +290,7 @@ function sameObservation(a: PostgresObservation | null, b: PostgresObservation):
   return left.timeline === right.timeline && left.lsn === right.lsn &&
     left.history.length === right.history.length &&
     left.history.every((line, index) =>
-      line.timeline === right.history[index]!.timeline && line.endLsn === right.history[index]!.endLsn
+      line.timeline === right.history[index]!.timeline &&
+      line.endLsn === right.history[index]!.endLsn
     );
 }

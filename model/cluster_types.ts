@@ -85,6 +85,7 @@ export type Scenario =
   | "cold"
   | "steady"
   | "write-in-flight"
+  | "crash-after-ack"
   | "figure-8"
   | "transfer"
   | "paused"

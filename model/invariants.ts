@@ -358,7 +358,9 @@ function syncSetMeetsEveryMajority(
         const holders = new Set([context.nodeIds[index]!, ...acknowledgers]);
         const others = new Set(voters.filter((voter) => !holders.has(voter)));
         if (isMajorityOf(others, voters)) {
-          return `${context.nodeIds[index]} acknowledges with "${node.postgres.synchronousStandbyNames}" ` +
+          return `${
+            context.nodeIds[index]
+          } acknowledges with "${node.postgres.synchronousStandbyNames}" ` +
             `once ${acknowledgers.join(",") || "nobody"} flushed, but ${[...others].join(",")} ` +
             `are a majority of the voters ${voters.join(",")}`;
         }
@@ -383,8 +385,12 @@ function syncSetFormula(_context: ModelContext, state: ClusterModelState): strin
     const rule = parseSynchronousStandbyNames(role.synchronousStandbyNames);
     const names = [...(rule?.names ?? [])].sort();
     const count = rule?.count ?? 0;
-    if (count !== expectedCount || names.join(",") !== (expectedCount === 0 ? "" : others.join(","))) {
-      return `${core.id} as primary uses "${role.synchronousStandbyNames}" but the voters are ${voters.join(",")}` +
+    if (
+      count !== expectedCount || names.join(",") !== (expectedCount === 0 ? "" : others.join(","))
+    ) {
+      return `${core.id} as primary uses "${role.synchronousStandbyNames}" but the voters are ${
+        voters.join(",")
+      }` +
         ` (expected ANY ${expectedCount} of ${others.join(",")})`;
     }
   }

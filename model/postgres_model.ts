@@ -56,7 +56,11 @@ export function historyOf(wal: readonly WalRecord[]): TimelineSwitch[] {
 
 /** (timeline, LSN = number of records, history of the timeline): the truth about the WAL. */
 export function positionOf(postgres: PostgresModel): WalPosition {
-  return { timeline: timelineOf(postgres), lsn: postgres.wal.length, history: historyOf(postgres.wal) };
+  return {
+    timeline: timelineOf(postgres),
+    lsn: postgres.wal.length,
+    history: historyOf(postgres.wal),
+  };
 }
 
 /**

@@ -137,7 +137,9 @@ function real(
     maxDepth,
     maxStates,
     mustBreak: null,
-    mustReach: reach !== null ? reach : scenario === "cold"
+    mustReach: reach !== null
+      ? reach
+      : scenario === "cold"
       ? REACH_FROM_COLD
       : scenario === "figure-8"
       ? REACH_FROM_FIGURE_8
@@ -201,24 +203,24 @@ function issueRuns(bounds: ClusterBounds, scale: number): RunSpec[] {
     real(3, "transfer", 6, 400_000 * scale, extra.transfer!, "", REACH_FAILOVER),
     real(3, "paused", 6, 400_000 * scale, extra.paused!, "", REACH_ELECTED),
     real(3, "postgres-restart", 6, 400_000 * scale, extra.restart!, "", REACH_FAILOVER),
-    real(3, "write-in-flight", 6, 400_000 * scale, extra.lag!, " (lag)", REACH_FROM_WARM),
+    real(3, "crash-after-ack", 6, 400_000 * scale, extra.lag!, " (lag)", REACH_FAILOVER),
     control(
       "compareTimelineNumbers",
       3,
-      "write-in-flight",
+      "crash-after-ack",
       "compareTimelineNumbers",
       INVARIANTS.mostAdvanced,
-      { ...bounds, fallenBackTimelines: true },
-      8,
+      { ...extra.lag!, fallenBackTimelines: true },
+      4,
     ),
     control(
       "voteOnStaleObservation",
       3,
-      "write-in-flight",
+      "crash-after-ack",
       "voteOnStaleObservation",
       INVARIANTS.durability,
       extra.lag!,
-      8,
+      4,
     ),
     control(
       "keepLeadingAfterTimeoutNow",

@@ -26,6 +26,9 @@ const MAX_SCRIPT_STEPS = 400;
  * "steady": one node (the first elected) is the writable primary with write authority, every other node a caught-up
  * standby streaming from it, the synchronous names applied, nothing in flight.
  * "write-in-flight": steady, then a client write on the primary that one standby has flushed.
+ * "crash-after-ack": write-in-flight, then the primary's machine crashes (the search starts
+ * at the failover; with lagging observations, the standby that flushed the write read its
+ * Postgres just before, so its core has not seen the write).
  * "figure-8" (N=5): the divergent logs of the Raft paper's figure 8, see {@link figure8}.
  */
 export function warmStart(
@@ -43,15 +46,28 @@ export function warmStart(
     }
     scripted.run(nextScriptedAction(enabledActions(scripted.context, scripted.state)));
   }
-  if (scenario === "write-in-flight") {
+  if (scenario === "write-in-flight" || scenario === "crash-after-ack") {
     const primary = steadyPrimary(scripted.state);
     const standby = primary === 0 ? 1 : 0;
+    // Before a crash: one tick since the standbys last heard the leader, so that a read
+    // taken now is younger than their leader contact (it can still count when they vote).
+    if (scenario === "crash-after-ack") scripted.run({ kind: "tick-all" });
     scripted.run({ kind: "write", node: primary });
     // With lagging observations, the standby reads its Postgres just before it flushes the
     // write: its core's observation misses an acknowledged write until its next read.
     const read = (action: ClusterAction) => action.kind === "observe" && action.node === standby;
     if (scripted.can(read)) scripted.take(read, "observe the standby");
     scripted.run({ kind: "stream", node: standby });
+    // "crash-after-ack": the write is acknowledged, every other standby reads its Postgres
+    // (its receiver still up), then the primary's machine crashes.
+    if (scenario === "crash-after-ack") {
+      scripted.state.nodes.forEach((_, node) => {
+        const read = (action: ClusterAction) =>
+          action.kind === "observe" && action.node === node && node !== standby;
+        if (scripted.can(read)) scripted.take(read, "observe a standby");
+      });
+      scripted.run({ kind: "crash", node: primary });
+    }
   }
   if (scenario === "figure-8") figure8(scripted);
   if (scenario === "transfer" || scenario === "paused" || scenario === "postgres-restart") {
@@ -160,16 +176,16 @@ function cutOffUntilNewLeader(scripted: ScriptedRun, node: number): void {
     return from !== node && to !== node &&
       (answer ? to === candidate : from === candidate);
   };
-  const ticksAlone = (action: ClusterAction) =>
-    action.kind === "tick" && action.node === candidate;
+  const ticksAlone = (action: ClusterAction) => action.kind === "tick" && action.node === candidate;
   for (let step = 0; scripted.state.nodes[candidate]!.core?.role !== "leader"; step++) {
     if (step >= MAX_SCRIPT_STEPS) throw new Error(`warm start: ${ids[candidate]} was not elected`);
     if (scripted.can(supervise)) scripted.take(supervise, "let the cut-off node's supervisor act");
     else if (scripted.can(talks)) scripted.take(talks, "deliver an election message");
     else if (scripted.state.messages.length > 0) {
       scripted.take((action) => action.kind === "drop", "drop a message");
-    } else if (scripted.can(ticksAlone)) scripted.take(ticksAlone, "run the candidate's clock ahead");
-    else scripted.take((action) => action.kind === "tick-all", "let time pass");
+    } else if (scripted.can(ticksAlone)) {
+      scripted.take(ticksAlone, "run the candidate's clock ahead");
+    } else scripted.take((action) => action.kind === "tick-all", "let time pass");
   }
 }
 

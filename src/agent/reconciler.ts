@@ -8,7 +8,7 @@
 import type { NodeId, PostgresObservation, PostgresRole, WalPosition } from "../core/mod.ts";
 import type { PostgresBinaries } from "../postgres/binaries.ts";
 import type { PostgresSettings } from "../postgres/settings.ts";
-import { isWalReceiverStreaming, observePostgres } from "../postgres/observe.ts";
+import { observePostgres, readStandbyProgress } from "../postgres/observe.ts";
 import { createReplicationRole, initCluster } from "../postgres/cluster_setup.ts";
 import { Postmaster } from "../postgres/postmaster.ts";
 import { withLocalSql } from "../postgres/sql_client.ts";
@@ -71,10 +71,11 @@ export interface ReconcilerHost {
 }
 
 /**
- * A standby on an older timeline than the leader's that has not streamed for this long has
- * most likely replayed past the new timeline's fork point (it received WAL, such as the old
- * primary's shutdown checkpoint, that the promoted node never had): Postgres then waits
- * forever. It is rewound (pg_rewind says "no rewind required" if it was not diverged after all).
+ * A standby that has not streamed, or not replayed the WAL it received, for this long may
+ * have replayed past the new timeline's fork point (it received WAL, such as the old
+ * primary's shutdown checkpoint, that the promoted node never had): Postgres then waits, or
+ * fails to replay, forever. Its timeline history is compared with the source's, and it is
+ * rewound or re-cloned only when it cannot follow (src/postgres/rejoin_plan.ts).
  */
 const STUCK_STANDBY_MS = 5_000;
 /** Least time between two such rewinds of a standby. */
@@ -95,8 +96,10 @@ export class PostgresReconciler {
   #stopped = false;
   /** The source the running standby was last pointed at ("host:port"), to reconfigure only on change. */
   #following: string | null = null;
-  /** Since when the standby, behind the leader's timeline, has not been streaming (ms). */
-  #notStreamingSince: number | null = null;
+  /** Since when the standby has not been streaming or replaying (ms), see {@link STUCK_STANDBY_MS}. */
+  #stalledSince: number | null = null;
+  /** The replayed LSN at the previous check, to tell a replay that stopped. */
+  #lastReplayedLsn = -1;
   #lastStuckRewindMs = -Infinity;
   /** Failed standby starts in a row (see {@link MAX_STANDBY_START_FAILURES}). */
   #standbyStartFailures = 0;
@@ -365,36 +368,41 @@ export class PostgresReconciler {
   }
 
   /**
-   * See {@link STUCK_STANDBY_MS}: a standby that has not streamed for that long is compared
-   * with its source by timeline history (its end of WAL and the point its data files reached);
-   * when it cannot follow, it is rewound, or re-cloned when a rewind cannot help.
+   * See {@link STUCK_STANDBY_MS}: a standby that has not streamed, or not replayed WAL it
+   * received, for that long is compared with its source by timeline history (its end of WAL
+   * and the point its data files reached); when it cannot follow, it is rewound, or re-cloned
+   * when a rewind cannot help. A standby that is only slow (a replay conflict, a lost link)
+   * follows the source's history and is left alone.
    */
   async #rewindIfStuck(observation: PostgresObservation, sourceId: NodeId): Promise<void> {
-    const streaming = await isWalReceiverStreaming(this.host.settings).catch(() => null);
-    if (streaming === null) return; // could not tell: decide on a later observation
-    if (streaming) {
-      this.#notStreamingSince = null;
+    const progress = await readStandbyProgress(this.host.settings).catch(() => null);
+    if (progress === null) return; // could not tell: decide on a later observation
+    const replayed = progress.replayedLsn ?? 0;
+    const replaying = replayed !== this.#lastReplayedLsn ||
+      replayed >= (progress.receivedLsn ?? 0);
+    this.#lastReplayedLsn = replayed;
+    if (progress.streaming && replaying) {
+      this.#stalledSince = null;
       return;
     }
     const now = performance.now();
-    this.#notStreamingSince ??= now;
+    this.#stalledSince ??= now;
     if (
-      now - this.#notStreamingSince < STUCK_STANDBY_MS ||
+      now - this.#stalledSince < STUCK_STANDBY_MS ||
       now - this.#lastStuckRewindMs < STUCK_STANDBY_RETRY_MS
     ) return;
     this.#lastStuckRewindMs = now;
     const source = this.host.resolve(sourceId);
     if (source === null || observation.position === null) return;
     const plan = await this.#planRejoin(source, observation.position);
-    if (plan === null || plan.kind === "follow") return; // unreachable or only lagging
-    this.#notStreamingSince = null;
+    if (plan === null || plan.kind === "follow") return; // unreachable or only slow
+    this.#stalledSince = null;
     this.host.log.warn(
       "postgres",
       `standby at timeline ${observation.position.timeline}, ${
         formatLsn(observation.position.lsn)
-      } ` +
-        `has not streamed from ${sourceId} for ${STUCK_STANDBY_MS / 1000} s and cannot follow ` +
-        `it: ${plan.reason}; ${plan.kind === "clone" ? "re-cloning" : "rewinding"}`,
+      } has not streamed or replayed from ${sourceId} for ${STUCK_STANDBY_MS / 1000} s and ` +
+        `cannot follow it: ${plan.reason}; ${plan.kind === "clone" ? "re-cloning" : "rewinding"}`,
     );
     await this.#rejoin(observation, sourceId);
   }

@@ -26,9 +26,11 @@ export {
   commonWalBytes,
   formatWalPosition,
   lagBytes,
+  MAX_HISTORY_LINES,
   relateWalPositions,
   timelineOwning,
   type WalRelation,
+  withRecentHistory,
 } from "./wal_position.ts";
 export { needsFreshObservation, observationFreshEnough } from "./freshness.ts";
 export { AssertionError } from "./assert.ts";

@@ -43,11 +43,11 @@ function remoteStandbyNames(state: NodeState): string {
  * else holds (pause included); its lease ended earlier by leaseSafetyTicks than any other
  * node may be elected. (2) Watchdog deadline: if the agent cannot fence in time (hung,
  * dead), the watchdog kills the postmaster when the lease it was last told of runs out.
- * (3) Restart fenced: a stopped server that would run as primary is started fenced first,
- * even by a leader holding authority ("start fenced first"), so a desired role decided
- * before the lease ended can never bring it back writable. (4) Unfence: `primary` is decided
- * only while this node holds authority, and for a stopped server never: a running fenced
- * one is unfenced, a caught-up standby promoted.
+ * (3) Restart fenced: a stopped server is started unable to write, even by a leader holding
+ * authority: a primary fenced ("start fenced first"), a standby as a standby, so a desired
+ * role decided before the lease ended can never bring it back writable. (4) Unfence:
+ * `primary` is decided only while this node holds authority and only for a running server:
+ * a fenced one is unfenced, a caught-up standby promoted.
  */
 export function decidePostgresRole(state: NodeState): PostgresRole {
   const postgres = state.postgres;
@@ -96,10 +96,10 @@ function leaderRole(state: NodeState): PostgresRole {
     return { kind: "fenced", reason };
   }
   if (postgres.inRecovery && !postgres.replayCaughtUp) return { kind: "standby", source: null };
-  if (
-    postgres.status === "stopped" && !postgres.inRecovery && !state.config.faults.restartWritable
-  ) {
-    // Step (3) above: the only way back to a writable primary is running-and-fenced first.
+  if (postgres.status === "stopped" && !state.config.faults.restartWritable) {
+    // Step (3) above: a stopped server starts as it cannot write (a standby, or a fenced
+    // primary); only a later decision on the running server makes it writable.
+    if (postgres.inRecovery) return { kind: "standby", source: null };
     return { kind: "fenced", reason: "start fenced first" };
   }
   return { kind: "primary", synchronousStandbyNames: synchronousStandbyNames(state) };

@@ -72,7 +72,7 @@ function ageTransfer(draft: Draft, output: Output): boolean {
       output,
       transfer.requestId,
       `transfer to ${transfer.target} timed out; ${outcome}`,
-      null,
+      stepDown ? null : draft.id,
     );
   }
   draft.transfer = null;

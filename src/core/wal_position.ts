@@ -24,6 +24,22 @@ import type { WalPosition } from "./types.ts";
  */
 export type WalRelation = "equal" | "behind" | "ahead" | "superseded" | "diverged";
 
+/**
+ * At most this many lines of timeline history travel with a position (one line per promotion
+ * in the node's past; the wire codec refuses more). Older lines are dropped by
+ * {@link withRecentHistory}: a cut history treats the bytes before its first kept line as
+ * that line's timeline. That can hide a fork older than this many promotions (long since
+ * rewound away), and can show a position whose history was not cut as "diverged" from one
+ * whose history was (a refused vote, never a wrong grant on a recent fork).
+ */
+export const MAX_HISTORY_LINES = 64;
+
+/** The position with only its newest MAX_HISTORY_LINES history lines (the shell applies it). */
+export function withRecentHistory(position: WalPosition): WalPosition {
+  if (position.history.length <= MAX_HISTORY_LINES) return position;
+  return { ...position, history: position.history.slice(-MAX_HISTORY_LINES) };
+}
+
 /** The timeline owning WAL byte `byte` of `position` (meaningful for byte < position.lsn). */
 export function timelineOwning(position: WalPosition, byte: number): number {
   for (const line of position.history) {

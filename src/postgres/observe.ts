@@ -202,11 +202,32 @@ export async function readAutoConf(dataDirectory: string): Promise<Map<string, s
   return values;
 }
 
-/** True when the local standby's WAL receiver is streaming from its source right now. */
-export async function isWalReceiverStreaming(settings: PostgresSettings): Promise<boolean> {
-  return await withLocalSql(settings, async (sql) => {
-    const rows = await sql<{ streaming: boolean }[]>`
-      SELECT status = 'streaming' AS streaming FROM pg_stat_wal_receiver`;
-    return rows[0]?.streaming === true;
-  }, { connectTimeoutSeconds: 1, statementTimeoutMs: 2_000 });
+/** How a running standby is getting on: receiver state and the received and replayed LSNs. */
+export interface StandbyProgress {
+  /** The WAL receiver is connected and streaming. */
+  readonly streaming: boolean;
+  readonly receivedLsn: number | null;
+  readonly replayedLsn: number | null;
+}
+
+/** Reads the local standby's progress (see {@link StandbyProgress}). */
+export async function readStandbyProgress(settings: PostgresSettings): Promise<StandbyProgress> {
+  const rows = await withLocalSql(
+    settings,
+    (sql) =>
+      sql<{ streaming: boolean | null; received: string | null; replayed: string | null }[]>`
+      SELECT (SELECT status = 'streaming' FROM pg_stat_wal_receiver) AS streaming,
+        pg_last_wal_receive_lsn()::text AS received,
+        pg_last_wal_replay_lsn()::text AS replayed`,
+    {
+      connectTimeoutSeconds: 1,
+      statementTimeoutMs: 2_000,
+    },
+  );
+  const row = rows[0];
+  return {
+    streaming: row?.streaming === true,
+    receivedLsn: row?.received == null ? null : parseLsn(row.received),
+    replayedLsn: row?.replayed == null ? null : parseLsn(row.replayed),
+  };
 }

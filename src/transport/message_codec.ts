@@ -29,6 +29,7 @@ import {
   MAX_VALUE_LENGTH,
 } from "../core/cluster_state.ts";
 import { MAX_LOG_INDEX, MAX_ROUND, MAX_TERM } from "../core/bounds.ts";
+import { MAX_HISTORY_LINES } from "../core/wal_position.ts";
 
 // The core's bounds and key check are the codec's: one definition, shared by API, core and wire.
 export { KEY_PATTERN, MAX_KEY_LENGTH, MAX_LOG_INDEX, MAX_ROUND, MAX_TERM, MAX_VALUE_LENGTH };
@@ -43,13 +44,8 @@ export const MAX_REASON_LENGTH = 1024;
 export const MAX_MEMBERS = 64;
 /** Postgres timeline ids are unsigned 32-bit integers. */
 export const MAX_TIMELINE = 0xffff_ffff;
-/**
- * At most this many lines in a position's timeline history (one per promotion in the
- * node's past). A history longer than this is sent as its newest lines: both sides then
- * treat the bytes before the first line as that line's timeline, which only hides forks
- * older than this many promotions, long since rewound away.
- */
-export const MAX_HISTORY_LINES = 64;
+// At most this many lines in a position's timeline history (why: src/core/wal_position.ts).
+export { MAX_HISTORY_LINES };
 /** Node ids: letters, digits, `_` and `-`, 1 to 63 characters. */
 export const NODE_ID_PATTERN = /^[A-Za-z0-9_-]{1,63}$/;
 /**
@@ -428,7 +424,8 @@ function readBoundedInteger(value: unknown, path: string, bound: number, what: s
 }
 
 function readInteger(value: unknown, path: string): number {
-  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return value;
+  // `+ 0` turns -0 (which JSON can carry) into 0, so a decoded message re-encodes unchanged.
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return value + 0;
   fail(path, "a non-negative integer", value);
 }
 

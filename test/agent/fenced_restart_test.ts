@@ -152,3 +152,56 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "initdb starts the new primary fenced and still creates the replication role",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    // The bootstrap session opts out of the fence for the one role it creates; without that,
+    // CREATE ROLE fails on the read-only server and the cluster never gets its first primary.
+    const cluster = await TestCluster.create();
+    const node = cluster.settings("node-i", TEST_PORT_BASE + 87);
+    const observations: PostgresObservation[] = [];
+    let systemIdentifier: string | null = null;
+    const reconciler = new PostgresReconciler({
+      settings: node,
+      binaries: cluster.binaries,
+      log: new Logger("node-i", "warn"),
+      resolve: () => null,
+      slotMembers: () => [],
+      observed: (observation) => observations.push(observation),
+      initialized: (identifier) => systemIdentifier = identifier,
+      leaderTimeline: () => null,
+    });
+    try {
+      reconciler.setDesired({ kind: "initdb" });
+      reconciler.start();
+      await waitFor("initdb", () => Promise.resolve(systemIdentifier !== null), 60_000);
+      cluster.track(reconciler.postmaster!);
+      await waitFor(
+        "an observation of the new server",
+        () => Promise.resolve(firstRunningFrom(observations, 0) !== undefined),
+      );
+      assertEquals(firstRunningFrom(observations, 0)?.fenced, true, "initdb started writable");
+      const roles = await withLocalSql(
+        node,
+        (sql) =>
+          sql`SELECT 1 FROM pg_roles WHERE rolname = ${node.replicationUser} AND rolreplication`,
+      );
+      assertEquals(roles.length, 1);
+      const from = observations.length;
+      reconciler.setDesired({ kind: "primary", synchronousStandbyNames: "" });
+      await waitFor(
+        "the first primary unfenced",
+        () =>
+          Promise.resolve(
+            observations.slice(from).some((o) => o.status === "running" && !o.fenced),
+          ),
+      );
+    } finally {
+      await reconciler.stop(true);
+      await cluster.cleanup();
+    }
+  },
+});

@@ -104,8 +104,11 @@ export async function injectFault(context: ChaosContext, step: FaultStep): Promi
       return await switchover(context, primary, step.target === "standby" ? standby : undefined);
     case "pause":
       return await pause(context, primaryOrAny);
-    case "cut-and-kill":
-      return await cutAndKill(context, standby ?? peer, primaryOrAny);
+    case "cut-and-kill": {
+      const cut = standby ?? peer;
+      const victim = primary !== null && primary !== cut ? primary : nodes.find((i) => i !== cut);
+      return await cutAndKill(context, cut, victim ?? primaryOrAny);
+    }
   }
 }
 

@@ -7,6 +7,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import postgres from "postgres";
 import { LocalCluster } from "../../src/demo/local_cluster.ts";
+import { assertNoEscapedErrors } from "./hactl_process.ts";
 import { testHactlCommand } from "./hactl_process.ts";
 
 const STARTUP_MS = 180_000;
@@ -249,6 +250,8 @@ Deno.test({
           );
         },
       );
+      // No agent may have had an uncaught error or unhandled rejection (issue 11).
+      await assertNoEscapedErrors(cluster.nodes.map((node) => node.logPath));
       failed = false;
     } finally {
       await cluster.destroy(failed);

@@ -7,6 +7,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { hactl, testHactlCommand } from "./hactl_process.ts";
 import { LocalCluster } from "../../src/demo/local_cluster.ts";
+import { assertNoEscapedErrors } from "./hactl_process.ts";
 import type { AgentStatus } from "../../src/agent/agent_handle.ts";
 
 Deno.test({
@@ -146,6 +147,8 @@ Deno.test({
           }, 60_000);
         },
       );
+      // No agent may have had an uncaught error or unhandled rejection (issue 11).
+      await assertNoEscapedErrors(cluster.nodes.map((node) => node.logPath));
       failed = false;
     } finally {
       await cluster.destroy(failed);

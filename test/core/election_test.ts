@@ -1,11 +1,14 @@
 /**
- * Elections: pre-vote, leader stickiness (the lease's voter side), the (timeline, LSN)
- * vote rule of D2, the maximum-lag rule, and votes after a restart.
+ * Elections: pre-vote, leader stickiness (the lease's voter side), the position rule of D2
+ * (by timeline history), votes only on a fresh observation, the maximum-lag rule, and votes
+ * after a restart.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import {
+  ageCapTicks,
   createNode,
   type Message,
+  needsFreshObservation,
   type VoteRequest,
   type VoteResponse,
 } from "../../src/core/mod.ts";
@@ -209,4 +212,18 @@ Deno.test("a node that has not observed its Postgres neither votes nor campaigns
   assertEquals(node.state.role, "follower");
   assertEquals(node.messages.length, 0);
   assertEquals(onlyResponse(deliver(node.state, voteRequest()).messages).granted, false);
+});
+
+Deno.test("observation age counts ticks since the last observation, reset by one, capped", () => {
+  let node = memberNode("n1", VOTERS);
+  assertEquals(node.observationAgeTicks, 0);
+  node = tickTimes(node, 3).state;
+  assertEquals(node.observationAgeTicks, 3);
+  node = tickTimes(node, 100).state;
+  assertEquals(node.observationAgeTicks, ageCapTicks(TEST_CONFIG));
+  assertEquals(node.ticksSinceLeaderContact, ageCapTicks(TEST_CONFIG));
+  assertEquals(needsFreshObservation(node), true);
+  node = observeAgain(node);
+  assertEquals(node.observationAgeTicks, 0);
+  assertEquals(needsFreshObservation(node), false);
 });

@@ -250,6 +250,15 @@ Deno.test("after a stop, a primary comes back only fenced, then is unfenced unde
   assertEquals(decidePostgresRole(startedFenced!).kind, "primary");
 });
 
+Deno.test("a stopped standby on a leader with authority starts as a standby, then is promoted", () => {
+  const leader = leaderWithLease({});
+  const stopped = { ...observation(at(1, 100)), status: "stopped" as const };
+  const afterStop = feed(leader, { kind: "postgres", observation: stopped }).state;
+  assertEquals(decidePostgresRole(afterStop), { kind: "standby", source: null });
+  const running = feed(afterStop, { kind: "postgres", observation: observation(at(1, 100)) });
+  assertEquals(decidePostgresRole(running.state).kind, "primary");
+});
+
 Deno.test("control restartWritable: the stopped primary is started writable at once", () => {
   const [afterKill] = restartAfterWatchdogKill({ restartWritable: true });
   assertEquals(decidePostgresRole(afterKill!).kind, "primary");

@@ -9,9 +9,11 @@ import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import {
   commonWalBytes,
   lagBytes,
+  MAX_HISTORY_LINES,
   relateWalPositions,
   type WalPosition,
   type WalRelation,
+  withRecentHistory,
 } from "../../src/core/mod.ts";
 import { at } from "./helpers.ts";
 
@@ -126,4 +128,18 @@ Deno.test("property: equal, behind and ahead mirror each other", () => {
     }),
     { numRuns: 5000 },
   );
+});
+
+Deno.test("a history longer than MAX_HISTORY_LINES keeps its newest lines", () => {
+  const lines = Array.from(
+    { length: MAX_HISTORY_LINES + 6 },
+    (_, index) => [index + 1, index * 10] as const,
+  );
+  const long = at(MAX_HISTORY_LINES + 7, 10_000, lines);
+  const cut = withRecentHistory(long);
+  assertEquals(cut.history.length, MAX_HISTORY_LINES);
+  assertEquals(cut.history[0], { timeline: 7, endLsn: 60 });
+  assertEquals(withRecentHistory(cut), cut);
+  // Two positions on this history, both cut, still relate by their recent history.
+  assertEquals(relateWalPositions(withRecentHistory({ ...long, lsn: 9_000 }), cut), "behind");
 });
