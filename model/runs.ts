@@ -199,11 +199,13 @@ const REACH_FAILOVER = ["a leader is elected", "a primary is promoted", "a failo
 function issueRuns(bounds: ClusterBounds, scale: number): RunSpec[] {
   const extra = issueBounds(bounds);
   return [
-    real(3, "steady", 5, 400_000 * scale, extra.operator!, " (operator)", REACH_FAILOVER),
-    real(3, "transfer", 6, 400_000 * scale, extra.transfer!, "", REACH_FAILOVER),
-    real(3, "paused", 6, 400_000 * scale, extra.paused!, "", REACH_ELECTED),
-    real(3, "postgres-restart", 6, 400_000 * scale, extra.restart!, "", REACH_FAILOVER),
-    real(3, "crash-after-ack", 6, 400_000 * scale, extra.lag!, " (lag)", REACH_FAILOVER),
+    // Depths: each run is exhaustive to one step past the depth its control is caught at
+    // (operator: every request from steady, one step shallower than the other steady runs).
+    real(3, "steady", 4, 150_000 * scale, extra.operator!, " (operator)", REACH_ELECTED),
+    real(3, "transfer", 5, 150_000 * scale, extra.transfer!, "", REACH_FAILOVER),
+    real(3, "paused", 4, 150_000 * scale, extra.paused!, "", REACH_ELECTED),
+    real(3, "postgres-restart", 4, 150_000 * scale, extra.restart!, "", REACH_FAILOVER),
+    real(3, "crash-after-ack", 5, 150_000 * scale, extra.lag!, " (lag)", REACH_FAILOVER),
     control(
       "compareTimelineNumbers",
       3,

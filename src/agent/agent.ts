@@ -21,6 +21,14 @@ import {
   SYSTEM_IDENTIFIER_KEY,
 } from "../core/mod.ts";
 import { needsFreshObservation } from "../core/freshness.ts";
+import {
+  clusterParameters,
+  maximumLagBytes,
+  nodeTags,
+  SEEDED_KEY,
+} from "../core/cluster_config.ts";
+import { ParameterApplier } from "./parameter_applier.ts";
+import { seedCommands } from "./config_seed.ts";
 import type { AgentConfig } from "../config/config_schema.ts";
 import { RaftStorage } from "../storage/raft_storage.ts";
 import { StorageCorruptionError } from "../storage/durable_file.ts";
@@ -74,10 +82,13 @@ export class Agent implements AgentHandle {
   #authoritySinceMs: number | null = null;
   #requestSequence = 0;
   #systemIdentifier: string | null = null;
+  /** The term in which this node proposed the seed of the cluster configuration. */
+  #seedProposedTerm = -1;
   readonly startedAtIso = new Date().toISOString();
   readonly members: readonly MemberAddress[];
   transport: PeerTransport | null = null;
   reconciler: PostgresReconciler | null = null;
+  parameters: ParameterApplier | null = null;
   watchdog: WatchdogClient | null = null;
   refusal: string | null = null;
 
@@ -138,6 +149,7 @@ export class Agent implements AgentHandle {
     );
     const settings = buildPostgresSettings(config, this.options.secret, binaries.directory);
     this.#settings = settings;
+    this.parameters = new ParameterApplier(settings, log);
     const peers = new Map(
       this.members.filter((member) => member.id !== config.node.id).map((
         member,
@@ -264,6 +276,7 @@ export class Agent implements AgentHandle {
     for (const effect of result.effects) this.#handleEffect(effect);
     this.#renewWatchdog();
     this.reconciler?.setDesired(decidePostgresRole(this.#state));
+    this.#applyParameters();
     // A vote needs an observation read after the lease wait: read one now, not in up to 1 s.
     if (needsFreshObservation(this.#state)) this.reconciler?.observeNow();
     if (input.kind === "tick" && this.#ticksDelivered % HOUSEKEEPING_INTERVAL_TICKS === 0) {
@@ -339,7 +352,17 @@ export class Agent implements AgentHandle {
     );
   }
 
-  /** The leader's shell duties: record the first primary, add configured peers, sync mode. */
+  /** Writes the committed cluster parameters and reloads Postgres when they change. */
+  #applyParameters(): void {
+    const observation = this.#state.postgres;
+    if (observation === null || observation.status === "absent") return;
+    this.parameters?.update(
+      clusterParameters(this.#state.applied),
+      observation.status === "running",
+    );
+  }
+
+  /** The leader's shell duties: record the first primary, seed the configuration, add peers. */
   #leaderHousekeeping(): void {
     const state = this.#state;
     if (state.role !== "leader" || !ownTermCommitted(state) || state.transfer !== null) return;
@@ -356,12 +379,15 @@ export class Agent implements AgentHandle {
       });
       return;
     }
-    if (state.applied.syncMode !== this.options.config.cluster.syncMode) {
-      propose({
-        kind: "propose",
-        requestId: id(),
-        command: { kind: "sync-mode", mode: this.options.config.cluster.syncMode },
-      });
+    if (state.applied.keyValues[SEEDED_KEY] === undefined) {
+      // Once per cluster: the first leader records its file's cluster-wide settings; from
+      // then on they change only by edit-config, never because leadership moved.
+      if (this.#seedProposedTerm === state.term) return;
+      this.#seedProposedTerm = state.term;
+      this.options.log.info("config", "seeding the cluster configuration from this node's file");
+      for (const command of seedCommands(this.options.config, state.applied)) {
+        propose({ kind: "propose", requestId: id(), command });
+      }
       return;
     }
     const members = new Set([...state.membership.voters, ...state.membership.learners]);
@@ -401,7 +427,7 @@ export class Agent implements AgentHandle {
         paused: state.applied.paused,
         syncMode: state.applied.syncMode,
         keyValues: state.applied.keyValues,
-        maxLagBytes: state.config.maxLagBytes,
+        maxLagBytes: maximumLagBytes(state.applied, state.config.maxLagBytes),
       },
       postgres: {
         observation: state.postgres,
@@ -409,8 +435,13 @@ export class Agent implements AgentHandle {
         activity: this.reconciler?.activity ?? "not started",
         lastError: this.reconciler?.lastError ?? null,
         leaderPosition: state.role === "leader" ? own : state.leaderPosition,
+        pendingRestart: this.parameters?.pendingRestart === null ||
+            this.parameters?.pendingRestart === undefined
+          ? null
+          : this.parameters.pendingRestart.length > 0,
+        pendingRestartParameters: this.parameters?.pendingRestart ?? null,
       },
-      tags: {},
+      tags: nodeTags(state.applied, state.id),
       stepAgeMs: Math.max(0, performance.now() - this.#lastStepMs),
       peers: Object.entries(state.progress).map(([id, progress]) => ({
         id,

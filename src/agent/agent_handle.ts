@@ -80,6 +80,10 @@ export interface AgentStatus {
     readonly lastError: string | null;
     /** The leader's Postgres position as last heard (the own position on the leader). */
     readonly leaderPosition: WalPosition | null;
+    /** Some cluster parameter waits for a Postgres restart; null while unknown. */
+    readonly pendingRestart?: boolean | null;
+    /** The parameters waiting for a restart (pg_settings.pending_restart); null while unknown. */
+    readonly pendingRestartParameters?: readonly string[] | null;
   };
   /** This node's tags (Patroni's `tags`: nofailover, noloadbalance...); empty when none. */
   readonly tags: Readonly<Record<string, string>>;

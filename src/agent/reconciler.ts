@@ -429,24 +429,29 @@ export class PostgresReconciler {
    * is stopped, so the next try starts afresh.
    */
   async #startStandby(sourceId: NodeId | null): Promise<void> {
+    let failure: unknown;
     try {
       await this.#startPostmaster();
       this.#standbyStartFailures = 0;
       return;
     } catch (error) {
-      if (this.#postmaster?.alive) await this.#postmaster.stop({ fastTimeoutMs: 10_000 });
-      this.#standbyStartFailures++;
-      const source = sourceId === null ? null : this.host.resolve(sourceId);
-      if (this.#standbyStartFailures < MAX_STANDBY_START_FAILURES || source === null) throw error;
-      this.host.log.warn(
-        "postgres",
-        `the standby failed to start ${this.#standbyStartFailures} times in a row (last: ${
-          error instanceof Error ? lastLines(error.message, 4) : String(error)
-        }); its data directory cannot follow ${sourceId}: re-cloning`,
-      );
+      failure = error;
     }
+    if (this.#postmaster?.alive) await this.#postmaster.stop({ fastTimeoutMs: 10_000 });
+    this.#standbyStartFailures++;
+    const source = sourceId === null ? null : this.host.resolve(sourceId);
+    if (
+      this.#standbyStartFailures < MAX_STANDBY_START_FAILURES || sourceId === null ||
+      source === null
+    ) throw failure;
+    this.host.log.warn(
+      "postgres",
+      `the standby failed to start ${this.#standbyStartFailures} times in a row (last: ` +
+        `${startFailureReason(failure)}); its data directory cannot follow ${sourceId}: ` +
+        `re-cloning`,
+    );
     this.#standbyStartFailures = 0;
-    await this.#cloneFromSource(sourceId!, this.host.resolve(sourceId!)!);
+    await this.#cloneFromSource(sourceId, source);
     await this.#startPostmaster();
   }
 
@@ -535,4 +540,11 @@ export class PostgresReconciler {
     });
     this.host.log.info("postgres", `clone from ${sourceId} complete`);
   }
+}
+
+/** The FATAL/PANIC lines of a failed start's server log, else the error's last lines. */
+function startFailureReason(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  const fatal = text.split("\n").filter((line) => /\b(FATAL|PANIC):/.test(line));
+  return fatal.length > 0 ? fatal.slice(-2).join(" / ") : lastLines(text, 4);
 }

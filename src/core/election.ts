@@ -25,11 +25,14 @@ import {
 } from "./wal_position.ts";
 import { observationFreshEnough } from "./freshness.ts";
 import { broadcastAppend } from "./replication.ts";
+import { failoverTagBlocker, maximumLagBytes } from "./cluster_config.ts";
 import type { PreVoteRequest, VoteRequest, VoteResponse, WalPosition } from "./types.ts";
 
 /** Why this node may not stand for election now, or null when it may. */
 export function campaignBlocker(draft: Draft): string | null {
   if (!isVoter(draft.membership, draft.id)) return "not a voter";
+  const tagged = failoverTagBlocker(draft.applied, draft.id);
+  if (tagged !== null) return tagged;
   if (draft.postgres === null) return "local Postgres not observed yet";
   const position = draft.postgres.position;
   if (position === null) return "no local Postgres data";
@@ -38,7 +41,8 @@ export function campaignBlocker(draft: Draft): string | null {
 
 /** D2's maximum-lag rule: a node too far behind the last known primary is never promoted. */
 function lagBlocker(draft: Draft, position: WalPosition): string | null {
-  const limit = draft.config.maxLagBytes;
+  // The cluster's recorded limit, so that every member applies the same one.
+  const limit = maximumLagBytes(draft.applied, draft.config.maxLagBytes);
   if (limit === null || draft.leaderPosition === null) return null;
   const lag = lagBytes(position, draft.leaderPosition);
   if (lag !== null && lag > limit) return `${lag} bytes behind the last primary (limit ${limit})`;

@@ -20,6 +20,7 @@ import {
 import { lagBytes, relateWalPositions } from "./wal_position.ts";
 import { synchronousStandbyNames } from "./postgres_role.ts";
 import { keyValueKeyProblem, keyValueValueProblem } from "./cluster_state.ts";
+import { failoverTagBlocker } from "./cluster_config.ts";
 import type { AdminRequest, Command, NodeId, WalPosition } from "./types.ts";
 
 /** Answers an admin request at once (refusals, or success that needs no commit). */
@@ -201,7 +202,7 @@ export function promoteCaughtUpLearner(draft: Draft, output: Output): void {
 export function bestTransferTarget(draft: Draft): NodeId | null {
   let best: NodeId | null = null;
   for (const voter of draft.membership.voters) {
-    if (voter === draft.id) continue;
+    if (voter === draft.id || failoverTagBlocker(draft.applied, voter) !== null) continue;
     const candidate = draft.progress[voter];
     if (!candidate?.position) continue;
     const current = best === null ? null : draft.progress[best];
@@ -231,6 +232,8 @@ function startTransfer(
   if (!isVoter(draft.membership, chosen)) {
     return answer(output, requestId, `${chosen} is not a voter`, null);
   }
+  const tagged = failoverTagBlocker(draft.applied, chosen);
+  if (tagged !== null) return answer(output, requestId, `${chosen} may not lead: ${tagged}`, null);
   // Write authority ends now: the primary is fenced before the target catches up, so
   // nothing acknowledged can be missing on it (planned switchover loses nothing).
   draft.transfer = { target: chosen, requestId, elapsedTicks: 0, timeoutNowSent: false };

@@ -46,3 +46,19 @@ export {
 export { INITIAL_CLUSTER_STATE, MAX_KEY_LENGTH, MAX_VALUE_LENGTH } from "./cluster_state.ts";
 export { MAX_MEMBERS } from "./membership.ts";
 export { applyPersistRequest, EMPTY_PERSISTENT_STATE } from "./persistence.ts";
+export {
+  CONFIG_KEY_PREFIX,
+  clusterParameters,
+  failoverTagBlocker,
+  hasNoSyncTag,
+  isTrueTag,
+  MAXIMUM_LAG_KEY,
+  maximumLagBytes,
+  NO_LIMIT,
+  NODE_TAGS,
+  nodeTags,
+  PARAMETER_KEY_PREFIX,
+  SEEDED_KEY,
+  TAG_KEY_PREFIX,
+  tagKey,
+} from "./cluster_config.ts";

@@ -6,6 +6,7 @@
  */
 import { hasWriteAuthority } from "./lease.ts";
 import type { NodeState, PostgresRole } from "./types.ts";
+import { hasNoSyncTag } from "./cluster_config.ts";
 
 /** Key in the cluster key-value map recording that the first primary was created. */
 export const SYSTEM_IDENTIFIER_KEY = "postgres/system-identifier";
@@ -32,7 +33,12 @@ function remoteStandbyNames(state: NodeState): string {
   const required = faults.ackOnOneStandby ? 1 : Math.floor(membership.voters.length / 2);
   const count = Math.min(required, others.length);
   if (count === 0) return "";
-  return `ANY ${count} (${others.map((name) => `"${name}"`).join(", ")})`;
+  // Tag nosync narrows the list, never k: the primary plus k standbys stays a majority, so
+  // every acknowledged commit still reaches every electing majority. When too few untagged
+  // standbys remain to make k, the tag is not honoured (safety over the operator's wish).
+  const untagged = others.filter((voter) => !hasNoSyncTag(state.applied, voter));
+  const listed = untagged.length >= count ? untagged : others;
+  return `ANY ${count} (${listed.map((name) => `"${name}"`).join(", ")})`;
 }
 
 /**

@@ -10,6 +10,7 @@
 import { userInfo } from "node:os";
 import { ownerFor, pathExists, writeFileDurably } from "./files.ts";
 import { passwordFileOf, type PostgresSettings } from "./settings.ts";
+import { clusterParametersFileOf } from "./cluster_parameters.ts";
 
 /** The include line hactl appends to postgresql.conf. */
 export const HACTL_INCLUDE_LINE = "include_if_exists = 'hactl.conf'";
@@ -55,6 +56,8 @@ export function renderHactlConf(settings: PostgresSettings): string {
   ];
   return [
     "# Written by hactl from its configuration; rewritten after clone and rewind. Do not edit.",
+    // First, so that every line below (what hactl needs) wins over a cluster parameter.
+    `include_if_exists = ${quoteConfigValue(clusterParametersFileOf(settings))}`,
     ...lines.map(([name, value]) => `${name} = ${value}`),
     "",
   ].join("\n");

@@ -95,7 +95,7 @@ Deno.test({
       }, 90_000);
       assert(
         log.lines.some((line) =>
-          /has not streamed from node-sc .* past the fork .* rewinding/.test(line)
+          /has not streamed or replayed from node-sc .* past the fork .* rewinding/.test(line)
         ),
         log.lines.join("\n"),
       );

@@ -1,0 +1,104 @@
+/**
+ * The cluster-wide configuration as the core reads it from the applied key-value map:
+ * tag nofailover stops a node from campaigning, tag nosync narrows the synchronous list but
+ * never its count (the primary plus k standbys stays a Raft majority for every tag
+ * combination), and the recorded maximum lag replaces the node's own.
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import {
+  type LogEntry,
+  MAXIMUM_LAG_KEY,
+  synchronousStandbyNames,
+  tagKey,
+} from "../../src/core/mod.ts";
+import { at, deliver, memberNode, TEST_CONFIG, tickTimes } from "./helpers.ts";
+
+const VOTERS = ["n1", "n2", "n3"];
+
+/** The membership entry, then one committed `kv` entry per pair. */
+function entriesWith(voters: string[], pairs: Array<[string, string]>): LogEntry[] {
+  return [
+    { term: 1, index: 1, command: { kind: "membership", membership: { voters, learners: [] } } },
+    ...pairs.map(([key, value], position): LogEntry => ({
+      term: 1,
+      index: position + 2,
+      command: { kind: "kv", key, value },
+    })),
+  ];
+}
+
+Deno.test("a node tagged nofailover (or failover_priority 0) never stands for election", () => {
+  for (const [tag, value] of [["nofailover", "true"], ["failover_priority", "0"]] as const) {
+    const tagged = memberNode("n1", VOTERS, {
+      entries: entriesWith(VOTERS, [[tagKey("n1", tag), value]]),
+    });
+    const { messages } = tickTimes(tagged, 60);
+    assertEquals(messages.filter((message) => message.kind === "pre-vote").length, 0, tag);
+  }
+  // Control: the same node without the tag campaigns.
+  const plain = memberNode("n1", VOTERS, {
+    entries: entriesWith(VOTERS, [[tagKey("n1", "nofailover"), "false"]]),
+  });
+  assert(tickTimes(plain, 60).messages.some((message) => message.kind === "pre-vote"));
+});
+
+Deno.test("tag nosync narrows the synchronous list and never lowers its count below a majority", () => {
+  const three = memberNode("n1", VOTERS, {
+    entries: entriesWith(VOTERS, [[tagKey("n2", "nosync"), "true"]]),
+  });
+  assertEquals(synchronousStandbyNames(three), 'ANY 1 ("n3")');
+  // Every combination of tags on 1 to 5 voters: k = floor(N/2) and at least k names listed.
+  for (let size = 1; size <= 5; size++) {
+    const voters = Array.from({ length: size }, (_, index) => `n${index + 1}`);
+    for (let mask = 0; mask < 1 << size; mask++) {
+      const tags = voters.filter((_, index) => (mask & (1 << index)) !== 0)
+        .map((voter): [string, string] => [tagKey(voter, "nosync"), "true"]);
+      const node = memberNode("n1", voters, { entries: entriesWith(voters, tags) });
+      const names = synchronousStandbyNames({
+        ...node,
+        config: { ...node.config, commitGate: null },
+      });
+      const required = Math.floor(size / 2);
+      if (required === 0) {
+        assertEquals(names, "");
+        continue;
+      }
+      const match = /^ANY (\d+) \((.*)\)$/.exec(names);
+      assert(match !== null, names);
+      assertEquals(Number(match[1]), required, names);
+      assert(match[2]!.split(", ").length >= required, names);
+      assert(!match[2]!.includes('"n1"'), `the primary lists itself: ${names}`);
+    }
+  }
+});
+
+Deno.test("the recorded maximum lag replaces the node's own limit", () => {
+  const leaderAhead = {
+    kind: "append" as const,
+    from: "n3",
+    to: "n1",
+    term: 1,
+    prevLogIndex: 2,
+    prevLogTerm: 1,
+    entries: [],
+    commitIndex: 2,
+    round: 1,
+    leaderPosition: at(1, 5000),
+  };
+  const campaigns = (limit: string, own: number | null) => {
+    const node = memberNode("n1", VOTERS, {
+      config: { ...TEST_CONFIG, maxLagBytes: own },
+      position: at(1, 100),
+      entries: entriesWith(VOTERS, [[MAXIMUM_LAG_KEY, limit]]),
+    });
+    const { messages } = tickTimes(deliver(node, leaderAhead).state, 60);
+    return messages.some((message) => message.kind === "pre-vote");
+  };
+  assertEquals(
+    campaigns("1000", null),
+    false,
+    "the cluster's 1000 bytes must stop a node 4900 behind",
+  );
+  assertEquals(campaigns("none", 1000), true, "the cluster's 'no limit' overrides the file's 1000");
+  assertEquals(campaigns("100000", 1000), true);
+});
