@@ -545,6 +545,9 @@ export class PostgresReconciler {
 /** The FATAL/PANIC lines of a failed start's server log, else the error's last lines. */
 function startFailureReason(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
-  const fatal = text.split("\n").filter((line) => /\b(FATAL|PANIC):/.test(line));
+  const fatal = text.split("\n").filter((line) =>
+    /\b(FATAL|PANIC):/.test(line) &&
+    !/the database system is (starting up|shutting down)/.test(line)
+  );
   return fatal.length > 0 ? fatal.slice(-2).join(" / ") : lastLines(text, 4);
 }

@@ -10,6 +10,7 @@ import process from "node:process";
 import type { AgentStatus, PostgresDetails } from "../agent/agent_handle.ts";
 import type { RaftRole } from "../core/mod.ts";
 import { counterHelp } from "../agent/counters.ts";
+import { COMMIT_GATE_NAME } from "../watchdog/commit_gate.ts";
 import { isWritablePrimary } from "./health.ts";
 import { isQuorumStandby, standbyLagBytes } from "./health_checks.ts";
 import { MetricsPage, type Sample } from "./metrics_page.ts";
@@ -185,10 +186,9 @@ function replicationMetrics(
     "hactl_peer_replay_lag_seconds",
     "gauge",
     "Primary only: pg_stat_replication.replay_lag of each connected standby, in seconds.",
-    (details?.replication ?? []).map((row): Sample => [
-      { peer: row.application_name },
-      row.replay_lag_seconds ?? 0,
-    ]),
+    // The watchdog's commit gate is a replication client too, not a standby: left out.
+    (details?.replication ?? []).filter((row) => row.application_name !== COMMIT_GATE_NAME)
+      .map((row): Sample => [{ peer: row.application_name }, row.replay_lag_seconds ?? 0]),
   );
 }
 

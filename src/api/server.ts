@@ -12,6 +12,7 @@ import type { Logger } from "../agent/logger.ts";
 import { renderMetrics } from "./metrics.ts";
 import { registerAdminRoutes } from "./admin_routes.ts";
 import { registerFailoverRoutes } from "./failover_routes.ts";
+import { registerConfigRoutes } from "./config_routes.ts";
 import { registerReloadRoutes, type ReloadNodeFile } from "./reload_routes.ts";
 import { registerRestartRoutes, type StopLocalPostgres } from "./restart_routes.ts";
 import { registerHealthRoutes } from "./health_routes.ts";
@@ -57,6 +58,7 @@ export function createApiApp(handle: AgentHandle, options: ApiOptions): Hono {
   // sibling file registered here.
   registerAdminRoutes(app, handle, options.secret);
   registerFailoverRoutes(app, handle, options.secret);
+  registerConfigRoutes(app, handle, options.secret);
   registerReloadRoutes(app, options.secret, options.reloadNodeFile);
   registerRestartRoutes(app, handle, options.secret, options.stopLocalPostgres);
   app.notFound((context) =>

@@ -86,7 +86,9 @@ export function maximumLagBytes(applied: ClusterState, local: number | null): nu
 }
 
 /** The cluster-wide Postgres parameters, sorted by name. */
-export function clusterParameters(applied: ClusterState): Array<[string, string]> {
+export function clusterParameters(
+  applied: Pick<ClusterState, "keyValues">,
+): Array<[string, string]> {
   return Object.entries(applied.keyValues)
     .filter(([key]) => key.startsWith(PARAMETER_KEY_PREFIX))
     .map(([key, value]): [string, string] => [key.slice(PARAMETER_KEY_PREFIX.length), value])

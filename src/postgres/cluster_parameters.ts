@@ -21,7 +21,9 @@ function quoted(value: string): string {
 }
 
 /** The text of parameters.conf for these name/value pairs. */
-export function renderClusterParameters(parameters: ReadonlyArray<readonly [string, string]>): string {
+export function renderClusterParameters(
+  parameters: ReadonlyArray<readonly [string, string]>,
+): string {
   return [
     "# Written by hactl from the cluster configuration (hactl edit-config). Do not edit.",
     ...parameters.map(([name, value]) => `${name} = ${quoted(value)}`),

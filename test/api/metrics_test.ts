@@ -38,6 +38,28 @@ Deno.test("metrics parse as Prometheus text and follow the status", async () => 
     { id: "n2", voter: true, matchIndex: 9, position: null, lagBytes: 128, ticksSinceResponse: 1 },
     { id: "n3", voter: true, matchIndex: 9, position: null, lagBytes: null, ticksSinceResponse: 1 },
   ];
+  const row = {
+    usename: "replicator",
+    client_addr: null,
+    state: "streaming",
+    sync_state: "quorum",
+    sync_priority: 1,
+  };
+  agent.details = {
+    serverVersion: 160004,
+    postmasterStartIso: "2026-01-01T00:00:00.000000Z",
+    inRecovery: false,
+    receivedLsn: null,
+    replayedLsn: null,
+    replayedTimestampIso: null,
+    replayPaused: false,
+    walReceiverStatus: null,
+    replayLagSeconds: 0,
+    replication: [
+      { ...row, application_name: "n2", replay_lag_seconds: 0.25 },
+      { ...row, application_name: "hactl.gate", replay_lag_seconds: null },
+    ],
+  };
   const app = createApiApp(agent, { secret: TEST_SECRET });
   const response = await app.request("/metrics");
   assertEquals(response.status, 200);
@@ -59,13 +81,18 @@ Deno.test("metrics parse as Prometheus text and follow the status", async () => 
   assertEquals(samples.get('hactl_peer_last_contact_seconds{peer="n2"}'), 0.05);
   assertEquals(samples.get("hactl_writable_primary"), 1);
   assertEquals(samples.get("hactl_replication_lag_bytes"), 0);
-  assert(!samples.has("hactl_replication_lag_seconds"), "Postgres did not answer: no sample");
+  assertEquals(samples.get("hactl_replication_lag_seconds"), 0, "0 on the primary");
   assert(!samples.has("hactl_max_lag_bytes"), "no limit: no sample");
   assert(
     [...samples.keys()].some((key) => key.startsWith('hactl_build_info{version="')),
     "build info",
   );
   assert((samples.get("process_resident_memory_bytes") ?? 0) > 0);
+  assertEquals(samples.get('hactl_peer_replay_lag_seconds{peer="n2"}'), 0.25);
+  assert(
+    !samples.has('hactl_peer_replay_lag_seconds{peer="hactl.gate"}'),
+    "the commit gate is not a standby",
+  );
   assertEquals(samples.get("hactl_steps_total"), 10);
   assertEquals(samples.get("hactl_messages_sent_total"), 4);
 

@@ -106,7 +106,7 @@ function formatReport(
     ...clientLines(writes),
     ...commonErrors(writes),
     lost === null
-      ? "  lost: NOT CHECKED (no primary after the recovery)"
+      ? "  lost: NOT CHECKED (no primary after the recovery, or its table could not be read)"
       : `  lost acknowledged writes: ${lost.lost.length}; phantom failed writes: ` +
         `${lost.phantom.length}; unknown outcomes present ${lost.unknownPresent}, absent ` +
         `${lost.unknownAbsent}`,

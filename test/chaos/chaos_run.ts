@@ -48,6 +48,8 @@ export interface ChaosRunOptions {
 /** Nodes of the cluster; host 3 of the network runs the network clients. */
 const NODES = 3;
 const CLIENT_HOST = NODES;
+/** Time the final read of the table may take, retries included. */
+const FINAL_READ_TIMEOUT_MS = 30_000;
 /** Time every client gets to have its first write acknowledged, before and after the faults. */
 const CLIENTS_READY_TIMEOUT_MS = 30_000;
 
@@ -105,12 +107,7 @@ async function runOnCluster(
   const histories = await Promise.all(
     cluster.nodes.map((node) => readHistories(node.id, node.dataDirectory)),
   );
-  const finalIds = outcome.finalPrimary === null ? null : (await cluster.sql<{ id: string }>(
-    outcome.finalPrimary,
-    `SELECT id FROM ${CHAOS_TABLE}`,
-    30_000,
-  ))
-    .map((row) => Number(row.id));
+  const finalIds = await readFinalIds(context, outcome.finalPrimary);
   return evaluateRun({
     seed: schedule.seed,
     steps: schedule.steps.length,
@@ -126,6 +123,32 @@ async function runOnCluster(
     historyForks: findHistoryForks(histories),
     wallMs: wallClockMs() - startedMs,
   });
+}
+
+/**
+ * The ids on the final primary, or null when there is none or it cannot be read for 30 s
+ * (backends of timed-out writes may hold every connection slot while they wait for a standby).
+ */
+async function readFinalIds(
+  context: ChaosContext,
+  primary: number | null,
+): Promise<number[] | null> {
+  if (primary === null) return null;
+  let ids: number[] | null = null;
+  try {
+    await context.cluster.waitFor(`the final primary's ${CHAOS_TABLE} can be read`, async () => {
+      const rows = await context.cluster.sql<{ id: string }>(
+        primary,
+        `SELECT id FROM ${CHAOS_TABLE}`,
+        30_000,
+      );
+      ids = rows.map((row) => Number(row.id));
+      return true;
+    }, FINAL_READ_TIMEOUT_MS);
+  } catch (error) {
+    context.log(`lost writes NOT CHECKED: ${String(error)}`);
+  }
+  return ids;
 }
 
 interface RunOutcome {
