@@ -58,6 +58,8 @@ export async function postOperatorRequest(options: {
   readonly secret: string;
   readonly trustedApis: readonly string[];
   readonly timeoutMs?: number;
+  /** POST unless said otherwise (PATCH /config). */
+  readonly method?: "POST" | "PATCH";
 }): Promise<OperatorOutcome> {
   const first = await postOnce(options.api, options);
   if (
@@ -76,13 +78,19 @@ export async function postOperatorRequest(options: {
 
 async function postOnce(
   api: string,
-  options: { path: string; body: unknown; secret: string; timeoutMs?: number },
+  options: {
+    path: string;
+    body: unknown;
+    secret: string;
+    timeoutMs?: number;
+    method?: "POST" | "PATCH";
+  },
 ): Promise<OperatorOutcome> {
   const timeoutMs = options.timeoutMs ?? OPERATOR_TIMEOUT_MS;
   let response: Response;
   try {
     response = await fetch(`http://${api}${options.path}`, {
-      method: "POST",
+      method: options.method ?? "POST",
       headers: { authorization: `Bearer ${options.secret}`, "content-type": "application/json" },
       body: JSON.stringify(options.body),
       signal: AbortSignal.timeout(timeoutMs),

@@ -16,6 +16,7 @@ import { versionCommand } from "./version_command.ts";
 import { failoverCommand } from "./failover_command.ts";
 import { reloadCommand } from "./reload_command.ts";
 import { restartCommand } from "./restart_command.ts";
+import { editConfigCommand, showConfigCommand } from "./config_command.ts";
 
 /** An operator command: a one-line summary and a function from arguments to exit code. */
 export interface OperatorCommand {
@@ -56,6 +57,14 @@ export const OPERATOR_COMMANDS: Record<string, OperatorCommand> = {
   reload: {
     summary: "every member's agent reads its config file again (like SIGHUP)",
     run: (args) => reloadCommand(args),
+  },
+  "show-config": {
+    summary: "the cluster-wide configuration (sync mode, lag limit, parameters, tags)",
+    run: (args) => showConfigCommand(args),
+  },
+  "edit-config": {
+    summary: "change the cluster-wide configuration ($EDITOR, or --set KEY=VALUE...)",
+    run: (args) => editConfigCommand(args),
   },
   members: {
     summary: "list, add or remove members",

@@ -20,6 +20,7 @@ export async function sendOperatorRequest(options: {
   readonly doneMessage: string;
   readonly output: CommandOutput;
   readonly timeoutMs?: number;
+  readonly method?: "POST" | "PATCH";
 }): Promise<number> {
   const { parsed, output } = options;
   let outcome: OperatorOutcome | null = null;

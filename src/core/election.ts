@@ -17,6 +17,7 @@ import {
 import { isLogUpToDate, lastIndex, lastTerm } from "./raft_log.ts";
 import { isVoter } from "./membership.ts";
 import { hasMajority } from "./quorum.ts";
+import { MAX_TERM } from "./bounds.ts";
 import {
   compareByTimelineNumber,
   formatWalPosition,
@@ -31,6 +32,10 @@ import type { PreVoteRequest, VoteRequest, VoteResponse, WalPosition } from "./t
 /** Why this node may not stand for election now, or null when it may. */
 export function campaignBlocker(draft: Draft): string | null {
   if (!isVoter(draft.membership, draft.id)) return "not a voter";
+  // A term at the bound cannot grow: campaigning would make a term peers refuse (step.ts).
+  if (draft.term >= MAX_TERM) {
+    return `term ${draft.term} is at its bound ${MAX_TERM}; the Raft state needs repair`;
+  }
   const tagged = failoverTagBlocker(draft.applied, draft.id);
   if (tagged !== null) return tagged;
   if (draft.postgres === null) return "local Postgres not observed yet";
