@@ -395,7 +395,15 @@ export class PostgresReconciler {
     const source = this.host.resolve(sourceId);
     if (source === null || observation.position === null) return;
     const plan = await this.#planRejoin(source, observation.position);
-    if (plan === null || plan.kind === "follow") return; // unreachable or only slow
+    if (plan === null) return; // the source cannot be read: try again later
+    if (plan.kind === "follow") {
+      this.host.log.debug(
+        "postgres",
+        `standby has not streamed or replayed for ${STUCK_STANDBY_MS / 1000} s but is on the ` +
+          `history of ${sourceId}: left alone (slow, not diverged)`,
+      );
+      return;
+    }
     this.#stalledSince = null;
     this.host.log.warn(
       "postgres",

@@ -29,10 +29,11 @@ const REJOIN_TIMEOUT_MS = 120_000;
 
 /** Usage text of `hactl restart`. */
 export const RESTART_USAGE = `usage: hactl restart [MEMBER...] (--api HOST:PORT | --config FILE)
-                     [--secret-file FILE] [--json]
+                     [--secret-file FILE] [--pending] [--json]
 
 Restarts Postgres on each MEMBER (default: every member), one at a time: standbys first, each
 running again before the next; the primary last, after a switchover has made it a standby.
+With --pending, only the members where a cluster parameter waits for a restart.
 ${COMMON_FLAGS_USAGE}`;
 
 /** What happened to one member. */
@@ -59,13 +60,19 @@ export function restartCommand(
   return runGuarded("restart", output, async () => {
     const parsed = await parseOperatorArgs(args, RESTART_USAGE, {
       maxPositionals: MAX_API_ADDRESSES,
+      booleanFlags: ["pending"],
     });
     if (parsed === null) return (output.out(RESTART_USAGE), 0);
     const secret = await requireSecret(parsed, RESTART_USAGE);
     const statuses = await collectStatuses(parsed.apis);
     const context = { parsed, secret, addresses: addressesOf(statuses) };
     const primary = writablePrimaryOf(statuses);
-    const wanted = parsed.positionals.length > 0 ? parsed.positionals : [...statuses.keys()];
+    const named = parsed.positionals.length > 0 ? parsed.positionals : [...statuses.keys()];
+    // --pending: only the members with a cluster parameter waiting for a restart.
+    const wanted = parsed.switches["pending"]
+      ? named.filter((id) => statuses.get(id)?.postgres.pendingRestart === true)
+      : named;
+    if (wanted.length === 0) return (output.out("no member needs a restart"), 0);
     const results: RestartResult[] = [];
     // Standbys first, one at a time; stop at the first failure.
     for (const member of wanted.filter((id) => id !== primary)) {

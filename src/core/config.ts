@@ -16,18 +16,20 @@ export const NO_FAULTS: FaultSwitches = {
   syncSetIgnoresMembership: false,
   compareTimelineNumbers: false,
   voteOnStaleObservation: false,
+  voteWhileReceivingWal: false,
   keepLeadingAfterTimeoutNow: false,
   pauseSkipsFencing: false,
   restartWritable: false,
 };
 
 /**
- * Ticks an observation may take from the shell's read of Postgres to the step that records
- * it. The shell feeds an observation at once after reading it; the freshness rule below
- * counts this much extra so that a read begun just before the voter's wait ended never
- * counts as taken after it.
+ * Ticks of margin in the freshness rule, beyond what the argument needs. The shell measures
+ * an observation's age (`readTicksAgo`) in ticks of the same clock that counts
+ * `ticksSinceLeaderContact`, from the tick before its read began, so a read counts as after
+ * the wait only when it is; the margin absorbs the rounding of a shell that measures the age
+ * by a wall clock instead.
  */
-export const OBSERVATION_DELIVERY_TICKS = 1;
+export const OBSERVATION_MARGIN_TICKS = 1;
 
 /**
  * Cap of the age counters `ticksSinceLeaderContact` and `observationAgeTicks`, so that the

@@ -19,7 +19,7 @@ export {
   defaultCoreConfig,
   leaseDurationTicks,
   NO_FAULTS,
-  OBSERVATION_DELIVERY_TICKS,
+  OBSERVATION_MARGIN_TICKS,
   validateCoreConfig,
 } from "./config.ts";
 export {

@@ -116,6 +116,14 @@ export interface PostgresObservation {
   readonly synchronousStandbyNames: string | null;
   /** True when the shell confirmed that the server refuses writes (fenced). */
   readonly fenced: boolean;
+  /**
+   * True when this standby runs a WAL receiver or may start one (primary_conninfo set, or
+   * the shell was pointing it at a source during the read); false for a primary, and for a
+   * stopped server that the shell will not start streaming. A non-transfer vote is granted
+   * only on an observation without one: a receiving standby can flush WAL of commits
+   * acknowledged after the read (see `leaseDurationTicks`, config.ts).
+   */
+  readonly receivingWal: boolean;
 }
 
 /** Raft message kinds exchanged between peers. */
@@ -209,7 +217,15 @@ export type Input =
   /** A logical clock tick. `jitterTicks` is a fresh random draw in [0, electionTimeoutJitterTicks). */
   | { readonly kind: "tick"; readonly jitterTicks: number }
   | { readonly kind: "message"; readonly message: Message }
-  | { readonly kind: "postgres"; readonly observation: PostgresObservation }
+  /**
+   * An observation of the local Postgres whose read began `readTicksAgo` ticks of this
+   * node's clock before this step (a whole number >= 0, measured by the shell).
+   */
+  | {
+    readonly kind: "postgres";
+    readonly observation: PostgresObservation;
+    readonly readTicksAgo: number;
+  }
   | { readonly kind: "admin"; readonly request: AdminRequest }
   /** Creates a new single-voter cluster on an uninitialised node. */
   | { readonly kind: "bootstrap" };
@@ -296,6 +312,11 @@ export interface FaultSwitches {
   readonly compareTimelineNumbers: boolean;
   /** Votes are granted on an observation taken before the voter's lease wait ended. */
   readonly voteOnStaleObservation: boolean;
+  /**
+   * A follower that lost its leader keeps its standby streaming from that leader's primary,
+   * and votes are granted while the voter's WAL receiver runs (issue 9's remaining gap).
+   */
+  readonly voteWhileReceivingWal: boolean;
   /** A transfer that times out after TimeoutNow was sent leaves the old leader leading. */
   readonly keepLeadingAfterTimeoutNow: boolean;
   /** A paused cluster holds Postgres as it is, even a writable one without write authority. */
@@ -395,9 +416,9 @@ export interface NodeState {
   /** Latest observation of the local Postgres; null until the shell reports one. */
   readonly postgres: PostgresObservation | null;
   /**
-   * Ticks since `postgres` was observed (reset by every observation, capped at
-   * `ageCapTicks`): a vote is granted only on an observation taken after the voter's
-   * lease wait ended (see `observationFreshEnough`).
+   * Ticks since the read of `postgres` began (set from the input's `readTicksAgo` by every
+   * observation, capped at `ageCapTicks`): a vote is granted only on an observation whose
+   * read began after the voter's lease wait ended (see `observationFreshEnough`).
    */
   readonly observationAgeTicks: number;
   /** Latest Postgres position of the leader as heard in heartbeats. */
@@ -427,7 +448,10 @@ export interface NodeState {
 export type PostgresRole =
   /** Run as the writable primary. */
   | { readonly kind: "primary"; readonly synchronousStandbyNames: string }
-  /** Run as a standby streaming from `source` (null: no known primary; keep replaying). */
+  /**
+   * Run as a standby streaming from `source`; null: receive WAL from no one (no live leader
+   * is known: the WAL receiver is stopped, what was received is still replayed).
+   */
   | { readonly kind: "standby"; readonly source: NodeId | null }
   /** Must not accept writes (lost lease, transfer in progress, no majority). */
   | { readonly kind: "fenced"; readonly reason: string }

@@ -4,6 +4,7 @@
  * too), switchover follows a "not the leader" answer to the leader, members and pause send the
  * right requests, and command-line mistakes exit with 2 and say what is wrong.
  */
+import { editConfigCommand, showConfigCommand } from "../../src/cli/config_command.ts";
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { type ApiServer, startApiServer } from "../../src/api/server.ts";
 import { OPERATOR_COMMANDS } from "../../src/cli/commands.ts";
@@ -319,6 +320,7 @@ Deno.test("command-line mistakes exit with 2 and say what is wrong", async () =>
 Deno.test("every operator command has a summary and help exits 0", async () => {
   assertEquals(Object.keys(OPERATOR_COMMANDS).sort(), [
     "dsn",
+    "edit-config",
     "failover",
     "list",
     "members",
@@ -326,6 +328,7 @@ Deno.test("every operator command has a summary and help exits 0", async () => {
     "reload",
     "restart",
     "resume",
+    "show-config",
     "status",
     "switchover",
     "version",
@@ -338,6 +341,8 @@ Deno.test("every operator command has a summary and help exits 0", async () => {
     ["version", versionCommand],
     ["reload", reloadCommand],
     ["restart", restartCommand],
+    ["show-config", showConfigCommand],
+    ["edit-config", editConfigCommand],
   ];
   for (const [name, run] of helps) {
     const help = new CapturedOutput();

@@ -9,6 +9,8 @@
  * - B had replayed the writes and checkpointed past the fork: every start fails ("requested
  *   timeline 2 is not a child of this server's history"). The reconciler counts the failed
  *   starts and re-clones B after MAX_STANDBY_START_FAILURES, saying why; B then streams.
+ * And the control: a standby whose replay is only paused stalls, is compared, found on its
+ * source's history and left alone (no rewind, no clone).
  */
 
 import { assert, assertEquals } from "./assert.ts";
@@ -38,6 +40,9 @@ class CapturingLogger extends Logger {
   }
   override warn(component: string, text: string): void {
     this.lines.push(`WARN ${component}: ${text}`);
+  }
+  override debug(component: string, text: string): void {
+    this.lines.push(`DEBUG ${component}: ${text}`);
   }
 }
 
@@ -257,6 +262,41 @@ Deno.test({
       assert(reclone !== undefined, log.lines.join("\n"));
       assert(/is not a child of this server's history.*re-cloning/.test(reclone), reclone);
       assert(log.lines.some((line) => line.includes("clone from node-fc complete")));
+    } finally {
+      await reconciler.stop(true);
+      await cluster.cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name: "a standby whose replay is only paused is compared and left alone",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const cluster = await TestCluster.create();
+    const nodeA = cluster.settings("node-la", TEST_PORT_BASE + 58);
+    const nodeB = cluster.settings("node-lb", TEST_PORT_BASE + 59);
+    const log = new CapturingLogger("node-lb", "debug");
+    const reconciler = reconcilerFor(cluster, nodeB, nodeA, log);
+    try {
+      await cluster.startPrimaryWithApp(nodeA);
+      await clone(cluster, nodeA, nodeB);
+      reconciler.setDesired({ kind: "standby", source: "node-la" });
+      reconciler.start();
+      await waitFor("B runs", async () => {
+        return (await observePostgres(nodeB, cluster.binaries)).status === "running";
+      });
+      await withLocalSql(nodeB, (sql) => sql`SELECT pg_wal_replay_pause()`);
+      await withLocalSql(nodeA, (sql) => sql`INSERT INTO t SELECT generate_series(1, 50)`);
+      await waitFor("the stalled replay is compared", () =>
+        Promise.resolve(
+          log.lines.some((line) => line.includes("left alone (slow, not diverged)")),
+        ));
+      assertEquals(log.lines.filter((line) => /cannot follow|rewind|clon/.test(line)), []);
+      assertEquals(await countRows(nodeB), 0, "replay stayed paused: nothing restarted B");
+      await withLocalSql(nodeB, (sql) => sql`SELECT pg_wal_replay_resume()`);
+      await waitFor("B replays A's rows", async () => await countRows(nodeB) === 50);
     } finally {
       await reconciler.stop(true);
       await cluster.cleanup();
