@@ -29,6 +29,8 @@ import {
 } from "../core/cluster_config.ts";
 import { ParameterApplier } from "./parameter_applier.ts";
 import { seedCommands } from "./config_seed.ts";
+import { DecisionLog } from "./decision_log.ts";
+import { explain, type WhyReport } from "./why.ts";
 import type { AgentConfig } from "../config/config_schema.ts";
 import { RaftStorage } from "../storage/raft_storage.ts";
 import { StorageCorruptionError } from "../storage/durable_file.ts";
@@ -89,6 +91,8 @@ export class Agent implements AgentHandle {
   transport: PeerTransport | null = null;
   reconciler: PostgresReconciler | null = null;
   parameters: ParameterApplier | null = null;
+  /** The last decisions, for `hactl why`. */
+  readonly decisions: DecisionLog;
   watchdog: WatchdogClient | null = null;
   refusal: string | null = null;
 
@@ -99,6 +103,7 @@ export class Agent implements AgentHandle {
   ) {
     this.#state = state;
     this.members = memberAddresses(options.config);
+    this.decisions = new DecisionLog(options.log);
   }
 
   /** Opens storage, checks identity, and starts transport, reconciler and clock. */
@@ -266,6 +271,7 @@ export class Agent implements AgentHandle {
       this.#counters.increment("persists");
     }
     this.#countTransitions(this.#state, result.state);
+    this.decisions.observeStep(this.#state, result.state, input, result.messages);
     this.#state = result.state;
     this.#lastStepMs = performance.now();
     if (!hasWriteAuthority(this.#state)) this.#authoritySinceMs = null;
@@ -455,6 +461,11 @@ export class Agent implements AgentHandle {
       refusal: this.refusal,
       startedAtIso: this.startedAtIso,
     };
+  }
+
+  /** Why this node is or is not the primary, and the last decisions. */
+  why(): WhyReport {
+    return explain(this.#state, this.options.config.raft.tickMs, this.decisions.recent(50));
   }
 
   /** Submits an operator request to the core and waits for its answer. */

@@ -13,6 +13,7 @@ import type {
   WalPosition,
 } from "../core/mod.ts";
 import type { PostgresDetails } from "../api/postgres_details.ts";
+import type { WhyReport } from "./why.ts";
 
 export type { PostgresDetails };
 
@@ -112,6 +113,8 @@ export interface AgentHandle {
   submit(request: AdminRequest, timeoutMs: number): Promise<AdminResult>;
   /** Counters for Prometheus. */
   counters(): Readonly<Record<string, number>>;
+  /** Why this node is or is not the primary (`GET /why`); absent in API-only test agents. */
+  why?(): WhyReport;
   /** Reads what the core does not need of the local Postgres (for /patroni and metrics); null when it does not answer. */
   postgresDetails(): Promise<PostgresDetails | null>;
 }

@@ -1,18 +1,19 @@
 /**
  * The operator endpoints that change the cluster: switchover, pause/resume, membership and
- * the key-value store. Each needs `Authorization: Bearer <cluster secret>`, checks its body,
+ * the key-value store. Each needs `Authorization: Bearer <admin token>`, checks its body,
  * submits one request to the local core and maps the core's answer to HTTP: 200 done, 409
  * refused (with the leader's API address when another node leads), 504 no answer in time.
  *
  * @module
  */
 import type { Context, Hono } from "hono";
-import { HTTPException } from "hono/http-exception";
-import { timingSafeEqual } from "node:crypto";
 import type { AdminRequest, Command } from "../core/mod.ts";
 import type { AdminResult, AgentHandle } from "../agent/agent_handle.ts";
 import { formatApiAddress } from "./api_address.ts";
+import { authorize, bearer } from "./api_auth.ts";
 import { keyValueCommand, optionalNodeId, readJsonObject, requiredNodeId } from "./request_body.ts";
+
+export { authorize, bearer };
 
 /** How long an operator request may wait for the core, in milliseconds. */
 export const ADMIN_TIMEOUT_MS = 10_000;
@@ -31,8 +32,8 @@ export interface RefusalBody {
 }
 
 /** Registers the authenticated operator endpoints on `app`. */
-export function registerAdminRoutes(app: Hono, handle: AgentHandle, secret: string): void {
-  const expected = new TextEncoder().encode(`Bearer ${secret}`);
+export function registerAdminRoutes(app: Hono, handle: AgentHandle, adminToken: string): void {
+  const expected = bearer(adminToken);
   const single =
     (build: (body: Record<string, unknown>) => RequestWithoutId) => async (context: Context) => {
       authorize(context.req.header("authorization"), expected);
@@ -63,19 +64,6 @@ export function registerAdminRoutes(app: Hono, handle: AgentHandle, secret: stri
   };
   app.post("/members/add", membership("add"));
   app.post("/members/remove", membership("remove"));
-}
-
-/** Compares the Authorization header with the expected one in constant time; throws 401. */
-export function authorize(header: string | undefined, expected: Uint8Array): void {
-  const given = new TextEncoder().encode(header ?? "");
-  // Lengths are compared first (timingSafeEqual needs equal lengths); the length of the
-  // secret is not what protects it.
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    throw new HTTPException(401, {
-      message: "this endpoint changes the cluster: send Authorization: Bearer <cluster secret> " +
-        "(the contents of cluster.secret_file)",
-    });
-  }
 }
 
 /** Gives the request an id and hands it to the core; also reports whether it timed out. */

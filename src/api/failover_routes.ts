@@ -11,7 +11,7 @@
  */
 import type { Context, Hono } from "hono";
 import type { AgentHandle, AgentStatus } from "../agent/agent_handle.ts";
-import { authorize, respond, submit } from "./admin_routes.ts";
+import { authorize, bearer, respond, submit } from "./admin_routes.ts";
 import { optionalNodeId, readJsonObject } from "./request_body.ts";
 
 /** True when this node leads and its own Postgres is a running, writable, unfenced primary. */
@@ -22,8 +22,8 @@ export function leadsHealthyPrimary(status: AgentStatus): boolean {
 }
 
 /** Registers `POST /failover` on `app` (authenticated like every change). */
-export function registerFailoverRoutes(app: Hono, handle: AgentHandle, secret: string): void {
-  const expected = new TextEncoder().encode(`Bearer ${secret}`);
+export function registerFailoverRoutes(app: Hono, handle: AgentHandle, adminToken: string): void {
+  const expected = bearer(adminToken);
   app.post("/failover", async (context: Context) => {
     authorize(context.req.header("authorization"), expected);
     const body = await readJsonObject(context.req.raw);

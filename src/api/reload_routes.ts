@@ -6,7 +6,7 @@
  * @module
  */
 import type { Context, Hono } from "hono";
-import { authorize } from "./admin_routes.ts";
+import { authorize, bearer } from "./admin_routes.ts";
 
 /** What a reload found: the changed settings, or why the file was not taken. */
 export type ReloadOutcome =
@@ -22,10 +22,10 @@ export type ReloadNodeFile = () => Promise<ReloadOutcome>;
  */
 export function registerReloadRoutes(
   app: Hono,
-  secret: string,
+  adminToken: string,
   reload: ReloadNodeFile | undefined,
 ): void {
-  const expected = new TextEncoder().encode(`Bearer ${secret}`);
+  const expected = bearer(adminToken);
   app.post("/reload", async (context: Context) => {
     authorize(context.req.header("authorization"), expected);
     if (reload === undefined) {

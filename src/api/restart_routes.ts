@@ -9,7 +9,7 @@
  */
 import type { Context, Hono } from "hono";
 import type { AgentHandle } from "../agent/agent_handle.ts";
-import { authorize } from "./admin_routes.ts";
+import { authorize, bearer } from "./admin_routes.ts";
 
 /** How long a restarted standby may take to run again before the answer is 504. */
 export const RESTART_TIMEOUT_MS = 60_000;
@@ -23,10 +23,10 @@ export type StopLocalPostgres = () => Promise<string | null>;
 export function registerRestartRoutes(
   app: Hono,
   handle: AgentHandle,
-  secret: string,
+  adminToken: string,
   stop: StopLocalPostgres | undefined,
 ): void {
-  const expected = new TextEncoder().encode(`Bearer ${secret}`);
+  const expected = bearer(adminToken);
   app.post("/restart", async (context: Context) => {
     authorize(context.req.header("authorization"), expected);
     if (stop === undefined) {

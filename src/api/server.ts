@@ -1,6 +1,7 @@
 /**
  * The REST API (Hono): Patroni-style health endpoints for HAProxy, status, Prometheus
- * metrics, and operator requests authenticated with the cluster secret. One error boundary
+ * metrics, and operator requests authenticated with the admin token derived from the cluster
+ * secret (reads too when `api.require_read_token` is on; see api_auth.ts). One error boundary
  * (`onError`) turns every failure into a JSON `{error}`; no stack trace leaves the process.
  *
  * @module
@@ -11,8 +12,11 @@ import type { AgentHandle } from "../agent/agent_handle.ts";
 import type { Logger } from "../agent/logger.ts";
 import { renderMetrics } from "./metrics.ts";
 import { registerAdminRoutes } from "./admin_routes.ts";
+import { registerAuthorization } from "./api_auth.ts";
+import type { ApiTokens } from "../config/derived_credentials.ts";
 import { registerFailoverRoutes } from "./failover_routes.ts";
 import { registerConfigRoutes } from "./config_routes.ts";
+import { registerWhyRoutes } from "./why_routes.ts";
 import { registerReloadRoutes, type ReloadNodeFile } from "./reload_routes.ts";
 import { registerRestartRoutes, type StopLocalPostgres } from "./restart_routes.ts";
 import { registerHealthRoutes } from "./health_routes.ts";
@@ -25,8 +29,13 @@ export { isReadableStandby, isWritablePrimary } from "./health.ts";
 
 /** What the API needs besides the agent. */
 export interface ApiOptions {
-  /** The cluster secret: changes need `Authorization: Bearer <secret>`. */
-  readonly secret: string;
+  /**
+   * The API tokens derived from the cluster secret (`deriveApiTokens`): changes need
+   * `Authorization: Bearer <admin token>`; the secret itself is never accepted.
+   */
+  readonly tokens: ApiTokens;
+  /** api.require_read_token: status, metrics and documents need a token (default false). */
+  readonly requireReadToken?: boolean;
   /** api.primary_hold_ms (default {@link DEFAULT_PRIMARY_HOLD_MS}). */
   readonly primaryHoldMs?: number;
   /** Reads the node's config file again (POST /reload); absent when there is none. */
@@ -40,6 +49,10 @@ export interface ApiOptions {
 /** Builds the Hono app serving `handle`. */
 export function createApiApp(handle: AgentHandle, options: ApiOptions): Hono {
   const app = new Hono();
+  registerAuthorization(app, {
+    tokens: options.tokens,
+    requireReadToken: options.requireReadToken ?? false,
+  });
   // Read-only routes (Patroni's health checks and documents, hactl's status and metrics).
   registerHealthRoutes(app, handle, {
     primaryHoldMs: options.primaryHoldMs ?? DEFAULT_PRIMARY_HOLD_MS,
@@ -56,11 +69,12 @@ export function createApiApp(handle: AgentHandle, options: ApiOptions): Hono {
   });
   // Routes that change the cluster (authenticated): add new ones in admin_routes.ts or a
   // sibling file registered here.
-  registerAdminRoutes(app, handle, options.secret);
-  registerFailoverRoutes(app, handle, options.secret);
-  registerConfigRoutes(app, handle, options.secret);
-  registerReloadRoutes(app, options.secret, options.reloadNodeFile);
-  registerRestartRoutes(app, handle, options.secret, options.stopLocalPostgres);
+  registerAdminRoutes(app, handle, options.tokens.admin);
+  registerFailoverRoutes(app, handle, options.tokens.admin);
+  registerConfigRoutes(app, handle, options.tokens.admin);
+  registerWhyRoutes(app, handle);
+  registerReloadRoutes(app, options.tokens.admin, options.reloadNodeFile);
+  registerRestartRoutes(app, handle, options.tokens.admin, options.stopLocalPostgres);
   app.notFound((context) =>
     context.json({
       error: `no endpoint ${context.req.method} ${context.req.path}; read-only: GET /status, ` +

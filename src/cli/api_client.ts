@@ -1,6 +1,6 @@
 /**
  * A small client for the agent's REST API: read `/status`, and send operator requests with
- * the cluster secret, following a "not the leader" answer (409 with the leader's API) once.
+ * the admin token derived from the cluster secret, following a "not the leader" answer (409 with the leader's API) once.
  *
  * @module
  */
@@ -28,14 +28,21 @@ export type OperatorOutcome =
   /** Sent, but no answer in time: the outcome is unknown. */
   | { readonly kind: "timed-out"; readonly api: string; readonly error: string };
 
-/** Reads `/status` of the agent at `api` (`host:port`); throws a message naming the API. */
+/**
+ * Reads `/status` of the agent at `api` (`host:port`), with `readToken` when given (needed when
+ * api.require_read_token is on); throws a message naming the API.
+ */
 export async function fetchStatus(
   api: string,
   timeoutMs: number = STATUS_TIMEOUT_MS,
+  readToken: string | null = null,
 ): Promise<AgentStatus> {
   let response: Response;
   try {
-    response = await fetch(`http://${api}/status`, { signal: AbortSignal.timeout(timeoutMs) });
+    response = await fetch(`http://${api}/status`, {
+      headers: readToken === null ? {} : { authorization: `Bearer ${readToken}` },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
   } catch (error) {
     throw new Error(`cannot read http://${api}/status: ${describeFetchError(error, timeoutMs)}`);
   }
@@ -49,13 +56,13 @@ export async function fetchStatus(
 /**
  * Posts `body` to `path` at `api`; on a 409 naming another leader, asks that leader once —
  * only if its address is one of `trustedApis` (the configured members' or the ones given on
- * the command line): the secret is never sent to an address an answer named.
+ * the command line): the token is never sent to an address an answer named.
  */
 export async function postOperatorRequest(options: {
   readonly api: string;
   readonly path: string;
   readonly body: unknown;
-  readonly secret: string;
+  readonly token: string;
   readonly trustedApis: readonly string[];
   readonly timeoutMs?: number;
   /** POST unless said otherwise (PATCH /config). */
@@ -70,7 +77,7 @@ export async function postOperatorRequest(options: {
     return {
       ...first,
       error: `${first.error}; the leader's API ${first.leaderApi} is not a configured member's ` +
-        `address, so the secret was not sent there: pass --api ${first.leaderApi} if it is yours`,
+        `address, so the token was not sent there: pass --api ${first.leaderApi} if it is yours`,
     };
   }
   return await postOnce(first.leaderApi, options);
@@ -81,7 +88,7 @@ async function postOnce(
   options: {
     path: string;
     body: unknown;
-    secret: string;
+    token: string;
     timeoutMs?: number;
     method?: "POST" | "PATCH";
   },
@@ -91,7 +98,7 @@ async function postOnce(
   try {
     response = await fetch(`http://${api}${options.path}`, {
       method: options.method ?? "POST",
-      headers: { authorization: `Bearer ${options.secret}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${options.token}`, "content-type": "application/json" },
       body: JSON.stringify(options.body),
       signal: AbortSignal.timeout(timeoutMs),
     });

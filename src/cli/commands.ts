@@ -17,6 +17,8 @@ import { failoverCommand } from "./failover_command.ts";
 import { reloadCommand } from "./reload_command.ts";
 import { restartCommand } from "./restart_command.ts";
 import { editConfigCommand, showConfigCommand } from "./config_command.ts";
+import { tokenCommand } from "./token_command.ts";
+import { whyCommand } from "./why_command.ts";
 
 /** An operator command: a one-line summary and a function from arguments to exit code. */
 export interface OperatorCommand {
@@ -58,6 +60,10 @@ export const OPERATOR_COMMANDS: Record<string, OperatorCommand> = {
     summary: "every member's agent reads its config file again (like SIGHUP)",
     run: (args) => reloadCommand(args),
   },
+  why: {
+    summary: "why a member is or is not the primary, why no failover happens, last decisions",
+    run: (args) => whyCommand(args),
+  },
   "show-config": {
     summary: "the cluster-wide configuration (sync mode, lag limit, parameters, tags)",
     run: (args) => showConfigCommand(args),
@@ -69,6 +75,10 @@ export const OPERATOR_COMMANDS: Record<string, OperatorCommand> = {
   members: {
     summary: "list, add or remove members",
     run: (args) => membersCommand(args),
+  },
+  token: {
+    summary: "the API's admin token, or --read-only the token for status and metrics",
+    run: (args) => tokenCommand(args),
   },
   pause: {
     summary: "maintenance mode: no automatic Postgres role changes",

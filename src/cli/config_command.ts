@@ -14,7 +14,7 @@ import {
   CONSOLE_OUTPUT,
   type OperatorArgs,
   parseOperatorArgs,
-  requireSecret,
+  requireAdminToken,
   runGuarded,
 } from "./operator_options.ts";
 import { sendOperatorRequest } from "./operator_request.ts";
@@ -128,7 +128,7 @@ export function editConfigCommand(
       maxPositionals: MAX_SET_ARGUMENTS,
     });
     if (parsed === null) return (output.out(EDIT_CONFIG_USAGE), 0);
-    const secret = await requireSecret(parsed, EDIT_CONFIG_USAGE);
+    const token = await requireAdminToken(parsed, EDIT_CONFIG_USAGE);
     const patch = parsed.flags.set === undefined
       ? await patchFromEditor(parsed, output)
       : patchFromArguments([parsed.flags.set, ...parsed.positionals]);
@@ -136,7 +136,7 @@ export function editConfigCommand(
     if (Object.keys(patch).length === 0) return (output.out("no change"), 0);
     return await sendOperatorRequest({
       parsed,
-      secret,
+      token,
       path: "/config",
       method: "PATCH",
       body: patch,

@@ -6,13 +6,7 @@
  */
 import type { MemberAddress } from "../agent/agent_handle.ts";
 import { collectStatuses } from "./status_command.ts";
-import {
-  type CommandOutput,
-  COMMON_FLAGS_USAGE,
-  CONSOLE_OUTPUT,
-  parseOperatorArgs,
-  runGuarded,
-} from "./operator_options.ts";
+import { COMMON_FLAGS_USAGE, CONSOLE_OUTPUT, type CommandOutput, optionalReadToken, parseOperatorArgs, runGuarded } from "./operator_options.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** libpq's target_session_attrs for each `--role`. */
@@ -63,7 +57,7 @@ export function dsnCommand(
     if (!(role in SESSION_ATTRIBUTES)) {
       throw new UsageError(`--role ${role}: expected primary, standby or any`, DSN_USAGE);
     }
-    const statuses = await collectStatuses(parsed.apis);
+    const statuses = await collectStatuses(parsed.apis, await optionalReadToken(parsed));
     const answer = [...statuses.values()].find((status) => status !== null);
     if (answer === undefined) {
       output.error(`no agent answered at ${parsed.apis.join(", ")}; is hactl run up?`);

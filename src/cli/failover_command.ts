@@ -10,7 +10,7 @@ import {
   COMMON_FLAGS_USAGE,
   CONSOLE_OUTPUT,
   parseOperatorArgs,
-  requireSecret,
+  requireAdminToken,
   runGuarded,
 } from "./operator_options.ts";
 import { sendOperatorRequest } from "./operator_request.ts";
@@ -73,7 +73,7 @@ export function failoverCommand(
     const candidate = parsed.flags.candidate ?? null;
     const force = parsed.switches.force === true;
     const timeoutMs = waitTimeoutMs(parsed.flags.timeout, FAILOVER_USAGE);
-    const secret = await requireSecret(parsed, FAILOVER_USAGE);
+    const token = await requireAdminToken(parsed, FAILOVER_USAGE);
     const formerLeader = await currentLeader(parsed.apis);
     if (!force) {
       const question = `Fail over ${formerLeader === null ? "" : `from ${formerLeader} `}to ${
@@ -86,7 +86,7 @@ export function failoverCommand(
     }
     const code = await sendOperatorRequest({
       parsed,
-      secret,
+      token,
       path: "/failover",
       body: { candidate, force },
       doneMessage: `failover ${

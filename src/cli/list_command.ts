@@ -8,13 +8,7 @@
 import type { AgentStatus } from "../agent/agent_handle.ts";
 import { collectStatuses } from "./status_command.ts";
 import { renderTable } from "./table.ts";
-import {
-  type CommandOutput,
-  COMMON_FLAGS_USAGE,
-  CONSOLE_OUTPUT,
-  parseOperatorArgs,
-  runGuarded,
-} from "./operator_options.ts";
+import { COMMON_FLAGS_USAGE, CONSOLE_OUTPUT, type CommandOutput, optionalReadToken, parseOperatorArgs, runGuarded } from "./operator_options.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** Most rounds of `--watch` when `--count` is not given (a day at one second). */
@@ -141,7 +135,7 @@ export function listCommand(
     let code = 1;
     for (let round = 0; round < rounds; round++) {
       if (round > 0) await new Promise((resolve) => setTimeout(resolve, watchSeconds! * 1000));
-      const statuses = await collectStatuses(parsed.apis);
+      const statuses = await collectStatuses(parsed.apis, await optionalReadToken(parsed));
       const rows = listRows(statuses);
       const name = [...statuses.values()].find((status) => status !== null)?.clusterName ?? "?";
       output.out(

@@ -5,15 +5,7 @@
  * @module
  */
 import { UsageError } from "./usage_error.ts";
-import {
-  type CommandOutput,
-  COMMON_FLAGS_USAGE,
-  CONSOLE_OUTPUT,
-  type OperatorArgs,
-  parseOperatorArgs,
-  requireSecret,
-  runGuarded,
-} from "./operator_options.ts";
+import { COMMON_FLAGS_USAGE, CONSOLE_OUTPUT, type CommandOutput, type OperatorArgs, optionalReadToken, parseOperatorArgs, requireAdminToken, runGuarded } from "./operator_options.ts";
 import { sendOperatorRequest } from "./operator_request.ts";
 import { collectStatuses } from "./status_command.ts";
 import { renderTable } from "./table.ts";
@@ -40,7 +32,7 @@ export function membersCommand(
     if ((action === "add" || action === "remove") && node !== undefined) {
       return await sendOperatorRequest({
         parsed,
-        secret: await requireSecret(parsed, MEMBERS_USAGE),
+        token: await requireAdminToken(parsed, MEMBERS_USAGE),
         path: `/members/${action}`,
         body: { node },
         doneMessage: action === "add"
@@ -59,7 +51,7 @@ export function membersCommand(
 }
 
 async function listMembers(parsed: OperatorArgs, output: CommandOutput): Promise<number> {
-  const statuses = await collectStatuses(parsed.apis);
+  const statuses = await collectStatuses(parsed.apis, await optionalReadToken(parsed));
   const leaders = [...statuses.values()].filter((status) => status?.raft.role === "leader");
   const leader = leaders.sort((a, b) => b!.raft.term - a!.raft.term)[0] ?? null;
   if (leader === null) {

@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { ConfigError, loadAgentConfig } from "../config/config_file.ts";
 import { readClusterSecret } from "../config/cluster_secret.ts";
+import { type ApiTokens, deriveApiTokens } from "../config/derived_credentials.ts";
 import { memberAddresses } from "../agent/members.ts";
 import { formatApiAddress, parseApiAddress } from "../api/api_address.ts";
 import { UsageError } from "./usage_error.ts";
@@ -31,7 +32,7 @@ export const CONSOLE_OUTPUT: CommandOutput = {
 export const COMMON_FLAGS_USAGE =
   `  --api HOST:PORT     an agent's API (repeatable); default: from --config
   --config FILE       a node's config: its API, its peers' APIs and the secret file
-  --secret-file FILE  the cluster secret (needed by commands that change something)
+  --secret-file FILE  the cluster secret: the API tokens are derived from it, it is never sent
   --json              machine-readable output
   -h, --help          this text`;
 
@@ -137,8 +138,11 @@ async function resolveTargets(
   return { apis: [...new Set(apis)], secretFile };
 }
 
-/** Reads the cluster secret for a command that changes something; throws when there is none. */
-export async function requireSecret(parsed: OperatorArgs, usage: string): Promise<string> {
+/**
+ * The admin API token for a command that changes something, derived from the cluster secret
+ * (the secret itself is never sent); throws when there is no secret file.
+ */
+export async function requireAdminToken(parsed: OperatorArgs, usage: string): Promise<string> {
   if (parsed.secretFile === null) {
     throw new UsageError(
       "this command changes the cluster and needs the cluster secret: --secret-file FILE or " +
@@ -146,11 +150,26 @@ export async function requireSecret(parsed: OperatorArgs, usage: string): Promis
       usage,
     );
   }
+  return (await tokensFromFile(parsed.secretFile)).admin;
+}
+
+/**
+ * The read-only API token when a secret file was given or configured, else null (reads work
+ * without one unless api.require_read_token is on).
+ */
+export async function optionalReadToken(parsed: OperatorArgs): Promise<string | null> {
+  return parsed.secretFile === null ? null : (await tokensFromFile(parsed.secretFile)).read;
+}
+
+/** Reads the secret file and derives the API tokens; a bad file is a {@link ConfigError}. */
+export async function tokensFromFile(secretFile: string): Promise<ApiTokens> {
+  let secret: string;
   try {
-    return await readClusterSecret(parsed.secretFile);
+    secret = await readClusterSecret(secretFile);
   } catch (error) {
     throw new ConfigError([(error as Error).message]);
   }
+  return await deriveApiTokens(secret);
 }
 
 /** Runs a command body; a {@link UsageError} or {@link ConfigError} is printed and gives 2. */

@@ -14,7 +14,7 @@ import type { CommandOutput, OperatorArgs } from "./operator_options.ts";
  */
 export async function sendOperatorRequest(options: {
   readonly parsed: OperatorArgs;
-  readonly secret: string;
+  readonly token: string;
   readonly path: string;
   readonly body: unknown;
   readonly doneMessage: string;

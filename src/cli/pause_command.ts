@@ -9,7 +9,7 @@ import {
   COMMON_FLAGS_USAGE,
   CONSOLE_OUTPUT,
   parseOperatorArgs,
-  requireSecret,
+  requireAdminToken,
   runGuarded,
 } from "./operator_options.ts";
 import { sendOperatorRequest } from "./operator_request.ts";
@@ -33,7 +33,7 @@ export function pauseCommand(
     if (parsed === null) return (output.out(PAUSE_USAGE), 0);
     return await sendOperatorRequest({
       parsed,
-      secret: await requireSecret(parsed, PAUSE_USAGE),
+      token: await requireAdminToken(parsed, PAUSE_USAGE),
       path: paused ? "/pause" : "/resume",
       body: {},
       doneMessage: paused

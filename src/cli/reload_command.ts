@@ -1,7 +1,7 @@
 /**
  * `hactl reload [MEMBER...]`: every member's agent (or the named ones) reads its config file
  * again (POST /reload on each, like SIGHUP) and says which settings changed and wait for a
- * restart. The secret goes only to the APIs given or configured.
+ * restart. The admin token goes only to the APIs given or configured.
  *
  * @module
  */
@@ -9,15 +9,7 @@ import { formatApiAddress } from "../api/api_address.ts";
 import { postOperatorRequest } from "./api_client.ts";
 import { collectStatuses } from "./status_command.ts";
 import { renderTable } from "./table.ts";
-import {
-  type CommandOutput,
-  COMMON_FLAGS_USAGE,
-  CONSOLE_OUTPUT,
-  MAX_API_ADDRESSES,
-  parseOperatorArgs,
-  requireSecret,
-  runGuarded,
-} from "./operator_options.ts";
+import { COMMON_FLAGS_USAGE, CONSOLE_OUTPUT, type CommandOutput, MAX_API_ADDRESSES, optionalReadToken, parseOperatorArgs, requireAdminToken, runGuarded } from "./operator_options.ts";
 
 /** Usage text of `hactl reload`. */
 export const RELOAD_USAGE = `usage: hactl reload [MEMBER...] (--api HOST:PORT | --config FILE)
@@ -45,8 +37,8 @@ export function reloadCommand(
       maxPositionals: MAX_API_ADDRESSES,
     });
     if (parsed === null) return (output.out(RELOAD_USAGE), 0);
-    const secret = await requireSecret(parsed, RELOAD_USAGE);
-    const statuses = await collectStatuses(parsed.apis);
+    const token = await requireAdminToken(parsed, RELOAD_USAGE);
+    const statuses = await collectStatuses(parsed.apis, await optionalReadToken(parsed));
     const addresses = new Map(
       [...statuses.values()].flatMap((status) => status?.members ?? [])
         .map((member) => [member.id, formatApiAddress(member)]),
@@ -62,7 +54,7 @@ export function reloadCommand(
         api,
         path: "/reload",
         body: {},
-        secret,
+        token,
         trustedApis: [],
       });
       if (outcome.kind !== "done") {

@@ -12,16 +12,7 @@ import { RESTART_TIMEOUT_MS } from "../api/restart_routes.ts";
 import { fetchStatus, postOperatorRequest } from "./api_client.ts";
 import { collectStatuses } from "./status_command.ts";
 import { renderTable } from "./table.ts";
-import {
-  type CommandOutput,
-  COMMON_FLAGS_USAGE,
-  CONSOLE_OUTPUT,
-  MAX_API_ADDRESSES,
-  type OperatorArgs,
-  parseOperatorArgs,
-  requireSecret,
-  runGuarded,
-} from "./operator_options.ts";
+import { COMMON_FLAGS_USAGE, CONSOLE_OUTPUT, type CommandOutput, MAX_API_ADDRESSES, type OperatorArgs, optionalReadToken, parseOperatorArgs, requireAdminToken, runGuarded } from "./operator_options.ts";
 import { waitForNewPrimary, writablePrimaryOf } from "./wait_for_primary.ts";
 
 /** How long the old primary may take to run as a standby after the switchover. */
@@ -48,7 +39,7 @@ export interface RestartResult {
 /** What every restart step needs. */
 interface RestartContext {
   readonly parsed: OperatorArgs;
-  readonly secret: string;
+  readonly token: string;
   readonly addresses: ReadonlyMap<string, string>;
 }
 
@@ -63,9 +54,9 @@ export function restartCommand(
       booleanFlags: ["pending"],
     });
     if (parsed === null) return (output.out(RESTART_USAGE), 0);
-    const secret = await requireSecret(parsed, RESTART_USAGE);
-    const statuses = await collectStatuses(parsed.apis);
-    const context = { parsed, secret, addresses: addressesOf(statuses) };
+    const token = await requireAdminToken(parsed, RESTART_USAGE);
+    const statuses = await collectStatuses(parsed.apis, await optionalReadToken(parsed));
+    const context = { parsed, token, addresses: addressesOf(statuses) };
     const primary = writablePrimaryOf(statuses);
     const named = parsed.positionals.length > 0 ? parsed.positionals : [...statuses.keys()];
     // --pending: only the members with a cluster parameter waiting for a restart.
@@ -115,7 +106,7 @@ async function restartOne(
     api,
     path: "/restart",
     body: {},
-    secret: context.secret,
+    token: context.token,
     trustedApis: [],
     timeoutMs: RESTART_TIMEOUT_MS + 10_000,
   });
@@ -125,12 +116,12 @@ async function restartOne(
 
 /** Switches over away from `primary`, waits until it runs as a standby, restarts it. */
 async function restartPrimary(context: RestartContext, primary: string): Promise<RestartResult> {
-  const { parsed, secret } = context;
+  const { parsed, token } = context;
   const switched = await postOperatorRequest({
     api: parsed.apis[0]!,
     path: "/switchover",
     body: { target: null },
-    secret,
+    token,
     trustedApis: parsed.apis,
   });
   if (switched.kind !== "done") return failed(primary, `switchover: ${switched.error}`);

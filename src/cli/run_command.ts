@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { ConfigError, loadAgentConfig } from "../config/config_file.ts";
 import { readClusterSecret } from "../config/cluster_secret.ts";
+import { deriveApiTokens } from "../config/derived_credentials.ts";
 import { Agent } from "../agent/agent.ts";
 import { Logger, type LogLevel } from "../agent/logger.ts";
 import { startApiServer } from "../api/server.ts";
@@ -55,7 +56,8 @@ export async function runCommand(args: string[]): Promise<number> {
   const agent = await Agent.start({ config, secret, bootstrap: values.bootstrap ?? false, log });
   const api = startApiServer(agent, {
     ...config.api.listen,
-    secret,
+    tokens: await deriveApiTokens(secret),
+    requireReadToken: config.api.requireReadToken,
     primaryHoldMs: config.api.primaryHoldMs,
     log,
     reloadNodeFile: () => reloadConfig(values.config!, config, log),

@@ -10,14 +10,7 @@ import { formatApiAddress } from "../api/api_address.ts";
 import { formatLsn } from "../postgres/lsn.ts";
 import { fetchStatus } from "./api_client.ts";
 import { formatByteCount, renderTable } from "./table.ts";
-import {
-  type CommandOutput,
-  COMMON_FLAGS_USAGE,
-  CONSOLE_OUTPUT,
-  MAX_API_ADDRESSES,
-  parseOperatorArgs,
-  runGuarded,
-} from "./operator_options.ts";
+import { COMMON_FLAGS_USAGE, CONSOLE_OUTPUT, type CommandOutput, MAX_API_ADDRESSES, optionalReadToken, parseOperatorArgs, runGuarded } from "./operator_options.ts";
 
 /** Rounds of "ask the members the answers named": a member list is complete after two. */
 const MAX_DISCOVERY_ROUNDS = 4;
@@ -44,10 +37,11 @@ export const STATUS_COLUMNS = [
 /**
  * Status of every member reachable from `apis`, keyed by node id (sorted); null for a member
  * that did not answer. An API that did not answer and that no answer names is keyed by its
- * address.
+ * address. `readToken` (api.require_read_token) is sent only to `apis`.
  */
 export async function collectStatuses(
   apis: readonly string[],
+  readToken: string | null = null,
 ): Promise<Map<string, AgentStatus | null>> {
   const statuses = new Map<string, AgentStatus | null>();
   const memberOfAddress = new Map<string, string>();
@@ -56,7 +50,10 @@ export async function collectStatuses(
   for (let round = 0; round < MAX_DISCOVERY_ROUNDS && pending.length > 0; round++) {
     pending.forEach((api) => asked.add(api));
     const answers = await Promise.all(
-      pending.map((api) => fetchStatus(api).catch(() => null)),
+      // The token goes only to the APIs given or configured, not to addresses answers named.
+      pending.map((api) =>
+        fetchStatus(api, undefined, apis.includes(api) ? readToken : null).catch(() => null)
+      ),
     );
     for (const status of answers) {
       if (status === null) continue;
@@ -136,7 +133,7 @@ export function statusCommand(
   return runGuarded("status", output, async () => {
     const parsed = await parseOperatorArgs(args, STATUS_USAGE);
     if (parsed === null) return (output.out(STATUS_USAGE), 0);
-    const statuses = await collectStatuses(parsed.apis);
+    const statuses = await collectStatuses(parsed.apis, await optionalReadToken(parsed));
     if (parsed.json) output.out(JSON.stringify(Object.fromEntries(statuses), null, 2));
     else output.out(renderStatusReport(statuses));
     if ([...statuses.values()].every((status) => status === null)) {

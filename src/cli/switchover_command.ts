@@ -9,7 +9,7 @@ import {
   COMMON_FLAGS_USAGE,
   CONSOLE_OUTPUT,
   parseOperatorArgs,
-  requireSecret,
+  requireAdminToken,
   runGuarded,
 } from "./operator_options.ts";
 import { sendOperatorRequest } from "./operator_request.ts";
@@ -49,7 +49,7 @@ export function switchoverCommand(
     const target = parsed.flags.to ?? null;
     const wait = parsed.switches.wait === true;
     const timeoutMs = waitTimeoutMs(parsed.flags.timeout, SWITCHOVER_USAGE);
-    const secret = await requireSecret(parsed, SWITCHOVER_USAGE);
+    const token = await requireAdminToken(parsed, SWITCHOVER_USAGE);
     if (parsed.flags.scheduled !== undefined) {
       const delayMs = delayUntil(parsed.flags.scheduled, Date.now(), MAX_SCHEDULE_DELAY_MS);
       if (typeof delayMs === "string") {
@@ -65,7 +65,7 @@ export function switchoverCommand(
     const formerLeader = wait ? await currentLeader(parsed.apis) : null;
     const code = await sendOperatorRequest({
       parsed,
-      secret,
+      token,
       path: "/switchover",
       body: { target },
       doneMessage: `switchover ${

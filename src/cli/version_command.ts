@@ -9,13 +9,7 @@ import { formatApiAddress } from "../api/api_address.ts";
 import { STATUS_TIMEOUT_MS } from "./api_client.ts";
 import { collectStatuses } from "./status_command.ts";
 import { renderTable } from "./table.ts";
-import {
-  type CommandOutput,
-  COMMON_FLAGS_USAGE,
-  CONSOLE_OUTPUT,
-  parseOperatorArgs,
-  runGuarded,
-} from "./operator_options.ts";
+import { COMMON_FLAGS_USAGE, CONSOLE_OUTPUT, type CommandOutput, optionalReadToken, parseOperatorArgs, runGuarded } from "./operator_options.ts";
 
 /** Usage text of `hactl version`. */
 export const VERSION_USAGE = `usage: hactl version [--api HOST:PORT | --config FILE] [--json]
@@ -74,7 +68,7 @@ export function versionCommand(
   return runGuarded("version", output, async () => {
     const parsed = await parseOperatorArgs(args, VERSION_USAGE);
     if (parsed === null) return (output.out(VERSION_USAGE), 0);
-    const statuses = await collectStatuses(parsed.apis);
+    const statuses = await collectStatuses(parsed.apis, await optionalReadToken(parsed));
     const addresses = new Map(
       [...statuses.values()].flatMap((status) => status?.members ?? [])
         .map((member) => [member.id, formatApiAddress(member)]),

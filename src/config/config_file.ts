@@ -308,6 +308,14 @@ class CheckedValues {
     return value.value;
   }
 
+  flag(path: ConfigKeyPath): boolean {
+    const value = this.read(path);
+    if (value?.kind !== "boolean") {
+      throw new Error(`config: ${path} should have been checked as a boolean`);
+    }
+    return value.value;
+  }
+
   list(path: ConfigKeyPath): readonly string[] {
     const value = this.read(path);
     if (value?.kind !== "string-array") {
@@ -375,6 +383,7 @@ function buildConfig(
         ? { hostname: raftAdvertise.hostname, port: DEFAULT_API_PORT }
         : checked.address("api.listen"),
       primaryHoldMs: checked.integer("api.primary_hold_ms"),
+      requireReadToken: checked.flag("api.require_read_token"),
     },
     gateway: {
       listen: gatewayListen === null ? null : checked.address("gateway.listen"),

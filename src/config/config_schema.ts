@@ -60,6 +60,8 @@ export interface AgentConfig {
     readonly listen: HostPort;
     /** How long the primary health checks answer 503 after this node gains write authority. */
     readonly primaryHoldMs: number;
+    /** Status, metrics and documents need the read-only (or admin) token; health checks never. */
+    readonly requireReadToken: boolean;
   };
   /** listen is null when the gateway is off. */
   readonly gateway: { readonly listen: HostPort | null; readonly maxConnections: number };
@@ -119,6 +121,7 @@ export const CONFIG_KEY_PATHS = [
   "raft.clock_drift_permille",
   "api.listen",
   "api.primary_hold_ms",
+  "api.require_read_token",
   "gateway.listen",
   "gateway.max_connections",
   "postgres.bin_dir",
@@ -330,7 +333,8 @@ export const CONFIG_FIELDS: Readonly<Record<ConfigKeyPath, ConfigField>> = {
     help: [
       '"quorum": a commit is acknowledged once a majority of members has it, so failover',
       'never loses an acknowledged commit. "asynchronous": faster commits, failover may lose',
-      "the last ones. Applies when the cluster is bootstrapped; change it later with hactl.",
+      "the last ones. The first leader records its value for the whole cluster; change it",
+      "later with hactl edit-config --set sync_mode=...",
     ],
     example: '"quorum"',
   },
@@ -343,7 +347,8 @@ export const CONFIG_FIELDS: Readonly<Record<ConfigKeyPath, ConfigField>> = {
     default: { kind: "integer", value: defaults.DEFAULT_MAX_LAG_BYTES },
     help: [
       "A standby further behind the primary than this many bytes of WAL is never promoted",
-      `automatically. "${defaults.UNLIMITED_LAG}" removes the limit.`,
+      `automatically. "${defaults.UNLIMITED_LAG}" removes the limit. The first leader records`,
+      "its value for the whole cluster (later: hactl edit-config --set maximum_lag_on_failover=...).",
     ],
     example: String(defaults.DEFAULT_MAX_LAG_BYTES),
   },
@@ -426,6 +431,17 @@ export const CONFIG_FIELDS: Readonly<Record<ConfigKeyPath, ConfigField>> = {
       "0 turns it off. The gateway and libpq clients are not delayed.",
     ],
     example: String(defaults.DEFAULT_PRIMARY_HOLD_MS),
+  },
+  "api.require_read_token": {
+    kind: "boolean",
+    check: (value) => value.kind === "boolean" ? null : "expected true or false",
+    default: { kind: "boolean", value: false },
+    help: [
+      "true: GET /status, /metrics, /cluster, /patroni, /history, /config and every other read",
+      "except the health checks and probes need Authorization: Bearer <token> (hactl token",
+      "--read-only prints one for Prometheus). false keeps them open, as before.",
+    ],
+    example: "false",
   },
   "gateway.listen": {
     kind: "string",
@@ -510,7 +526,9 @@ export const CONFIG_FIELDS: Readonly<Record<ConfigKeyPath, ConfigField>> = {
     check: parametersCheck,
     default: { kind: "string-array", value: [] },
     help: [
-      'Extra postgresql.conf settings as "name=value", applied on every member.',
+      'Extra postgresql.conf settings as "name=value": the first leader records them for the',
+      "whole cluster, applied on every member; later: hactl edit-config --set",
+      "postgresql.parameters.NAME=VALUE (a later change of this key is not read).",
       "Settings hactl manages (port, listen_addresses, synchronous_standby_names, ...) are refused.",
     ],
     example: '["shared_buffers=256MB", "max_connections=200"]',

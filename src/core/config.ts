@@ -112,18 +112,29 @@ export function validateCoreConfig(config: CoreConfig): void {
  *
  * Fresh enough to vote (issue 9). That argument protects acknowledged commits only if the
  * position a voter compares with the candidate's already holds every WAL byte the voter
- * flushed for a commit the old primary acknowledged. So a non-transfer (pre-)vote is granted
- * only on an observation read after the voter had gone E ticks without leader contact (plus
- * OBSERVATION_DELIVERY_TICKS for the read to reach the core; freshness.ts). By then, by the
- * inequality above with the voter's own wait, the lease of every leader whose rounds this
- * voter acknowledged has run out, and leaseSafetyTicks earlier its Postgres was fenced or
- * killed by the watchdog: it acknowledges nothing more, so nothing this voter flushed for an
- * acknowledged commit is missing from the observation. The shell observes Postgres at once
- * when `needsFreshObservation` says so, which keeps elections live. Known limit: a voter
- * cut from the leader's Raft traffic while its Postgres still streams from that leader's
- * primary, whose lease a different majority renews, may flush acknowledged WAL after its
- * observation; closing it needs such a standby to stop streaming before its observation
- * counts (see docs/SAFETY.md).
+ * flushed for a commit a primary acknowledged. So a non-transfer (pre-)vote is granted only
+ * on an observation that (a) was read after the voter had gone E ticks without leader
+ * contact (plus OBSERVATION_MARGIN_TICKS; the shell measures when the read began,
+ * `readTicksAgo`; freshness.ts) and (b) shows no WAL receiver running (`receivingWal`).
+ *
+ * (a) covers every leader whose rounds this voter acknowledged: by the inequality above with
+ * the voter's own wait, the lease of each has run out, and leaseSafetyTicks earlier its
+ * Postgres was fenced or killed by the watchdog: it acknowledges nothing more.
+ *
+ * (b) covers a primary whose lease other nodes renew while this voter is cut from its Raft
+ * traffic but its standby still streams from it (and counts in `ANY k (...)`). A follower
+ * that has gone E ticks without leader contact knows no live leader, so decidePostgresRole
+ * asks for a standby that receives WAL from no one; the shell stops the WAL receiver and
+ * waits until it is gone, and reports a receiver for any read it overlapped. A commit
+ * acknowledged with this voter's flush was flushed before the receiver stopped; an
+ * observation showing no receiver was read after it stopped, so it holds all of them; and
+ * no receiver starts again before the voter hears a leader, which restarts its lease wait
+ * (a vote then needs a new observation, read after a new wait and a new stop).
+ *
+ * The shell observes Postgres at once when `needsFreshObservation` says so and after it
+ * stopped a receiver, which keeps elections live; a follower that hears a leader again
+ * follows it at once. Switches: voteOnStaleObservation drops (a), voteWhileReceivingWal
+ * drops (b) and keeps the standby streaming.
  */
 export function leaseDurationTicks(config: CoreConfig): number {
   const drift = config.clockDriftPermille / 1000;

@@ -1,7 +1,8 @@
 /**
  * Elections with pre-vote and leader stickiness, and the vote rule that makes D2 hold:
  * a vote needs an up-to-date Raft log AND a Postgres position whose history holds the
- * voter's WAL, judged on an observation fresh enough to hold every acknowledged byte.
+ * voter's WAL, judged on an observation fresh enough to hold every acknowledged byte (read
+ * after the lease wait, with no WAL receiver running).
  *
  * @module
  */
@@ -129,6 +130,12 @@ export function voteRefusal(draft: Draft, request: PreVoteRequest | VoteRequest)
     // fenced its primary and the target holds all of its WAL before TimeoutNow is sent.
     return `observation too old: read ${draft.observationAgeTicks} ticks ago, before this ` +
       `node's lease wait ended; waiting for a fresh one`;
+  }
+  if (!transfer && !faults.voteWhileReceivingWal && draft.postgres.receivingWal) {
+    // A running receiver may flush WAL of commits acknowledged after the read; without a
+    // live leader the shell stops it (decidePostgresRole) and observes again.
+    return "the local standby still runs a WAL receiver; waiting for an observation after " +
+      "it stopped";
   }
   if (request.kind === "vote" && draft.votedFor !== null && draft.votedFor !== request.from) {
     return `already voted for ${draft.votedFor} in term ${draft.term}`;

@@ -5,7 +5,8 @@
  * @module
  */
 import { hasWriteAuthority } from "./lease.ts";
-import type { NodeState, PostgresRole } from "./types.ts";
+import { knowsLiveLeader } from "./freshness.ts";
+import type { NodeId, NodeState, PostgresRole } from "./types.ts";
 import { hasNoSyncTag } from "./cluster_config.ts";
 
 /** Key in the cluster key-value map recording that the first primary was created. */
@@ -53,7 +54,8 @@ function remoteStandbyNames(state: NodeState): string {
  * authority: a primary fenced ("start fenced first"), a standby as a standby, so a desired
  * role decided before the lease ended can never bring it back writable. (4) Unfence:
  * `primary` is decided only while this node holds authority and only for a running server:
- * a fenced one is unfenced, a caught-up standby promoted.
+ * a fenced one is unfenced, a caught-up standby promoted. A standby streams only from a
+ * live leader (`standby` with source null: receive WAL from no one), see `standbySource`.
  */
 export function decidePostgresRole(state: NodeState): PostgresRole {
   const postgres = state.postgres;
@@ -71,7 +73,20 @@ export function decidePostgresRole(state: NodeState): PostgresRole {
     if (leader !== null) return { kind: "rejoin", source: leader };
     return { kind: "fenced", reason: "not the leader and no leader known" };
   }
-  return { kind: "standby", source: leader };
+  return { kind: "standby", source: standbySource(state) };
+}
+
+/**
+ * Whom a follower's standby receives WAL from: the leader while it is live, else no one.
+ * A standby cut from the leader's Raft traffic could otherwise keep streaming from that
+ * leader's primary (whose lease another majority renews) and flush WAL of commits
+ * acknowledged after its observation: with the receiver stopped before the observation that
+ * votes count on, the observation holds all of them (config.ts, at `leaseDurationTicks`).
+ * A follower that hears a leader again follows it at once.
+ */
+function standbySource(state: NodeState): NodeId | null {
+  if (knowsLiveLeader(state)) return state.leader;
+  return state.config.faults.voteWhileReceivingWal ? state.leader : null;
 }
 
 /**

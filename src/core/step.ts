@@ -18,6 +18,7 @@ import { broadcastAppend, handleAppendResponse } from "./replication.ts";
 import { handleAppend, handleSnapshot, handleTimeoutNow } from "./follower.ts";
 import { handleAdmin, progressTransfer, promoteCaughtUpLearner } from "./leader_admin.ts";
 import { handleTick } from "./tick.ts";
+import { recordObservation } from "./freshness.ts";
 import { isInitialised } from "./raft_log.ts";
 import { MAX_TERM } from "./bounds.ts";
 import type { Input, Message, NodeState, PersistRequest, StepResult } from "./types.ts";
@@ -33,8 +34,7 @@ export function step(state: NodeState, input: Input): StepResult {
       handleMessage(draft, output, input.message);
       break;
     case "postgres":
-      draft.postgres = input.observation;
-      draft.observationAgeTicks = 0;
+      recordObservation(draft, input.observation, input.readTicksAgo);
       promoteCaughtUpLearner(draft, output);
       break;
     case "admin":

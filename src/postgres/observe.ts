@@ -31,6 +31,7 @@ export const ABSENT_OBSERVATION: PostgresObservation = {
   replayCaughtUp: false,
   synchronousStandbyNames: null,
   fenced: false,
+  receivingWal: false,
 };
 
 /**
@@ -64,6 +65,8 @@ interface RunningRow {
   receive_lsn: string | null;
   replay_lsn: string | null;
   segment_bytes: number;
+  receiver_running: boolean;
+  primary_conninfo: string;
 }
 
 /**
@@ -92,7 +95,9 @@ async function queryRunning(
       CASE WHEN NOT pg_is_in_recovery() THEN pg_current_wal_flush_lsn()::text END AS flush_lsn,
       pg_last_wal_receive_lsn()::text AS receive_lsn,
       pg_last_wal_replay_lsn()::text AS replay_lsn,
-      (SELECT bytes_per_wal_segment FROM pg_control_init())::int AS segment_bytes`, {
+      (SELECT bytes_per_wal_segment FROM pg_control_init())::int AS segment_bytes,
+      EXISTS (SELECT 1 FROM pg_stat_wal_receiver) AS receiver_running,
+      current_setting('primary_conninfo') AS primary_conninfo`, {
     connectTimeoutSeconds: options.connectTimeoutSeconds ?? 2,
     statementTimeoutMs: options.statementTimeoutMs ?? 5_000,
   });
@@ -114,6 +119,8 @@ async function runningObservation(
       : await primaryPosition(directory, row)),
     synchronousStandbyNames: row.sync_names,
     fenced: isFencedBySettings(row.sync_names, row.read_only),
+    // A standby with a source restarts its receiver by itself whenever it stops.
+    receivingWal: row.in_recovery && (row.receiver_running || row.primary_conninfo !== ""),
   };
 }
 
@@ -178,6 +185,8 @@ export async function observeStopped(
     synchronousStandbyNames: autoConf.get("synchronous_standby_names") ?? null,
     fenced: autoConf.get("synchronous_standby_names") === FENCE_SYNCHRONOUS_STANDBY_NAMES &&
       autoConf.get("default_transaction_read_only") === "on",
+    // Once started, a standby with a source streams; the agent adds what it is about to do.
+    receivingWal: inRecovery && (autoConf.get("primary_conninfo") ?? "") !== "",
   };
 }
 

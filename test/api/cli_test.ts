@@ -4,6 +4,7 @@
  * too), switchover follows a "not the leader" answer to the leader, members and pause send the
  * right requests, and command-line mistakes exit with 2 and say what is wrong.
  */
+import { whyCommand } from "../../src/cli/why_command.ts";
 import { editConfigCommand, showConfigCommand } from "../../src/cli/config_command.ts";
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { type ApiServer, startApiServer } from "../../src/api/server.ts";
@@ -332,6 +333,7 @@ Deno.test("every operator command has a summary and help exits 0", async () => {
     "status",
     "switchover",
     "version",
+    "why",
   ]);
   const helps: [string, (args: string[], output: CommandOutput) => Promise<number>][] = [
     ["list", listCommand],
@@ -343,6 +345,7 @@ Deno.test("every operator command has a summary and help exits 0", async () => {
     ["restart", restartCommand],
     ["show-config", showConfigCommand],
     ["edit-config", editConfigCommand],
+    ["why", whyCommand],
   ];
   for (const [name, run] of helps) {
     const help = new CapturedOutput();

@@ -30,6 +30,7 @@ export function observation(overrides: Partial<PostgresObservation> = {}): Postg
     replayCaughtUp: true,
     synchronousStandbyNames: 'ANY 1 ("n2", "n3")',
     fenced: false,
+    receivingWal: false,
     ...overrides,
   };
 }

@@ -41,7 +41,7 @@ export function at(
 /** The same node with its latest observation fed again, as fresh as can be. */
 export function observeAgain(state: NodeState): NodeState {
   if (state.postgres === null) throw new Error(`${state.id} has no observation to repeat`);
-  return step(state, { kind: "postgres", observation: state.postgres }).state;
+  return step(state, { kind: "postgres", observation: state.postgres, readTicksAgo: 0 }).state;
 }
 
 /** A running Postgres at `position`, standby unless `primary`. */
@@ -53,6 +53,7 @@ export function observation(position: WalPosition, primary = false): PostgresObs
     replayCaughtUp: true,
     synchronousStandbyNames: primary ? "" : null,
     fenced: false,
+    receivingWal: false,
   };
 }
 
@@ -75,6 +76,7 @@ export function memberNode(
   return feed(node, {
     kind: "postgres",
     observation: observation(options.position ?? at(1, 100)),
+    readTicksAgo: 0,
   })
     .state;
 }

@@ -73,7 +73,7 @@ Deno.test("a new leader gets write authority only after a majority acknowledged 
   );
   node = acknowledge(node, "n2");
   assertEquals(hasWriteAuthority(node), true);
-  node = feed(node, { kind: "postgres", observation: observation(at(1, 100)) }).state;
+  node = feed(node, { kind: "postgres", observation: observation(at(1, 100)), readTicksAgo: 0 }).state;
   assertEquals(decidePostgresRole(node), {
     kind: "primary",
     synchronousStandbyNames: 'ANY 1 ("n2", "n3")',
@@ -82,7 +82,7 @@ Deno.test("a new leader gets write authority only after a majority acknowledged 
 
 Deno.test("the lease runs out when no majority answers, then the leader steps down (check-quorum)", () => {
   let node = acknowledge(leader(), "n2");
-  node = feed(node, { kind: "postgres", observation: observation(at(2, 120), true) })
+  node = feed(node, { kind: "postgres", observation: observation(at(2, 120), true), readTicksAgo: 0 })
     .state;
   const lease = leaseDurationTicks(TEST_CONFIG);
   node = tickTimes(node, lease).state;
@@ -150,7 +150,7 @@ function staleEntriesLeader(faults = NO_FAULTS): NodeState {
     snapshot: null,
     entries,
   }, 0);
-  node = feed(node, { kind: "postgres", observation: observation(at(1, 1)) }).state;
+  node = feed(node, { kind: "postgres", observation: observation(at(1, 1)), readTicksAgo: 0 }).state;
   node = tickTimes(node, 20).state;
   node = deliver(node, {
     kind: "vote-response",
@@ -214,7 +214,7 @@ function ackOf(node: NodeState) {
 
 Deno.test("switchover: the leader fences first, waits for the target's WAL, then sends TimeoutNow", () => {
   let node = acknowledge(leader(), "n2");
-  node = feed(node, { kind: "postgres", observation: observation(at(2, 300), true) })
+  node = feed(node, { kind: "postgres", observation: observation(at(2, 300), true), readTicksAgo: 0 })
     .state;
   const started = feed(node, {
     kind: "admin",
@@ -224,7 +224,7 @@ Deno.test("switchover: the leader fences first, waits for the target's WAL, then
   assertEquals(hasWriteAuthority(node), false, "authority ends as soon as the transfer starts");
   assertEquals(decidePostgresRole(node).kind, "fenced");
   const fenced = { ...observation(at(2, 310), true), fenced: true };
-  node = feed(node, { kind: "postgres", observation: fenced }).state;
+  node = feed(node, { kind: "postgres", observation: fenced, readTicksAgo: 0 }).state;
   const behind = deliver(node, {
     ...ackOf(node),
     from: "n3",
@@ -324,6 +324,7 @@ Deno.test("the Postgres role of a follower: clone when empty, rejoin when it was
     replayCaughtUp: true,
     synchronousStandbyNames: null,
     fenced: false,
+    receivingWal: false,
   };
   assertEquals(decidePostgresRole({ ...follower, postgres: absent }), {
     kind: "clone",

@@ -248,7 +248,10 @@ export class Simulation {
         replayCaughtUp: true,
         synchronousStandbyNames: postgres.synchronousStandbyNames ?? "",
         fenced: false,
+        // The simulator does not model the WAL receiver (its standbys copy the leader's WAL).
+        receivingWal: false,
       },
+      readTicksAgo: 0,
     });
   }
 

@@ -94,8 +94,10 @@ Deno.test({
         await waitFor("C caught up", async () => {
           return (await positionOf(cluster, nodeC)).position.lsn >= primary.lsn;
         });
-        const standby = (await positionOf(cluster, nodeC)).position;
+        const { observation, position: standby } = await positionOf(cluster, nodeC);
         assert(await receiverRunning(nodeC));
+        assert(observation.receivingWal, "a streaming standby receives WAL");
+        assert(!(await positionOf(cluster, nodeA)).observation.receivingWal, "a primary does not");
         assertEquals(standby.timeline, 1);
         assertEquals(standby.history, []);
       });
@@ -147,7 +149,9 @@ Deno.test({
         }, TIMEOUT_MS);
         await postmasterA.stop({ immediate: true });
         await waitFor("C's receiver is down", async () => !await receiverRunning(nodeC));
-        const standby = (await positionOf(cluster, nodeC)).position;
+        const down = await positionOf(cluster, nodeC);
+        const standby = down.position;
+        assert(down.observation.receivingWal, "its receiver restarts by itself: still receiving");
         const old = await oldStandbyTimeline(nodeC);
         console.log(
           `receiver down: new observation timeline ${standby.timeline} LSN ${standby.lsn}, ` +
@@ -164,6 +168,7 @@ Deno.test({
         const { observation, position } = await positionOf(cluster, nodeC);
         assertEquals(observation.status, "stopped");
         assertEquals(observation.inRecovery, true);
+        assert(observation.receivingWal, "a stopped standby with a source streams once started");
         assertEquals(position.timeline, 3);
         assertEquals(position.history, running.history);
         assert(position.lsn >= running.lsn, `stopped ${position.lsn} < running ${running.lsn}`);

@@ -115,6 +115,7 @@ function observationOf(command: CommandLine): PostgresObservation {
     replayCaughtUp: !words.has("behind"),
     synchronousStandbyNames: primary ? "" : null,
     fenced: words.has("fenced"),
+    receivingWal: words.has("receiving"),
   };
 }
 
@@ -138,6 +139,7 @@ function createNodes(world: InteractionWorld, command: CommandLine): string[] {
       world.step(id, {
         kind: "postgres",
         observation: observationOf(parseCommand(`observe ${id}`)),
+        readTicksAgo: 0,
       });
     }
   }
@@ -195,7 +197,7 @@ function runCommand(world: InteractionWorld, command: CommandLine): string[] {
     case "fresh":
       return createNodes(world, command);
     case "observe":
-      return world.step(first, { kind: "postgres", observation: observationOf(command) });
+      return world.step(first, { kind: "postgres", observation: observationOf(command), readTicksAgo: 0 });
     case "tick":
       return tick(world, command);
     case "deliver":
