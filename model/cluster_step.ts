@@ -173,7 +173,7 @@ export class Work {
     const postgres = this.node(index).postgres;
     const source = this.nodes[postgres.source]?.postgres;
     const fallenBack = this.context.bounds.fallenBackTimelines && receiverDown(postgres, source);
-    return { kind: "postgres", observation: observe(postgres, fallenBack) };
+    return { kind: "postgres", observation: observe(postgres, fallenBack), readTicksAgo: 0 };
   }
 
   #noteElection(index: number, before: ModelNode, after: NonNullable<ModelNode["core"]>): void {
@@ -282,7 +282,8 @@ function sameObservation(a: PostgresObservation | null, b: PostgresObservation):
   if (a === null) return false;
   if (
     a.status !== b.status || a.inRecovery !== b.inRecovery || a.fenced !== b.fenced ||
-    a.replayCaughtUp !== b.replayCaughtUp || a.synchronousStandbyNames !== b.synchronousStandbyNames
+    a.replayCaughtUp !== b.replayCaughtUp || a.synchronousStandbyNames !== b.synchronousStandbyNames ||
+    a.receivingWal !== b.receivingWal
   ) return false;
   const left = a.position;
   const right = b.position;

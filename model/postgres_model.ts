@@ -98,6 +98,8 @@ export function observe(postgres: PostgresModel, receiverIsDown = false): Postgr
     replayCaughtUp: true,
     synchronousStandbyNames: primary ? postgres.synchronousStandbyNames : null,
     fenced: !running || postgres.fenced,
+    // A standby given a source streams from it (the receiver restarts by itself).
+    receivingWal: postgres.inRecovery && postgres.source >= 0,
   };
 }
 

@@ -17,6 +17,7 @@ import {
   lastIndex,
   type NodeState,
   ownTermCommitted,
+  type PostgresObservation,
   step,
   SYSTEM_IDENTIFIER_KEY,
 } from "../core/mod.ts";
@@ -30,6 +31,8 @@ import {
 import { ParameterApplier } from "./parameter_applier.ts";
 import { seedCommands } from "./config_seed.ts";
 import { DecisionLog } from "./decision_log.ts";
+import { historyCommands } from "./promotion_history.ts";
+import { hookCallsFor, hookRoleOf, HookRunner } from "./hook_runner.ts";
 import { explain, type WhyReport } from "./why.ts";
 import type { AgentConfig } from "../config/config_schema.ts";
 import { RaftStorage } from "../storage/raft_storage.ts";
@@ -38,6 +41,7 @@ import { readNodeIdentity, writeNodeIdentity } from "../storage/node_identity.ts
 import { PeerTransport } from "../transport/peer_transport.ts";
 import { findPostgresBinaries } from "../postgres/binaries.ts";
 import { PostgresReconciler } from "./reconciler.ts";
+import { PrimaryGuard } from "./primary_guard.ts";
 import { WatchdogClient } from "./watchdog_client.ts";
 import { COMMIT_GATE_NAME } from "../watchdog/commit_gate.ts";
 import { Logger } from "./logger.ts";
@@ -51,8 +55,17 @@ import type { AdminResult, AgentHandle, AgentStatus, MemberAddress } from "./age
 export const MAX_QUEUED_INPUTS = 4096;
 /** The leader re-checks its housekeeping (joins, settings) every this many ticks. */
 const HOUSEKEEPING_INTERVAL_TICKS = 10;
+/** A promotion not yet in the history is proposed again after this many ticks. */
+const HISTORY_RETRY_TICKS = 100;
 /** Most ticks delivered at once after a stall (more carry no extra meaning: counters are capped). */
 const MAX_CATCH_UP_TICKS = 1000;
+
+/** An observation waiting for the core, with {@link Agent}'s tick count when its read began. */
+interface ObservationRead {
+  readonly kind: "observation-read";
+  readonly observation: PostgresObservation;
+  readonly readStartTick: number;
+}
 
 /** How the agent is started. */
 export interface AgentOptions {
@@ -66,7 +79,9 @@ export interface AgentOptions {
 /** A running agent. */
 export class Agent implements AgentHandle {
   #state: NodeState;
-  readonly #queue: Input[] = [];
+  readonly #queue: (Input | ObservationRead)[] = [];
+  /** Tick inputs the core has processed: the clock its age counters count. */
+  #ticksProcessed = 0;
   #wakeLoop: (() => void) | null = null;
   #running = true;
   #loop: Promise<void> | null = null;
@@ -86,11 +101,19 @@ export class Agent implements AgentHandle {
   #systemIdentifier: string | null = null;
   /** The term in which this node proposed the seed of the cluster configuration. */
   #seedProposedTerm = -1;
+  /** How this node's current leadership came about, for the promotion history. */
+  #leadershipReason = "failover";
+  /** A TimeoutNow arrived: the next leadership is a switchover. */
+  #transferRequested = false;
+  #historyProposedAtTick = -Infinity;
   readonly startedAtIso = new Date().toISOString();
   readonly members: readonly MemberAddress[];
   transport: PeerTransport | null = null;
   reconciler: PostgresReconciler | null = null;
   parameters: ParameterApplier | null = null;
+  hooks: HookRunner | null = null;
+  /** Walsender and durability checks of the primary (primary_guard.ts). */
+  primaryGuard: PrimaryGuard | null = null;
   /** The last decisions, for `hactl why`. */
   readonly decisions: DecisionLog;
   watchdog: WatchdogClient | null = null;
@@ -155,6 +178,7 @@ export class Agent implements AgentHandle {
     const settings = buildPostgresSettings(config, this.options.secret, binaries.directory);
     this.#settings = settings;
     this.parameters = new ParameterApplier(settings, log);
+    this.hooks = new HookRunner(config.hooks, config.cluster.name, log);
     const peers = new Map(
       this.members.filter((member) => member.id !== config.node.id).map((
         member,
@@ -185,13 +209,26 @@ export class Agent implements AgentHandle {
         [...this.#state.membership.voters, ...this.#state.membership.learners].filter((id) =>
           id !== config.node.id
         ),
-      observed: (observation) => this.#enqueue({ kind: "postgres", observation }),
+      observed: (observation, readStartTick) =>
+        this.#enqueue({ kind: "observation-read", observation, readStartTick }),
+      ticksProcessed: () => this.#ticksProcessed,
       initialized: (systemIdentifier) => {
         this.#systemIdentifier = systemIdentifier;
       },
       leaderTimeline: () => this.#state.leaderPosition?.timeline ?? null,
       counted: (event) => this.#counters.increment(event),
+      guardPrimary: () => this.primaryGuard?.check() ?? Promise.resolve(),
     });
+    this.primaryGuard = new PrimaryGuard(
+      settings,
+      () =>
+        this.members.filter((member) => member.id !== config.node.id).map((member) => ({
+          id: member.id,
+          hosts: [member.postgres.hostname, member.raft.hostname],
+        })),
+      log,
+      (count) => this.#counters.increment("foreignWalsendersTerminated", count),
+    );
     this.reconciler.start();
     this.watchdog = WatchdogClient.start(
       settings,
@@ -233,7 +270,7 @@ export class Agent implements AgentHandle {
     }
   }
 
-  #enqueue(input: Input): void {
+  #enqueue(input: Input | ObservationRead): void {
     if (!this.#running) return;
     if (this.#queue.length >= MAX_QUEUED_INPUTS && input.kind === "message") {
       this.#counters.increment("inputsDropped");
@@ -252,7 +289,7 @@ export class Agent implements AgentHandle {
         continue;
       }
       try {
-        await this.#process(input);
+        await this.#process(this.#toInput(input));
       } catch (error) {
         // A broken local invariant or a failed fsync: the process must stop (and does, through
         // the rejection), but the log says which input it was processing.
@@ -262,8 +299,20 @@ export class Agent implements AgentHandle {
     }
   }
 
+  /**
+   * The core's input for a queued item: an observation is aged, when the core takes it, by
+   * the ticks processed since its read began (the core must not count a slow read, or one
+   * that waited in the queue, as younger than it is).
+   */
+  #toInput(queued: Input | ObservationRead): Input {
+    if (queued.kind !== "observation-read") return queued;
+    const readTicksAgo = Math.max(0, this.#ticksProcessed - queued.readStartTick);
+    return { kind: "postgres", observation: queued.observation, readTicksAgo };
+  }
+
   async #process(input: Input): Promise<void> {
     const result = step(this.#state, input);
+    if (input.kind === "tick") this.#ticksProcessed++;
     this.#counters.increment("steps");
     if (result.persist !== null && this.storage !== null) {
       // Persist before send: a vote or an acknowledgement never leaves before it is durable.
@@ -271,7 +320,11 @@ export class Agent implements AgentHandle {
       this.#counters.increment("persists");
     }
     this.#countTransitions(this.#state, result.state);
+    this.#noteLeadershipReason(input, result.state);
     this.decisions.observeStep(this.#state, result.state, input, result.messages);
+    for (const call of hookCallsFor(this.#state.postgres, result.state.postgres)) {
+      this.hooks?.enqueue(call);
+    }
     this.#state = result.state;
     this.#lastStepMs = performance.now();
     if (!hasWriteAuthority(this.#state)) this.#authoritySinceMs = null;
@@ -288,6 +341,21 @@ export class Agent implements AgentHandle {
     if (input.kind === "tick" && this.#ticksDelivered % HOUSEKEEPING_INTERVAL_TICKS === 0) {
       this.#leaderHousekeeping();
     }
+  }
+
+  /** Remembers whether a leadership won by this node came from a handover, for history. */
+  #noteLeadershipReason(input: Input, after: NodeState): void {
+    if (input.kind === "message" && input.message.kind === "timeout-now") {
+      this.#transferRequested = true;
+    }
+    if (after.role === "leader" && this.#state.role !== "leader") {
+      this.#leadershipReason = after.applied.keyValues[SYSTEM_IDENTIFIER_KEY] === undefined
+        ? "bootstrap"
+        : this.#transferRequested
+        ? "switchover"
+        : "failover";
+    }
+    if (after.role !== "candidate" && after.role !== "leader") this.#transferRequested = false;
   }
 
   /** Counts what a step changed: an election started, a new leader, a promotion, a fence. */
@@ -385,16 +453,22 @@ export class Agent implements AgentHandle {
       });
       return;
     }
-    if (state.applied.keyValues[SEEDED_KEY] === undefined) {
+    if (
+      state.applied.keyValues[SEEDED_KEY] === undefined && this.#seedProposedTerm !== state.term
+    ) {
       // Once per cluster: the first leader records its file's cluster-wide settings; from
       // then on they change only by edit-config, never because leadership moved.
-      if (this.#seedProposedTerm === state.term) return;
       this.#seedProposedTerm = state.term;
       this.options.log.info("config", "seeding the cluster configuration from this node's file");
       for (const command of seedCommands(this.options.config, state.applied)) {
         propose({ kind: "propose", requestId: id(), command });
       }
       return;
+    }
+    if (this.#ticksDelivered - this.#historyProposedAtTick >= HISTORY_RETRY_TICKS) {
+      const history = historyCommands(state, this.#leadershipReason, new Date().toISOString());
+      if (history.length > 0) this.#historyProposedAtTick = this.#ticksDelivered;
+      for (const command of history) propose({ kind: "propose", requestId: id(), command });
     }
     const members = new Set([...state.membership.voters, ...state.membership.learners]);
     const removed = (node: string) => state.applied.keyValues[`removed/${node}`] !== undefined;
@@ -446,6 +520,10 @@ export class Agent implements AgentHandle {
           ? null
           : this.parameters.pendingRestart.length > 0,
         pendingRestartParameters: this.parameters?.pendingRestart ?? null,
+        // Read on a running primary (or fenced one) only; elsewhere unknown.
+        durabilityOptOuts: state.postgres?.status === "running" && !state.postgres.inRecovery
+          ? this.primaryGuard?.optOuts ?? null
+          : null,
       },
       tags: nodeTags(state.applied, state.id),
       stepAgeMs: Math.max(0, performance.now() - this.#lastStepMs),
@@ -533,7 +611,13 @@ export class Agent implements AgentHandle {
     this.#wakeLoop?.();
     await this.#loop?.catch(() => {});
     await this.watchdog?.close();
+    const lastRole = hookRoleOf(this.#state.postgres);
     await this.reconciler?.stop(stopPostgres);
+    // The loop no longer observes: a Postgres stopped with the agent is reported here.
+    if (stopPostgres && lastRole !== null) {
+      this.hooks?.enqueue({ action: "on_stop", role: lastRole });
+    }
+    await this.hooks?.idle();
     await this.transport?.close();
     this.storage?.close();
     for (const resolve of this.#waiting.values()) {

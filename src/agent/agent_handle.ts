@@ -13,6 +13,7 @@ import type {
   WalPosition,
 } from "../core/mod.ts";
 import type { PostgresDetails } from "../api/postgres_details.ts";
+import type { DurabilityOptOut } from "../postgres/durability_settings.ts";
 import type { WhyReport } from "./why.ts";
 
 export type { PostgresDetails };
@@ -85,6 +86,12 @@ export interface AgentStatus {
     readonly pendingRestart?: boolean | null;
     /** The parameters waiting for a restart (pg_settings.pending_restart); null while unknown. */
     readonly pendingRestartParameters?: readonly string[] | null;
+    /**
+     * Role or database settings (pg_db_role_setting) that opt sessions out of D1
+     * (synchronous_commit off/local/remote_write, default_transaction_read_only off); null
+     * while unknown (read on a running primary only).
+     */
+    readonly durabilityOptOuts?: readonly DurabilityOptOut[] | null;
   };
   /** This node's tags (Patroni's `tags`: nofailover, noloadbalance...); empty when none. */
   readonly tags: Readonly<Record<string, string>>;

@@ -19,6 +19,8 @@ export const COUNTER_HELP = {
   rewinds: "pg_rewind runs of the local data directory.",
   reclones: "Times the local data directory was cloned again (pg_basebackup).",
   watchdogFirings: "Times the watchdog killed the local Postgres because renewals stopped.",
+  foreignWalsendersTerminated:
+    "Walsenders the primary terminated: not a member from its address, nor the commit gate over the local socket.",
   coreWarnings:
     "Inputs the core refused with a warning (e.g. a peer message with an absurd term or a second leader).",
 } as const;

@@ -58,6 +58,9 @@ export class PrimaryGuard {
     try {
       const policy = await this.#policy();
       await withLocalSql(this.settings, async (sql) => {
+        // Walsenders first: the statements below may fail (on a standby about to be promoted).
+        this.#reportTerminated(await terminateForeignWalsenders(sql, policy));
+        this.#reportOptOuts(await readDurabilityOptOuts(sql));
         const replaced = await ensureServerSynchronousCommit(sql);
         if (replaced !== null) {
           this.log.warn(
@@ -66,8 +69,6 @@ export class PrimaryGuard {
               `synchronous standbys may not have): set to "on" by ALTER SYSTEM`,
           );
         }
-        this.#reportTerminated(await terminateForeignWalsenders(sql, policy));
-        this.#reportOptOuts(await readDurabilityOptOuts(sql));
       }, GUARD_SQL_OPTIONS);
       this.#lastProblem = "";
     } catch (error) {
@@ -77,11 +78,6 @@ export class PrimaryGuard {
       }
       this.#lastProblem = problem;
     }
-  }
-
-  /** Forgets the opt-outs (the server is no longer a primary; they are read there only). */
-  clear(): void {
-    this.optOuts = null;
   }
 
   #reportTerminated(terminated: readonly TerminatedWalsender[]): void {

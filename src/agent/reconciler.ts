@@ -8,7 +8,8 @@
 import type { NodeId, PostgresObservation, PostgresRole, WalPosition } from "../core/mod.ts";
 import type { PostgresBinaries } from "../postgres/binaries.ts";
 import type { PostgresSettings } from "../postgres/settings.ts";
-import { observePostgres, readStandbyProgress } from "../postgres/observe.ts";
+import { ABSENT_OBSERVATION, observePostgres, readStandbyProgress } from "../postgres/observe.ts";
+import { WalHistoryDamagedError } from "../postgres/timeline_history.ts";
 import { createReplicationRole, initCluster } from "../postgres/cluster_setup.ts";
 import { Postmaster } from "../postgres/postmaster.ts";
 import { withLocalSql } from "../postgres/sql_client.ts";
@@ -32,7 +33,8 @@ import {
   slotNameFor,
 } from "../postgres/slots.ts";
 import { writePasswordFile } from "../postgres/config_files.ts";
-import { ensureStateDirectory } from "../postgres/postmaster.ts";
+import { stopWalReceiver } from "../postgres/wal_receiver.ts";
+import { ensureStateDirectory, stopByPidFile } from "../postgres/postmaster.ts";
 import type { Logger } from "./logger.ts";
 
 /** Bound on waiting for observations of others before reading one's own. */
@@ -60,14 +62,24 @@ export interface ReconcilerHost {
   resolve(node: NodeId): ReplicationSource | null;
   /** Members that should have a replication slot on the primary (every other member). */
   slotMembers(): readonly NodeId[];
-  /** Reports an observation to the core. */
-  observed(observation: PostgresObservation): void;
+  /**
+   * Reports an observation to the core; `readStartTick` is {@link ticksProcessed} when its
+   * read began (the core ages it from then: `readTicksAgo`).
+   */
+  observed(observation: PostgresObservation, readStartTick: number): void;
+  /** Ticks the core has processed so far (the clock its ages count); 0 when not told. */
+  ticksProcessed?(): number;
   /** Called once after initdb created the first primary (the agent records it in the log). */
   initialized(systemIdentifier: string): void;
   /** The timeline of the leader's Postgres as the leader last reported it, or null. */
   leaderTimeline(): number | null;
   /** Counts a pg_rewind run or a re-clone of the data directory (for metrics). */
   counted?(event: "rewinds" | "reclones"): void;
+  /**
+   * Checks a running server that is a primary or fenced: walsenders that are not hactl's are
+   * terminated, synchronous_commit kept on (src/agent/primary_guard.ts). Never throws.
+   */
+  guardPrimary?(): Promise<void>;
 }
 
 /**
@@ -103,6 +115,13 @@ export class PostgresReconciler {
   #lastStuckRewindMs = -Infinity;
   /** Failed standby starts in a row (see {@link MAX_STANDBY_START_FAILURES}). */
   #standbyStartFailures = 0;
+  /**
+   * False only after this reconciler verified that the standby receives WAL from no one
+   * ({@link stopWalReceiver}) and has pointed it at no source since; true at start (unknown).
+   */
+  #receiverMayRun = true;
+  /** Counts the times a source was given, so that a read overlapping one reports a receiver. */
+  #sourceEpoch = 0;
   #loop: Promise<void> | null = null;
   /** The observation being read, if any (observations never overlap). */
   #observing: Promise<PostgresObservation> | null = null;
@@ -200,14 +219,61 @@ export class PostgresReconciler {
     }
   }
 
+  /**
+   * Reads an observation. Its age is counted from when the read began (a slow query must not
+   * look fresh), and it reports a WAL receiver whenever this reconciler may have given the
+   * standby a source at any moment of the read (the core votes only on one without).
+   */
   async #readObservation(): Promise<PostgresObservation> {
-    const observation = await observePostgres(this.host.settings, this.host.binaries, {
-      connectTimeoutSeconds: 1,
-      statementTimeoutMs: 2000,
-    });
+    const readStartTick = this.host.ticksProcessed?.() ?? 0;
+    const epoch = this.#sourceEpoch;
+    const mayRunAtStart = this.#receiverMayRun;
+    const read = await this.#observeUsableData();
+    const sourceGiven = mayRunAtStart || this.#receiverMayRun || epoch !== this.#sourceEpoch;
+    const observation = {
+      ...read,
+      receivingWal: read.receivingWal || (read.inRecovery && sourceGiven),
+    };
     this.#observation = observation;
-    this.host.observed(observation);
+    this.host.observed(observation, readStartTick);
     return observation;
+  }
+
+  /** Called before any action that may give the standby a source (it may stream after it). */
+  #mayGiveSource(): void {
+    this.#receiverMayRun = true;
+    this.#sourceEpoch++;
+  }
+
+  /**
+   * Observes Postgres; a data directory whose WAL history is missing or damaged (a failed
+   * pg_rewind leaves empty history files) is reported as holding no usable data, so that the
+   * core has it re-cloned from the leader instead of refusing every action forever. Its
+   * postmaster is stopped first (cloning needs it down). A node asked to be primary keeps
+   * the error: nothing is ever wiped under the cluster's only writable copy.
+   */
+  async #observeUsableData(): Promise<PostgresObservation> {
+    try {
+      return await observePostgres(this.host.settings, this.host.binaries, {
+        connectTimeoutSeconds: 1,
+        statementTimeoutMs: 2000,
+      });
+    } catch (error) {
+      if (!(error instanceof WalHistoryDamagedError) || this.#desired.kind === "primary") {
+        throw error;
+      }
+      this.host.log.warn(
+        "postgres",
+        `${error.message}; this node's data is unusable as it is: stopping Postgres and ` +
+          `re-cloning from the leader`,
+      );
+      if (this.#postmaster?.alive) await this.#postmaster.stop({ immediate: true });
+      else {await stopByPidFile(this.host.settings.dataDirectory, {
+          immediate: true,
+          timeoutMs: 5_000,
+        });}
+      return ABSENT_OBSERVATION;
+    }
   }
 
   /**
@@ -300,6 +366,8 @@ export class PostgresReconciler {
       return;
     }
     if (observation.inRecovery) return await this.#promote();
+    // Before unfencing too: no impostor may be connected when commits start to count.
+    await this.host.guardPrimary?.();
     const names = this.#primaryInForce();
     if (names === null) return; // the role changed meanwhile: the next round acts on it
     if (observation.fenced) {
@@ -324,6 +392,7 @@ export class PostgresReconciler {
     if (names === null) return;
     // D1: the synchronous set is in place before the first commit on the new timeline.
     await setSynchronousStandbyNames(this.host.settings, names).catch(() => {});
+    await this.host.guardPrimary?.(); // no impostor among its walsenders when commits start
     if (this.#primaryInForce() !== names) return; // changed meanwhile: the next round decides
     const timeline = await promote(this.host.settings);
     this.host.log.info("postgres", `promoted to primary on timeline ${timeline}`);
@@ -354,17 +423,37 @@ export class PostgresReconciler {
       this.activity = "waiting";
       return;
     }
+    if (sourceId === null) return await this.#receiveFromNoOne(observation);
     const key = source === null ? null : `${source.host}:${source.port}`;
     const running = observation.status === "running";
     if (source !== null && (!running || key !== this.#following)) {
       const slot = slotNameFor(this.host.settings.applicationName);
+      this.#mayGiveSource();
       await configureStandby(this.host.settings, source, slot, { running });
       this.#following = key;
       this.host.log.info("postgres", `following ${sourceId} (${key})`);
     }
     if (observation.status === "stopped") await this.#startStandby(sourceId);
-    this.activity = source === null ? "standby (no primary known)" : `standby of ${sourceId}`;
-    if (running && sourceId !== null) await this.#rewindIfStuck(observation, sourceId);
+    this.activity = source === null ? `standby (no address for ${sourceId})` : `standby of ${sourceId}`;
+    if (running) await this.#rewindIfStuck(observation, sourceId);
+  }
+
+  /**
+   * No live leader is known: the standby receives WAL from no one (issue 9). Its receiver
+   * is stopped (a stopped server is set to start without a source) and Postgres observed
+   * again at once, so that the observation a vote counts on holds all WAL it flushed.
+   */
+  async #receiveFromNoOne(observation: PostgresObservation): Promise<void> {
+    if (this.#receiverMayRun || observation.receivingWal) {
+      this.activity = "stopping the WAL receiver (no live leader known)";
+      await stopWalReceiver(this.host.settings, { running: observation.status === "running" });
+      this.#following = null;
+      this.#receiverMayRun = false;
+      this.host.log.info("postgres", "WAL receiver stopped: no live leader known");
+      await this.#observe();
+    }
+    if (observation.status === "stopped") await this.#startStandby(null);
+    this.activity = "standby receiving WAL from no one (no live leader known)";
   }
 
   /**
@@ -472,7 +561,11 @@ export class PostgresReconciler {
       await this.#observe();
       return;
     }
-    if (observation.fenced) return;
+    if (observation.fenced) {
+      // The unreachable synchronous set holds commits only while no impostor takes its name.
+      await this.host.guardPrimary?.();
+      return;
+    }
     const result = await fence(this.host.settings, {
       deadlineMs: FENCE_DEADLINE_MS,
       postmaster: this.postmaster,
@@ -484,6 +577,7 @@ export class PostgresReconciler {
   async #rejoin(observation: PostgresObservation, sourceId: NodeId): Promise<void> {
     const source = this.host.resolve(sourceId);
     if (source === null) throw new Error(`no address known for ${sourceId}`);
+    this.#mayGiveSource(); // the rewound (or re-cloned) standby is set to stream from source
     if (observation.status === "running") {
       this.activity = "stopping the deposed primary";
       if (this.#postmaster?.alive) await this.#postmaster.stop({ fastTimeoutMs: 10_000 });
@@ -524,6 +618,7 @@ export class PostgresReconciler {
   }
 
   async #cloneFromSource(sourceId: NodeId, source: ReplicationSource): Promise<void> {
+    this.#mayGiveSource(); // the clone is set to stream from source
     await ensureStateDirectory(this.host.settings);
     await writePasswordFile(this.host.settings);
     this.activity = `cloning from ${sourceId}`;

@@ -139,6 +139,13 @@ function postgresMetrics(
     "server_version_num of the local Postgres (0: not answering).",
     details?.serverVersion ?? 0,
   );
+  const optOuts = status.postgres.durabilityOptOuts;
+  page.family(
+    "hactl_durability_opt_outs",
+    "gauge",
+    "Role or database settings opting sessions out of acknowledged durability (synchronous_commit off/local/remote_write, default_transaction_read_only off); no sample while unknown (not a running primary).",
+    optOuts === null || optOuts === undefined ? [] : [[{}, optOuts.length]],
+  );
   page.gauge(
     "hactl_quorum_standby",
     "1 when this node is named in the primary's synchronous_standby_names (quorum mode).",

@@ -19,6 +19,7 @@ import { restartCommand } from "./restart_command.ts";
 import { editConfigCommand, showConfigCommand } from "./config_command.ts";
 import { tokenCommand } from "./token_command.ts";
 import { whyCommand } from "./why_command.ts";
+import { historyCommand } from "./history_command.ts";
 
 /** An operator command: a one-line summary and a function from arguments to exit code. */
 export interface OperatorCommand {
@@ -59,6 +60,10 @@ export const OPERATOR_COMMANDS: Record<string, OperatorCommand> = {
   reload: {
     summary: "every member's agent reads its config file again (like SIGHUP)",
     run: (args) => reloadCommand(args),
+  },
+  history: {
+    summary: "the promotions recorded in the Raft log: term, timeline, member, reason, time",
+    run: (args) => historyCommand(args),
   },
   why: {
     summary: "why a member is or is not the primary, why no failover happens, last decisions",

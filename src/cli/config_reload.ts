@@ -11,6 +11,13 @@
 import type { AgentConfig } from "../config/config_schema.ts";
 import { ConfigError, loadAgentConfig } from "../config/config_file.ts";
 
+/** Settings of the node's file that only seed the cluster configuration (cluster_settings.ts). */
+const CLUSTER_WIDE_SETTINGS: readonly string[] = [
+  "cluster.syncMode",
+  "cluster.maxLagBytes",
+  "postgres.parameters",
+];
+
 /** Where a reload reports what it found. */
 export interface ReloadLog {
   info(component: string, text: string): void;
@@ -50,6 +57,14 @@ export async function reloadConfig(
     return { error: text };
   }
   const changed = changedSettings(running, reloaded);
+  const clusterWide = changed.filter((name) => CLUSTER_WIDE_SETTINGS.includes(name));
+  if (clusterWide.length > 0) {
+    log.warn(
+      "reload",
+      `${clusterWide.join(", ")}: only the first leader's value seeds the cluster ` +
+        "configuration; change the cluster's with hactl edit-config",
+    );
+  }
   log.info(
     "reload",
     changed.length === 0

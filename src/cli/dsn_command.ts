@@ -6,7 +6,14 @@
  */
 import type { MemberAddress } from "../agent/agent_handle.ts";
 import { collectStatuses } from "./status_command.ts";
-import { COMMON_FLAGS_USAGE, CONSOLE_OUTPUT, type CommandOutput, optionalReadToken, parseOperatorArgs, runGuarded } from "./operator_options.ts";
+import {
+  type CommandOutput,
+  COMMON_FLAGS_USAGE,
+  CONSOLE_OUTPUT,
+  optionalReadToken,
+  parseOperatorArgs,
+  runGuarded,
+} from "./operator_options.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** libpq's target_session_attrs for each `--role`. */

@@ -8,7 +8,14 @@
 import type { AgentStatus } from "../agent/agent_handle.ts";
 import { collectStatuses } from "./status_command.ts";
 import { renderTable } from "./table.ts";
-import { COMMON_FLAGS_USAGE, CONSOLE_OUTPUT, type CommandOutput, optionalReadToken, parseOperatorArgs, runGuarded } from "./operator_options.ts";
+import {
+  type CommandOutput,
+  COMMON_FLAGS_USAGE,
+  CONSOLE_OUTPUT,
+  optionalReadToken,
+  parseOperatorArgs,
+  runGuarded,
+} from "./operator_options.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** Most rounds of `--watch` when `--count` is not given (a day at one second). */

@@ -5,7 +5,16 @@
  * @module
  */
 import { UsageError } from "./usage_error.ts";
-import { COMMON_FLAGS_USAGE, CONSOLE_OUTPUT, type CommandOutput, type OperatorArgs, optionalReadToken, parseOperatorArgs, requireAdminToken, runGuarded } from "./operator_options.ts";
+import {
+  type CommandOutput,
+  COMMON_FLAGS_USAGE,
+  CONSOLE_OUTPUT,
+  type OperatorArgs,
+  optionalReadToken,
+  parseOperatorArgs,
+  requireAdminToken,
+  runGuarded,
+} from "./operator_options.ts";
 import { sendOperatorRequest } from "./operator_request.ts";
 import { collectStatuses } from "./status_command.ts";
 import { renderTable } from "./table.ts";

@@ -163,13 +163,16 @@ export async function optionalReadToken(parsed: OperatorArgs): Promise<string | 
 
 /** Reads the secret file and derives the API tokens; a bad file is a {@link ConfigError}. */
 export async function tokensFromFile(secretFile: string): Promise<ApiTokens> {
-  let secret: string;
+  return await deriveApiTokens(await secretFromFile(secretFile));
+}
+
+/** Reads the cluster secret (for local derivations only); a bad file is a {@link ConfigError}. */
+export async function secretFromFile(secretFile: string): Promise<string> {
   try {
-    secret = await readClusterSecret(secretFile);
+    return await readClusterSecret(secretFile);
   } catch (error) {
     throw new ConfigError([(error as Error).message]);
   }
-  return await deriveApiTokens(secret);
 }
 
 /** Runs a command body; a {@link UsageError} or {@link ConfigError} is printed and gives 2. */

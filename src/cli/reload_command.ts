@@ -9,7 +9,16 @@ import { formatApiAddress } from "../api/api_address.ts";
 import { postOperatorRequest } from "./api_client.ts";
 import { collectStatuses } from "./status_command.ts";
 import { renderTable } from "./table.ts";
-import { COMMON_FLAGS_USAGE, CONSOLE_OUTPUT, type CommandOutput, MAX_API_ADDRESSES, optionalReadToken, parseOperatorArgs, requireAdminToken, runGuarded } from "./operator_options.ts";
+import {
+  type CommandOutput,
+  COMMON_FLAGS_USAGE,
+  CONSOLE_OUTPUT,
+  MAX_API_ADDRESSES,
+  optionalReadToken,
+  parseOperatorArgs,
+  requireAdminToken,
+  runGuarded,
+} from "./operator_options.ts";
 
 /** Usage text of `hactl reload`. */
 export const RELOAD_USAGE = `usage: hactl reload [MEMBER...] (--api HOST:PORT | --config FILE)

@@ -12,7 +12,17 @@ import { RESTART_TIMEOUT_MS } from "../api/restart_routes.ts";
 import { fetchStatus, postOperatorRequest } from "./api_client.ts";
 import { collectStatuses } from "./status_command.ts";
 import { renderTable } from "./table.ts";
-import { COMMON_FLAGS_USAGE, CONSOLE_OUTPUT, type CommandOutput, MAX_API_ADDRESSES, type OperatorArgs, optionalReadToken, parseOperatorArgs, requireAdminToken, runGuarded } from "./operator_options.ts";
+import {
+  type CommandOutput,
+  COMMON_FLAGS_USAGE,
+  CONSOLE_OUTPUT,
+  MAX_API_ADDRESSES,
+  type OperatorArgs,
+  optionalReadToken,
+  parseOperatorArgs,
+  requireAdminToken,
+  runGuarded,
+} from "./operator_options.ts";
 import { waitForNewPrimary, writablePrimaryOf } from "./wait_for_primary.ts";
 
 /** How long the old primary may take to run as a standby after the switchover. */

@@ -8,9 +8,18 @@ import type { AgentStatus } from "../agent/agent_handle.ts";
 import { describeNodeRole } from "../api/health.ts";
 import { formatApiAddress } from "../api/api_address.ts";
 import { formatLsn } from "../postgres/lsn.ts";
+import { describeOptOut } from "../postgres/durability_settings.ts";
 import { fetchStatus } from "./api_client.ts";
 import { formatByteCount, renderTable } from "./table.ts";
-import { COMMON_FLAGS_USAGE, CONSOLE_OUTPUT, type CommandOutput, MAX_API_ADDRESSES, optionalReadToken, parseOperatorArgs, runGuarded } from "./operator_options.ts";
+import {
+  type CommandOutput,
+  COMMON_FLAGS_USAGE,
+  CONSOLE_OUTPUT,
+  MAX_API_ADDRESSES,
+  optionalReadToken,
+  parseOperatorArgs,
+  runGuarded,
+} from "./operator_options.ts";
 
 /** Rounds of "ask the members the answers named": a member list is complete after two. */
 const MAX_DISCOVERY_ROUNDS = 4;
@@ -119,6 +128,13 @@ export function renderStatusReport(statuses: ReadonlyMap<string, AgentStatus | n
     if (status.refusal) notes.push(`${status.nodeId} refuses to take part: ${status.refusal}`);
     if (status.postgres.lastError) {
       notes.push(`${status.nodeId} last error: ${status.postgres.lastError}`);
+    }
+    const optOuts = status.postgres.durabilityOptOuts ?? [];
+    if (optOuts.length > 0) {
+      notes.push(
+        `${status.nodeId}: sessions opt out of acknowledged durability (D1) by ` +
+          `${optOuts.map(describeOptOut).join("; ")}`,
+      );
     }
   }
   const table = renderTable(STATUS_COLUMNS, statusRows(statuses));

@@ -11,21 +11,27 @@ import {
   type CommandOutput,
   CONSOLE_OUTPUT,
   runGuarded,
+  secretFromFile,
   tokensFromFile,
 } from "./operator_options.ts";
 import { UsageError } from "./usage_error.ts";
+import { replicationPassword } from "../agent/members.ts";
 
 /** Usage text of `hactl token`. */
-export const TOKEN_USAGE = `usage: hactl token (--secret-file FILE | --config FILE) [--read-only]
+export const TOKEN_USAGE =
+  `usage: hactl token (--secret-file FILE | --config FILE) [--read-only | --replication-password]
 
 Prints the REST API's admin token (Authorization: Bearer <token> for changes), or with
 --read-only the token for GET /status, /metrics and the documents (api.require_read_token).
 Both are derived from the cluster secret, which is never sent; they change only when the
-secret does. Keep them as private as the secret's file (mode 0600).
+secret does. Keep them as private as the secret's file (mode 0600). --replication-password
+prints the replication role's password instead (to set it on the primary when the secret is
+rotated: docs/SECURITY.md).
 
   --secret-file FILE  the cluster secret
   --config FILE       a node's config: its cluster.secret_file
   --read-only         the read-only token instead of the admin token
+  --replication-password  the replication role's password
   -h, --help          this text`;
 
 /** Runs `hactl token`; returns the exit code. */
@@ -43,6 +49,7 @@ export function tokenCommand(
           "secret-file": { type: "string" },
           config: { type: "string" },
           "read-only": { type: "boolean" },
+          "replication-password": { type: "boolean" },
           help: { type: "boolean", short: "h" },
         },
       }).values;
@@ -62,6 +69,16 @@ export function tokenCommand(
         "say where the cluster secret is: --secret-file or --config",
         TOKEN_USAGE,
       );
+    }
+    if (values["read-only"] === true && values["replication-password"] === true) {
+      throw new UsageError(
+        "--read-only and --replication-password exclude each other",
+        TOKEN_USAGE,
+      );
+    }
+    if (values["replication-password"] === true) {
+      output.out(replicationPassword(await secretFromFile(secretFile)));
+      return 0;
     }
     const tokens = await tokensFromFile(secretFile);
     output.out(values["read-only"] === true ? tokens.read : tokens.admin);

@@ -9,7 +9,14 @@ import { formatApiAddress } from "../api/api_address.ts";
 import { STATUS_TIMEOUT_MS } from "./api_client.ts";
 import { collectStatuses } from "./status_command.ts";
 import { renderTable } from "./table.ts";
-import { COMMON_FLAGS_USAGE, CONSOLE_OUTPUT, type CommandOutput, optionalReadToken, parseOperatorArgs, runGuarded } from "./operator_options.ts";
+import {
+  type CommandOutput,
+  COMMON_FLAGS_USAGE,
+  CONSOLE_OUTPUT,
+  optionalReadToken,
+  parseOperatorArgs,
+  runGuarded,
+} from "./operator_options.ts";
 
 /** Usage text of `hactl version`. */
 export const VERSION_USAGE = `usage: hactl version [--api HOST:PORT | --config FILE] [--json]

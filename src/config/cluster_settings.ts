@@ -3,7 +3,7 @@
  * flat `key = value` settings (`hactl edit-config`, `--set`) — and the commands that record
  * a change in the Raft log. Keys:
  *
- * - `sync_mode` = quorum | asynchronous
+ * - `sync_mode` = quorum | asynchronous (Patroni's `synchronous_mode` true/false is accepted)
  * - `maximum_lag_on_failover` = bytes (null / absent: no limit)
  * - `postgresql.parameters.<name>` = value
  * - `tags.<member>.<tag>` = value, tag one of nofailover, nosync, noloadbalance, failover_priority
@@ -83,8 +83,22 @@ export function flatSettings(applied: ConfigSource): Setting[] {
 /** The command recording one setting, or what is wrong with it. */
 export function settingCommand(setting: Setting): Command | string {
   const { key, value } = setting;
+  // A newline in a value would start a new line of parameters.conf: control characters out.
+  // deno-lint-ignore no-control-regex
   if (value !== null && (value.length > MAX_VALUE_LENGTH || /[\x00-\x1f\x7f]/.test(value))) {
     return `${key}: expected at most ${MAX_VALUE_LENGTH} characters without control characters`;
+  }
+  if (key === "synchronous_mode") {
+    // Patroni's name: true (or "quorum") is hactl's quorum mode, false asynchronous.
+    const mode = value === "true" || value === "quorum"
+      ? "quorum"
+      : value === "false"
+      ? "asynchronous"
+      : null;
+    if (mode === null) {
+      return `synchronous_mode: expected true, false or "quorum", got ${JSON.stringify(value)}`;
+    }
+    return { kind: "sync-mode", mode };
   }
   if (key === "sync_mode") {
     if (value !== "quorum" && value !== "asynchronous") {

@@ -403,6 +403,12 @@ function buildConfig(
       ),
       clientNetworks: checked.list("postgres.client_networks"),
     },
+    hooks: {
+      onRoleChange: checked.optionalText("hooks.on_role_change"),
+      onStart: checked.optionalText("hooks.on_start"),
+      onStop: checked.optionalText("hooks.on_stop"),
+      timeoutMs: checked.integer("hooks.timeout_ms"),
+    },
     log: {
       format: checked.text("log.format") as AgentConfig["log"]["format"],
       level: checked.text("log.level") as AgentConfig["log"]["level"],

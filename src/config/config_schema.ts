@@ -79,6 +79,14 @@ export interface AgentConfig {
     /** Networks (CIDR) whose clients pg_hba.conf admits; replication only from members. */
     readonly clientNetworks: readonly string[];
   };
+  /** Commands run on Postgres events (Patroni's callbacks); null: none. */
+  readonly hooks: {
+    readonly onRoleChange: string | null;
+    readonly onStart: string | null;
+    readonly onStop: string | null;
+    /** A hook still running after this long is killed. */
+    readonly timeoutMs: number;
+  };
   /** How the agent and its watchdog write log lines. */
   readonly log: {
     readonly format: "text" | "json";
@@ -97,6 +105,7 @@ export const CONFIG_SECTIONS = {
   gateway: "Optional TCP gateway that always forwards to the current primary.",
   postgres: "The local PostgreSQL server that hactl supervises.",
   log: "How the agent and its watchdog write their log lines (to standard error).",
+  hooks: "Commands run on Postgres events, e.g. to move a virtual IP (Patroni's callbacks).",
 } as const;
 
 /** A section name. */
@@ -136,6 +145,10 @@ export const CONFIG_KEY_PATHS = [
   "postgres.client_networks",
   "log.format",
   "log.level",
+  "hooks.on_role_change",
+  "hooks.on_start",
+  "hooks.on_stop",
+  "hooks.timeout_ms",
 ] as const;
 
 /** A key of the configuration, "section.key". */
@@ -545,6 +558,21 @@ export const CONFIG_FIELDS: Readonly<Record<ConfigKeyPath, ConfigField>> = {
     ],
     example: '["10.1.0.0/16", "fd00:1::/64"]',
   },
+  "hooks.on_role_change": hookField(
+    "when the local Postgres becomes primary, replica or demoted (fenced)",
+  ),
+  "hooks.on_start": hookField("when the local Postgres has started"),
+  "hooks.on_stop": hookField("when the local Postgres has stopped"),
+  "hooks.timeout_ms": {
+    kind: "integer",
+    check: (value) =>
+      value.kind === "integer" && value.value >= 100 && value.value <= 600_000
+        ? null
+        : "expected milliseconds, 100 to 600000",
+    default: { kind: "integer", value: 30_000 },
+    help: ["A hook still running after this many milliseconds is killed (SIGKILL)."],
+    example: "30000",
+  },
   "log.format": {
     kind: "string",
     check: (value) =>
@@ -617,4 +645,24 @@ export function isWildcardHost(hostname: string): boolean {
 
 function isHost(text: string): boolean {
   return HOSTNAME_PATTERN.test(text) || (text.includes(":") && IPV6_PATTERN.test(text));
+}
+
+/** A hook command key: optional, a shell command line run with Patroni's three arguments. */
+function hookField(when: string): ConfigField {
+  return {
+    kind: "string",
+    check: (value) =>
+      // One line: no control characters.
+      // deno-lint-ignore no-control-regex
+      value.kind === "string" && value.value.trim() !== "" && !/[\x00-\x1f]/.test(value.value)
+        ? null
+        : "expected a command line on one line",
+    default: "optional",
+    help: [
+      `Run ${when}, as \`COMMAND ACTION ROLE CLUSTER\` (Patroni's arguments; ROLE is`,
+      "primary, replica or demoted). Hooks run one at a time, never hold up the agent, and",
+      "are killed after hooks.timeout_ms.",
+    ],
+    example: '"/usr/local/bin/vip-manager-hook"',
+  };
 }

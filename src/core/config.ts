@@ -134,7 +134,7 @@ export function validateCoreConfig(config: CoreConfig): void {
  * The shell observes Postgres at once when `needsFreshObservation` says so and after it
  * stopped a receiver, which keeps elections live; a follower that hears a leader again
  * follows it at once. Switches: voteOnStaleObservation drops (a), voteWhileReceivingWal
- * drops (b) and keeps the standby streaming.
+ * drops (b).
  */
 export function leaseDurationTicks(config: CoreConfig): number {
   const drift = config.clockDriftPermille / 1000;

@@ -85,8 +85,7 @@ export function decidePostgresRole(state: NodeState): PostgresRole {
  * A follower that hears a leader again follows it at once.
  */
 function standbySource(state: NodeState): NodeId | null {
-  if (knowsLiveLeader(state)) return state.leader;
-  return state.config.faults.voteWhileReceivingWal ? state.leader : null;
+  return knowsLiveLeader(state) ? state.leader : null;
 }
 
 /**

@@ -313,8 +313,8 @@ export interface FaultSwitches {
   /** Votes are granted on an observation taken before the voter's lease wait ended. */
   readonly voteOnStaleObservation: boolean;
   /**
-   * A follower that lost its leader keeps its standby streaming from that leader's primary,
-   * and votes are granted while the voter's WAL receiver runs (issue 9's remaining gap).
+   * Votes are granted on an observation showing the voter's WAL receiver still running, which
+   * may flush commits acknowledged after the read (issue 9's remaining gap).
    */
   readonly voteWhileReceivingWal: boolean;
   /** A transfer that times out after TimeoutNow was sent leaves the old leader leading. */

@@ -6,6 +6,7 @@
  */
 import { generateClusterSecret, writeClusterSecretFile } from "../config/cluster_secret.ts";
 import { renderConfigTemplate } from "../config/config_template.ts";
+import { deriveApiTokens } from "../config/derived_credentials.ts";
 import type { AgentStatus } from "../agent/agent_handle.ts";
 import { runningAsRoot } from "../postgres/process_runner.ts";
 import { lookupUser } from "../postgres/files.ts";
@@ -26,6 +27,8 @@ export interface LocalClusterOptions {
   readonly tickMs?: number;
   /** argv of `hactl ARGS` for the agents (tests pass a compiled binary's); default: this hactl. */
   readonly hactlCommand?: (args: readonly string[]) => string[];
+  /** api.require_read_token for every node (status reads then send the read-only token). */
+  readonly requireReadToken?: boolean;
 }
 
 /** One node of the local cluster. */
@@ -47,6 +50,8 @@ const STATUS_TIMEOUT_MS = 1500;
 /** A running local cluster. */
 export class LocalCluster {
   readonly nodes: LocalNode[] = [];
+  /** `Bearer <read-only token>` of the cluster's secret, sent with every status read. */
+  #readAuthorization = "";
 
   private constructor(readonly options: LocalClusterOptions, readonly runAsUser: string | null) {}
 
@@ -56,7 +61,9 @@ export class LocalCluster {
     const cluster = new LocalCluster(options, runAsUser);
     await Deno.mkdir(options.directory, { recursive: true, mode: 0o755 });
     const secretFile = `${options.directory}/cluster.secret`;
-    await writeClusterSecretFile(secretFile, generateClusterSecret());
+    const secret = generateClusterSecret();
+    await writeClusterSecretFile(secretFile, secret);
+    cluster.#readAuthorization = `Bearer ${(await deriveApiTokens(secret)).read}`;
     const owner = runAsUser ? await lookupUser(runAsUser) : null;
     if (owner) {
       await Deno.chown(options.directory, owner.uid, owner.gid);
@@ -83,6 +90,7 @@ export class LocalCluster {
         "raft.advertise": `127.0.0.1:${ports.raft}`,
         ...(options.tickMs ? { "raft.tick_ms": options.tickMs } : {}),
         "api.listen": `127.0.0.1:${ports.api}`,
+        ...(options.requireReadToken ? { "api.require_read_token": true } : {}),
         "gateway.listen": `127.0.0.1:${ports.gateway}`,
         "postgres.data_dir": `${nodeDirectory}/pgdata`,
         "postgres.listen_address": "127.0.0.1",
@@ -202,6 +210,7 @@ export class LocalCluster {
     const node = this.node(id);
     try {
       const response = await fetch(`http://127.0.0.1:${node.apiPort}/status`, {
+        headers: { authorization: this.#readAuthorization },
         signal: AbortSignal.timeout(STATUS_TIMEOUT_MS),
       });
       if (!response.ok) {

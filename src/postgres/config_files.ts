@@ -48,6 +48,9 @@ export function renderHactlConf(settings: PostgresSettings): string {
     ["password_encryption", "'scram-sha-256'"],
     // The live value is set by ALTER SYSTEM (postgresql.auto.conf), which takes precedence.
     ["synchronous_standby_names", "''"],
+    // D1: a commit waits for the synchronous standbys. Role and database settings may still
+    // override it; the primary reports them (durability_settings.ts).
+    ["synchronous_commit", "on"],
     ["recovery_target_timeline", "'latest'"],
     // A standby told to follow a new primary retries its WAL receiver quickly (default 5 s):
     // in quorum-sync mode the new primary's first commit waits for it.

@@ -22,6 +22,16 @@
  * with `SET default_transaction_read_only = off` commits on a fenced node without waiting for
  * the unreachable standby. Such a session has opted out of synchronous replication, and so of
  * the durability and single-writer promises (docs/SAFETY.md, S2); hactl cannot forbid it.
+ * Such settings made by role or database are reported, walsenders posing as a standby under
+ * the fence's or a member's name are terminated (src/agent/primary_guard.ts).
+ *
+ * Why the settings come before the terminations, not after: a transaction is read-only or
+ * not from its start, so every backend from before the settings is ended (one started
+ * between a termination and the settings would start writable). A backend forked just
+ * before the postmaster's reload is its child by then, receives the reload signal and
+ * applies it before reading its first command, so it is no exception (Postgres 15 forks with
+ * signals blocked: the signal waits for the backend's handler; checked against that source,
+ * not by a test).
  *
  * The settings live in postgresql.auto.conf, so a fenced server restarts fenced; and a server
  * that is not a standby is only ever started fenced ({@link startFencedUnlessStandby}): it

@@ -5,7 +5,8 @@
  * @module
  */
 
-import type { PostgresObservation } from "../core/types.ts";
+import type { PostgresObservation, WalPosition } from "../core/types.ts";
+import { withRecentHistory } from "../core/wal_position.ts";
 import type { PostgresBinaries } from "./binaries.ts";
 import { hasStandbySignal } from "./config_files.ts";
 import { readControlData, stoppedWalPosition } from "./control_data.ts";
@@ -50,10 +51,20 @@ export async function observePostgres(
   try {
     row = await queryRunning(settings, options);
   } catch {
-    return await observeStopped(settings, binaries);
+    return withRecentPosition(await observeStopped(settings, binaries));
   }
   // A server that answered is running: a position it cannot be given is an error, not "stopped".
-  return await runningObservation(settings, row);
+  return withRecentPosition(await runningObservation(settings, row));
+}
+
+/**
+ * The observation with its position's history cut to the newest MAX_HISTORY_LINES lines
+ * (`withRecentHistory`): peers refuse every message carrying a longer one.
+ */
+function withRecentPosition(observation: PostgresObservation): PostgresObservation {
+  const position: WalPosition | null = observation.position;
+  if (position === null) return observation;
+  return { ...observation, position: withRecentHistory(position) };
 }
 
 interface RunningRow {

@@ -48,6 +48,20 @@ const TWO_TO_32 = 4294967296;
 const MAX_HISTORY_FILE_BYTES = 1024 * 1024;
 
 /** One WAL segment file in pg_wal. */
+
+/**
+ * A timeline history file that a node on that timeline must have is missing or damaged (a
+ * failed pg_rewind leaves empty ones). The node's WAL history cannot be told, so its data is
+ * not usable as it is: the reconciler re-clones a node in this state unless it is the primary.
+ */
+export class WalHistoryDamagedError extends Error {
+  /** Creates the error with its explanation. */
+  constructor(message: string) {
+    super(message);
+    this.name = "WalHistoryDamagedError";
+  }
+}
+
 export interface WalSegment {
   readonly timeline: number;
   /** LSN of the segment's first byte. */
@@ -114,7 +128,7 @@ export function parseTimelineHistory(
     const line = rawLine.trim();
     if (line === "" || line.startsWith("#")) continue;
     const fail = (why: string): never => {
-      throw new Error(
+      throw new WalHistoryDamagedError(
         `timeline history ${where} line ${index + 1} ("${line.slice(0, 80)}"): ${why}; ` +
           `the file is damaged: re-clone this node (or copy the file from the primary)`,
       );
@@ -134,7 +148,7 @@ export function parseTimelineHistory(
     history.push({ timeline: parent, endLsn });
   }
   if (timeline > 1 && history.length === 0) {
-    throw new Error(
+    throw new WalHistoryDamagedError(
       `timeline history ${where} names no ancestor of timeline ${timeline}; the file is ` +
         `damaged: re-clone this node (or copy the file from the primary)`,
     );
@@ -156,14 +170,16 @@ export async function readTimelineHistory(
   try {
     bytes = await Deno.readFile(path);
   } catch (error) {
-    throw new Error(
+    throw new WalHistoryDamagedError(
       `cannot read the history of timeline ${timeline} (${path}): ${
         error instanceof Error ? error.message : String(error)
       }; a node on timeline ${timeline} must have it: re-clone this node`,
     );
   }
   if (bytes.length > MAX_HISTORY_FILE_BYTES) {
-    throw new Error(`timeline history ${path} has ${bytes.length} bytes: not a history file`);
+    throw new WalHistoryDamagedError(
+      `timeline history ${path} has ${bytes.length} bytes: not a history file; re-clone this node`,
+    );
   }
   return parseTimelineHistory(new TextDecoder().decode(bytes), timeline, path);
 }

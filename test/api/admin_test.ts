@@ -1,5 +1,5 @@
 /**
- * The operator endpoints: the cluster secret is required (401 otherwise, nothing reaches the
+ * The operator endpoints: the admin token is required (401 otherwise, nothing reaches the
  * core), bodies are checked with 400s that name the field, oversized bodies are refused, each
  * endpoint submits the right request, and the core's answer maps to 200, 409 (with the
  * leader's API address) or 504.
@@ -7,16 +7,17 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { createApiApp, MAX_BODY_BYTES } from "../../src/api/server.ts";
 import { FakeAgent, member, TEST_SECRET } from "./fake_agent.ts";
+import { TEST_TOKENS } from "./test_tokens.ts";
 
 async function post(
   agent: FakeAgent,
   path: string,
   body?: unknown,
-  secret: string | null = TEST_SECRET,
+  token: string | null = TEST_TOKENS.admin,
 ) {
-  const app = createApiApp(agent, { secret: TEST_SECRET });
+  const app = createApiApp(agent, { tokens: TEST_TOKENS });
   const headers: Record<string, string> = { "content-type": "application/json" };
-  if (secret !== null) headers.authorization = `Bearer ${secret}`;
+  if (token !== null) headers.authorization = `Bearer ${token}`;
   const response = await app.request(path, {
     method: "POST",
     headers,
@@ -35,19 +36,20 @@ const MUTATING_PATHS = [
   "/kv",
 ];
 
-Deno.test("every change needs the cluster secret; nothing reaches the core without it", async () => {
+Deno.test("every change needs the admin token; nothing reaches the core without it", async () => {
   const agent = new FakeAgent();
-  const wrong = TEST_SECRET.slice(0, -1) + "x";
+  const admin = TEST_TOKENS.admin;
+  const wrong = admin.slice(0, -1) + (admin.endsWith("0") ? "1" : "0");
   for (const path of MUTATING_PATHS) {
-    for (const header of [null, wrong, TEST_SECRET.slice(1), `${TEST_SECRET}x`]) {
+    for (const header of [null, wrong, admin.slice(1), `${admin}x`, TEST_SECRET]) {
       const answer = await post(agent, path, { node: "n4", key: "k", value: "v" }, header);
       assertEquals(answer.status, 401, `${path} with ${header}`);
       assert(answer.json().error.includes("Bearer"), answer.text);
     }
   }
-  const basic = await createApiApp(agent, { secret: TEST_SECRET }).request("/pause", {
+  const basic = await createApiApp(agent, { tokens: TEST_TOKENS }).request("/pause", {
     method: "POST",
-    headers: { authorization: `Basic ${TEST_SECRET}` },
+    headers: { authorization: `Basic ${TEST_TOKENS.admin}` },
   });
   assertEquals(basic.status, 401);
   assertEquals(agent.submitted.length, 0);
@@ -140,9 +142,9 @@ Deno.test("bodies over 64 KiB are refused before they are parsed", async () => {
       else controller.close();
     },
   });
-  const streamed = await createApiApp(agent, { secret: TEST_SECRET }).request("/pause", {
+  const streamed = await createApiApp(agent, { tokens: TEST_TOKENS }).request("/pause", {
     method: "POST",
-    headers: { authorization: `Bearer ${TEST_SECRET}` },
+    headers: { authorization: `Bearer ${TEST_TOKENS.admin}` },
     body: stream,
     // @ts-ignore: duplex is required by fetch for stream bodies but missing from RequestInit.
     duplex: "half",

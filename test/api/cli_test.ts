@@ -4,6 +4,7 @@
  * too), switchover follows a "not the leader" answer to the leader, members and pause send the
  * right requests, and command-line mistakes exit with 2 and say what is wrong.
  */
+import { historyCommand } from "../../src/cli/history_command.ts";
 import { whyCommand } from "../../src/cli/why_command.ts";
 import { editConfigCommand, showConfigCommand } from "../../src/cli/config_command.ts";
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
@@ -29,6 +30,7 @@ import type { ReloadOutcome } from "../../src/api/reload_routes.ts";
 import type { CommandOutput } from "../../src/cli/operator_options.ts";
 import type { AgentStatus } from "../../src/agent/agent_handle.ts";
 import { FakeAgent, member, observation, TEST_SECRET } from "./fake_agent.ts";
+import { TEST_TOKENS } from "./test_tokens.ts";
 
 /** Captures what a command prints. */
 class CapturedOutput implements CommandOutput {
@@ -73,7 +75,7 @@ async function withCluster(
 ): Promise<void> {
   const agents = threeAgents();
   const servers = agents.map((agent) =>
-    startApiServer(agent, { hostname: "127.0.0.1", port: 0, secret: TEST_SECRET })
+    startApiServer(agent, { hostname: "127.0.0.1", port: 0, tokens: TEST_TOKENS })
   );
   const open = new Set(servers);
   const directory = await Deno.makeTempDir({ prefix: "hactl-api-cli-test-" });
@@ -118,6 +120,18 @@ Deno.test("the status table has a row per member with every column", () => {
     assertEquals(line.slice(columnStart).split(" ")[0]![0], "0", "aligned");
   }
   assertEquals(statusRows(statuses).length, 4);
+  assert(!table.includes("opt out"), table);
+  const primary = threeAgents()[0]!;
+  primary.durabilityOptOuts = [
+    { role: "app", database: null, setting: "synchronous_commit", value: "local" },
+  ];
+  statuses.set(primary.nodeId, primary.status());
+  assert(
+    renderStatusReport(statuses).includes(
+      "n1: sessions opt out of acknowledged durability (D1) by synchronous_commit = local " +
+        "for role app in every database",
+    ),
+  );
 });
 
 Deno.test("hactl status finds every member from one address and shows unreachable ones", async () => {
@@ -323,6 +337,7 @@ Deno.test("every operator command has a summary and help exits 0", async () => {
     "dsn",
     "edit-config",
     "failover",
+    "history",
     "list",
     "members",
     "pause",
@@ -332,6 +347,7 @@ Deno.test("every operator command has a summary and help exits 0", async () => {
     "show-config",
     "status",
     "switchover",
+    "token",
     "version",
     "why",
   ]);
@@ -346,6 +362,7 @@ Deno.test("every operator command has a summary and help exits 0", async () => {
     ["show-config", showConfigCommand],
     ["edit-config", editConfigCommand],
     ["why", whyCommand],
+    ["history", historyCommand],
   ];
   for (const [name, run] of helps) {
     const help = new CapturedOutput();
@@ -534,7 +551,7 @@ Deno.test("hactl reload asks each member's own API and reports what changed or w
     startApiServer(agent, {
       hostname: "127.0.0.1",
       port: 0,
-      secret: TEST_SECRET,
+      tokens: TEST_TOKENS,
       reloadNodeFile: () => Promise.resolve(outcomes[index]!),
     })
   );

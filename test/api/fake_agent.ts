@@ -17,6 +17,7 @@ import type {
   RaftRole,
   WalPosition,
 } from "../../src/core/mod.ts";
+import type { DurabilityOptOut } from "../../src/postgres/durability_settings.ts";
 
 /** The cluster secret the tests use. */
 export const TEST_SECRET = "0123456789abcdef0123456789abcdef";
@@ -64,6 +65,8 @@ export class FakeAgent implements AgentHandle {
   /** The leader's position as heard; the own position on the leader. */
   leaderPosition: WalPosition | null = null;
   maxLagBytes: number | null = null;
+  /** Role or database settings opting out of D1; null: unknown. */
+  durabilityOptOuts: DurabilityOptOut[] | null = null;
   stepAgeMs = 5;
   /** How long this agent has held write authority (when it holds it). */
   writeAuthorityAgeMs = 60_000;
@@ -136,6 +139,7 @@ export class FakeAgent implements AgentHandle {
         leaderPosition: this.raftRole === "leader"
           ? this.postgres?.position ?? null
           : this.leaderPosition,
+        durabilityOptOuts: this.durabilityOptOuts,
       },
       tags: this.tags,
       stepAgeMs: this.stepAgeMs,

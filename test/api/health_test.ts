@@ -8,6 +8,7 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { createApiApp } from "../../src/api/server.ts";
 import { FakeAgent, observation, TEST_SECRET } from "./fake_agent.ts";
+import { TEST_TOKENS } from "./test_tokens.ts";
 
 interface Case {
   readonly name: string;
@@ -84,7 +85,7 @@ Deno.test("each health endpoint answers 200 only in its role state", async (t) =
     await t.step(testCase.name, async () => {
       const agent = new FakeAgent();
       testCase.setup(agent);
-      const app = createApiApp(agent, { secret: TEST_SECRET });
+      const app = createApiApp(agent, { tokens: TEST_TOKENS });
       for (const [index, group] of PATH_GROUPS.entries()) {
         for (const path of group) {
           for (const method of ["GET", "HEAD", "OPTIONS"]) {
@@ -102,7 +103,7 @@ Deno.test("each health endpoint answers 200 only in its role state", async (t) =
 
 Deno.test("a GET health answer is the node document with the check's reason", async () => {
   const agent = new FakeAgent().becomeStandby("n2");
-  const app = createApiApp(agent, { secret: TEST_SECRET });
+  const app = createApiApp(agent, { tokens: TEST_TOKENS });
   const response = await app.request("/primary");
   assertEquals(response.status, 503);
   const body = await response.json();
@@ -117,13 +118,13 @@ Deno.test("a GET health answer is the node document with the check's reason", as
 
 Deno.test("GET /status is the agent's status", async () => {
   const agent = new FakeAgent();
-  const response = await createApiApp(agent, { secret: TEST_SECRET }).request("/status");
+  const response = await createApiApp(agent, { tokens: TEST_TOKENS }).request("/status");
   assertEquals(response.status, 200);
   assertEquals(await response.json(), JSON.parse(JSON.stringify(agent.status())));
 });
 
 Deno.test("an unknown path is a JSON 404", async () => {
-  const response = await createApiApp(new FakeAgent(), { secret: TEST_SECRET }).request("/nope");
+  const response = await createApiApp(new FakeAgent(), { tokens: TEST_TOKENS }).request("/nope");
   assertEquals(response.status, 404);
   assertEquals(typeof (await response.json()).error, "string");
 });

@@ -6,6 +6,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { createApiApp } from "../../src/api/server.ts";
 import { counterMetricName } from "../../src/api/metrics.ts";
 import { FakeAgent, TEST_SECRET } from "./fake_agent.ts";
+import { TEST_TOKENS } from "./test_tokens.ts";
 
 const SAMPLE =
   /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*"(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*")*\})? (-?\d+(?:\.\d+)?(?:e[+-]?\d+)?|NaN|[+-]Inf)$/;
@@ -60,7 +61,7 @@ Deno.test("metrics parse as Prometheus text and follow the status", async () => 
       { ...row, application_name: "hactl.gate", replay_lag_seconds: null },
     ],
   };
-  const app = createApiApp(agent, { secret: TEST_SECRET });
+  const app = createApiApp(agent, { tokens: TEST_TOKENS });
   const response = await app.request("/metrics");
   assertEquals(response.status, 200);
   assert(response.headers.get("content-type")?.startsWith("text/plain"));
@@ -95,6 +96,12 @@ Deno.test("metrics parse as Prometheus text and follow the status", async () => 
   );
   assertEquals(samples.get("hactl_steps_total"), 10);
   assertEquals(samples.get("hactl_messages_sent_total"), 4);
+  assert(!samples.has("hactl_durability_opt_outs"), "unknown opt-outs: no sample");
+  agent.durabilityOptOuts = [
+    { role: "app", database: null, setting: "synchronous_commit", value: "local" },
+  ];
+  const withOptOut = parsePrometheus(await (await app.request("/metrics")).text());
+  assertEquals(withOptOut.get("hactl_durability_opt_outs"), 1);
 
   agent.becomeStandby("n2");
   agent.postgres = { ...agent.postgres!, fenced: true };

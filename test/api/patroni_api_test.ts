@@ -11,6 +11,7 @@ import { createApiApp } from "../../src/api/server.ts";
 import { parseSizeBytes } from "../../src/api/health_query.ts";
 import type { PostgresDetails } from "../../src/agent/agent_handle.ts";
 import { FakeAgent, member, TEST_SECRET } from "./fake_agent.ts";
+import { TEST_TOKENS } from "./test_tokens.ts";
 
 /** A standby's details: streaming, everything received replayed. */
 function standbyDetails(overrides: Partial<PostgresDetails> = {}): PostgresDetails {
@@ -30,13 +31,13 @@ function standbyDetails(overrides: Partial<PostgresDetails> = {}): PostgresDetai
 }
 
 async function statusOf(agent: FakeAgent, path: string, method = "GET"): Promise<number> {
-  const response = await createApiApp(agent, { secret: TEST_SECRET }).request(path, { method });
+  const response = await createApiApp(agent, { tokens: TEST_TOKENS }).request(path, { method });
   await response.body?.cancel();
   return response.status;
 }
 
 async function errorOf(agent: FakeAgent, path: string): Promise<string> {
-  const response = await createApiApp(agent, { secret: TEST_SECRET }).request(path);
+  const response = await createApiApp(agent, { tokens: TEST_TOKENS }).request(path);
   assertEquals(response.status, 400, path);
   return (await response.json()).error;
 }
@@ -173,7 +174,7 @@ Deno.test("/patroni, /cluster and /history use Patroni's field names", async () 
       replay_lag_seconds: null,
     }],
   };
-  const app = createApiApp(agent, { secret: TEST_SECRET });
+  const app = createApiApp(agent, { tokens: TEST_TOKENS });
   const node = await (await app.request("/patroni")).json();
   assertEquals(node.state, "running");
   assertEquals(node.role, "primary");
@@ -196,7 +197,7 @@ Deno.test("/patroni, /cluster and /history use Patroni's field names", async () 
 Deno.test("a new primary is held out of the primary checks for api.primary_hold_ms", async () => {
   const agent = new FakeAgent();
   agent.writeAuthorityAgeMs = 2_000;
-  const held = await createApiApp(agent, { secret: TEST_SECRET, primaryHoldMs: 10_000 })
+  const held = await createApiApp(agent, { tokens: TEST_TOKENS, primaryHoldMs: 10_000 })
     .request("/primary");
   assertEquals(held.status, 503);
   assert((await held.json()).check.reason.includes("api.primary_hold_ms = 10000"));
@@ -209,13 +210,13 @@ Deno.test("a new primary is held out of the primary checks for api.primary_hold_
   agent.writeAuthorityAgeMs = 10_000;
   assertEquals(await statusOf(agent, "/primary"), 200);
   agent.writeAuthorityAgeMs = 0;
-  const off = await createApiApp(agent, { secret: TEST_SECRET, primaryHoldMs: 0 })
+  const off = await createApiApp(agent, { tokens: TEST_TOKENS, primaryHoldMs: 0 })
     .request("/primary", { method: "HEAD" });
   assertEquals(off.status, 200);
 });
 
 Deno.test("Patroni endpoints without meaning in hactl answer 501 with the reason", async () => {
-  const app = createApiApp(new FakeAgent(), { secret: TEST_SECRET });
+  const app = createApiApp(new FakeAgent(), { tokens: TEST_TOKENS });
   for (const path of ["/standby-leader", "/standby_leader", "/failsafe", "/sigterm"]) {
     const response = await app.request(path);
     assertEquals(response.status, 501, path);

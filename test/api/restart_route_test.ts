@@ -1,20 +1,21 @@
 /**
- * POST /restart on a real API server: it needs the secret, refuses the primary (a restart
+ * POST /restart on a real API server: it needs the admin token, refuses the primary (a restart
  * never stops the only writable server) and a node whose Postgres is not running, and on a
  * standby stops Postgres through the node's supervisor and answers only once Postgres has
  * been seen stopped and running again.
  */
 import { assert, assertEquals } from "../postgres/assert.ts";
 import { startApiServer } from "../../src/api/server.ts";
-import { FakeAgent, observation, TEST_SECRET } from "./fake_agent.ts";
+import { FakeAgent, observation } from "./fake_agent.ts";
+import { TEST_TOKENS } from "./test_tokens.ts";
 
 async function post(
   port: number,
-  secret = TEST_SECRET,
+  token = TEST_TOKENS.admin,
 ): Promise<{ status: number; body: { ok: boolean; error?: string; restarted?: string } }> {
   const response = await fetch(`http://127.0.0.1:${port}/restart`, {
     method: "POST",
-    headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
     body: "{}",
   });
   return { status: response.status, body: await response.json() };
@@ -26,7 +27,7 @@ Deno.test("POST /restart refuses the primary and restarts a standby through its 
   const server = startApiServer(agent, {
     hostname: "127.0.0.1",
     port: 0,
-    secret: TEST_SECRET,
+    tokens: TEST_TOKENS,
     stopLocalPostgres: () => {
       stops++;
       // The supervisor's view: stopped now, running again a moment later.

@@ -44,7 +44,7 @@ export async function runClientProcess(options: ClientProcessOptions): Promise<v
         database: "postgres",
       },
     })),
-    onRecord: (write) => Deno.stdout.writeSync(encoder.encode(formatRecordLine(write) + "\n")),
+    onRecord: (write) => writeAllSync(encoder.encode(formatRecordLine(write) + "\n")),
   });
   const stopped = new Promise<void>((resolve) => {
     Deno.addSignalListener("SIGTERM", () => resolve());
@@ -57,6 +57,13 @@ export async function runClientProcess(options: ClientProcessOptions): Promise<v
       `session, ${writer.authenticationStops} ended by an authentication failure`,
   );
   Deno.exit(0);
+}
+
+/** Writes every byte (one record per line, never interleaved with a partial write). */
+function writeAllSync(bytes: Uint8Array): void {
+  for (let offset = 0; offset < bytes.length;) {
+    offset += Deno.stdout.writeSync(bytes.subarray(offset));
+  }
 }
 
 if (import.meta.main) {

@@ -4,14 +4,19 @@
  * `sync_mode` and no parameters, and they do not win); a switchover to a node whose file
  * says "asynchronous" leaves the mode at "quorum" (before the fix the new leader
  * re-proposed its own file's mode); `hactl edit-config --set` changes a parameter on every
- * Postgres by reload, and one that needs a restart shows as pending restart in
- * `hactl list` until `hactl restart --pending`; tag nofailover makes a switchover to that
- * member refused and keeps it out of the restart's switchover.
+ * Postgres by reload (so does an edit in $EDITOR), and one that needs a restart shows as
+ * pending restart in `hactl list` until `hactl restart --pending`; tag nofailover makes a
+ * switchover to that member refused (`hactl why` gives the core's reason) and keeps it out
+ * of the restart's switchover; tag noloadbalance takes it out of `/replica`. Hooks (a real script) are called with Patroni's arguments on start and on
+ * every role change, on both nodes of a switchover; `hactl history` shows the bootstrap and
+ * the switchover, with their terms and timelines.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { hactl, testHactlCommand } from "./hactl_process.ts";
 import { LocalCluster } from "../../src/demo/local_cluster.ts";
 import type { ListRow } from "../../src/cli/list_command.ts";
+import type { WhyReport } from "../../src/agent/why.ts";
+import type { HistoryEntry } from "../../src/agent/promotion_history.ts";
 
 const NODES = ["node1", "node2", "node3"];
 
@@ -90,6 +95,21 @@ async function editConfigReloadsAndMarksPending(cluster: LocalCluster): Promise<
     "postgresql.parameters.port=1",
   ]);
   assert(refused.code !== 0 && /managed by hactl/.test(refused.output), refused.output);
+  // The editor path: $EDITOR edits the key = "value" lines; the change is recorded.
+  Deno.env.set(
+    "EDITOR",
+    `sed -i -e 's/^postgresql.parameters.work_mem = "9MB"$/postgresql.parameters.work_mem = "10MB"/'`,
+  );
+  try {
+    const viaEditor = await hactl(["edit-config", "--config", config]);
+    assertEquals(viaEditor.code, 0, viaEditor.output);
+    assert(/changed: postgresql\.parameters\.work_mem \(/.test(viaEditor.output), viaEditor.output);
+  } finally {
+    Deno.env.delete("EDITOR");
+  }
+  await cluster.waitFor("work_mem 10MB on every member", async () => {
+    return (await showOnEvery(cluster, "work_mem")).every((value) => value === "10MB");
+  }, 60_000);
 }
 
 async function noFailoverTagRefusesSwitchover(cluster: LocalCluster): Promise<void> {
@@ -100,11 +120,40 @@ async function noFailoverTagRefusesSwitchover(cluster: LocalCluster): Promise<vo
     config,
     "--set",
     "tags.node3.nofailover=true",
+    "tags.node3.noloadbalance=true",
   ]);
   assertEquals(tagged.code, 0, tagged.output);
   await cluster.waitFor("node3 shows its tag", async () => {
     return (await cluster.status("node3"))?.tags["nofailover"] === "true";
   }, 30_000);
+  // noloadbalance: node3's /replica takes it out of HAProxy's read pool; node1's stays in.
+  const replica = async (id: string) => {
+    const response = await fetch(`http://127.0.0.1:${cluster.node(id).apiPort}/replica`);
+    await response.body?.cancel();
+    return response.status;
+  };
+  assertEquals([await replica("node1"), await replica("node3")], [200, 503]);
+  // hactl why names the core's own reason, and the decisions record it.
+  const why = await hactl(["why", "node3", "--config", config, "--json"]);
+  assertEquals(why.code, 0, why.output);
+  const report = JSON.parse(why.output) as WhyReport;
+  assertEquals(report.node, "node3");
+  assertEquals(report.primary, false);
+  assert(
+    report.reasons.includes("this node does not stand for election: tag nofailover is set"),
+    why.output,
+  );
+  assert(
+    report.events.some((event) =>
+      event.kind === "election" && event.text.endsWith("tag nofailover is set")
+    ),
+    why.output,
+  );
+  const leaderWhy = await hactl(["why", "node2", "--config", config]);
+  assert(
+    /^node2 is the primary: Raft leader in term \d+ with write authority$/m.test(leaderWhy.output),
+    leaderWhy.output,
+  );
   const moved = await hactl(["switchover", "--to", "node3", "--config", config]);
   assert(moved.code !== 0 && /nofailover/.test(moved.output), moved.output);
   assertEquals(await cluster.primary(), "node2");
@@ -131,9 +180,75 @@ async function restartPendingAppliesTheRest(cluster: LocalCluster): Promise<void
   }, 60_000);
 }
 
-const STAGES: readonly [string, (cluster: LocalCluster) => Promise<void>][] = [
+/** The hook script every node runs: appends its arguments to hooks.log in the test directory. */
+async function installHook(cluster: LocalCluster, directory: string): Promise<string> {
+  const log = `${directory}/hooks.log`;
+  await Deno.writeTextFile(log, "");
+  await Deno.chmod(log, 0o666);
+  const script = `${directory}/hook.sh`;
+  await Deno.writeTextFile(script, `#!/bin/sh\necho "$*" >> '${log}'\n`);
+  await Deno.chmod(script, 0o755);
+  for (const id of NODES) {
+    const lines = ["on_role_change", "on_start", "on_stop"]
+      .map((key) => `${key} = "${script} ${id}"`).join("\n");
+    const path = cluster.node(id).configPath;
+    const text = await Deno.readTextFile(path);
+    await Deno.writeTextFile(
+      path,
+      /^\[hooks\]$/m.test(text)
+        ? text.replace(/^\[hooks\]$/m, `[hooks]\n${lines}`)
+        : `${text}\n[hooks]\n${lines}\n`,
+    );
+  }
+  return log;
+}
+
+/** Stage (after the switchover to node2): the hooks saw the role changes on both nodes. */
+function hooksSawTheSwitchover(log: string) {
+  return async (cluster: LocalCluster): Promise<void> => {
+    const expected = [
+      "node1 on_role_change primary demo", // the first primary accepts writes
+      "node2 on_start replica demo",
+      "node1 on_role_change demoted demo", // the switchover fences node1
+      "node2 on_role_change primary demo", // and promotes node2
+    ];
+    await cluster.waitFor("the hooks of the switchover", async () => {
+      const lines = (await Deno.readTextFile(log)).split("\n");
+      return expected.every((line) => lines.includes(line)) &&
+        lines.some((line) => line.startsWith("node1 on_start "));
+    }, 30_000);
+    const lines = (await Deno.readTextFile(log)).split("\n");
+    assert(
+      lines.indexOf("node1 on_role_change primary demo") <
+        lines.indexOf("node2 on_role_change primary demo"),
+      lines.join("\n"),
+    );
+  };
+}
+
+/** Stage (after the switchover to node2): the history records both promotions. */
+async function historyRecordsPromotions(cluster: LocalCluster): Promise<void> {
+  const config = cluster.node("node3").configPath;
+  await cluster.waitFor("two promotions in the history", async () => {
+    const result = await hactl(["history", "--config", config, "--json"]);
+    return (JSON.parse(result.output) as HistoryEntry[]).length >= 2;
+  }, 30_000);
+  const result = await hactl(["history", "--config", config, "--json"]);
+  const entries = JSON.parse(result.output) as HistoryEntry[];
+  assertEquals(
+    entries.map((entry) => [entry.node, entry.reason, entry.timeline]),
+    [["node1", "bootstrap", 1], ["node2", "switchover", 2]],
+  );
+  assert(entries[0]!.term < entries[1]!.term, result.output);
+  const table = await hactl(["history", "--config", config]);
+  assert(/^\d+\s+2\s+node2\s+switchover\s/m.test(table.output), table.output);
+}
+
+const STAGES = (hookLog: string): [string, (cluster: LocalCluster) => Promise<void>][] => [
   ["the first leader seeds the cluster configuration from its file", seededFromTheFirstLeader],
   ["a leader change does not change the sync mode", leaderChangeKeepsSyncMode],
+  ["hooks run with Patroni's arguments on every role change", hooksSawTheSwitchover(hookLog)],
+  ["hactl history records the bootstrap and the switchover", historyRecordsPromotions],
   [
     "edit-config reloads every Postgres and marks pending restarts",
     editConfigReloadsAndMarksPending,
@@ -169,10 +284,11 @@ Deno.test({
         'sync_mode = "asynchronous"',
       );
     }
+    const hookLog = await installHook(cluster, directory);
     let failed = true;
     try {
       await cluster.startAll(180_000);
-      for (const [name, stage] of STAGES) {
+      for (const [name, stage] of STAGES(hookLog)) {
         if (!await t.step(name, () => stage(cluster))) throw new Error(`stage failed: ${name}`);
       }
       failed = false;

@@ -10,6 +10,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { LocalCluster } from "../../src/demo/local_cluster.ts";
 import { readClusterSecret } from "../../src/config/cluster_secret.ts";
+import { adminAuthorization } from "../api/test_tokens.ts";
 import type { Message } from "../../src/core/types.ts";
 import { MAX_FRAME_BYTES } from "../../src/transport/frame.ts";
 import { MAX_TERM } from "../../src/transport/message_codec.ts";
@@ -19,7 +20,7 @@ import { assertNoEscapedErrors } from "./hactl_process.ts";
 const STARTUP_MS = 180_000;
 const BASE_PORT = 29100;
 
-/** POSTs `body` to a node's API with the cluster secret; returns status and text. */
+/** POSTs `body` to a node's API with the admin token of `secret`; returns status and text. */
 async function post(
   cluster: LocalCluster,
   id: string,
@@ -29,7 +30,10 @@ async function post(
 ): Promise<{ status: number; text: string }> {
   const response = await fetch(`http://127.0.0.1:${cluster.node(id).apiPort}${path}`, {
     method: "POST",
-    headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
+    headers: {
+      authorization: await adminAuthorization(secret),
+      "content-type": "application/json",
+    },
     body: JSON.stringify(body),
   });
   return { status: response.status, text: await response.text() };

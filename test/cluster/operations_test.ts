@@ -9,6 +9,8 @@ import { hactl, testHactlCommand } from "./hactl_process.ts";
 import { LocalCluster } from "../../src/demo/local_cluster.ts";
 import { assertNoEscapedErrors } from "./hactl_process.ts";
 import type { AgentStatus } from "../../src/agent/agent_handle.ts";
+import { readClusterSecret } from "../../src/config/cluster_secret.ts";
+import { adminAuthorization } from "../api/test_tokens.ts";
 
 Deno.test({
   name: "status, switchover, log compaction and membership changes on a real cluster",
@@ -88,10 +90,11 @@ Deno.test({
 
       await stage("the Raft log stays bounded through compaction over many entries", async () => {
         const entries = 600;
+        const authorization = await adminAuthorization(await readClusterSecret(secret));
         for (let index = 0; index < entries; index++) {
           const response = await fetch(`http://${api("node3")}/kv`, {
             method: "POST",
-            headers: { authorization: `Bearer ${(await Deno.readTextFile(secret)).trim()}` },
+            headers: { authorization },
             body: JSON.stringify({ key: `load/${index % 50}`, value: String(index) }),
           });
           assertEquals(response.status, 200, await response.text());

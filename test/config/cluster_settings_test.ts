@@ -43,6 +43,17 @@ Deno.test("a merge patch becomes the commands of the key scheme", () => {
   ]);
 });
 
+Deno.test("Patroni's synchronous_mode maps onto hactl's sync modes", () => {
+  assertEquals(settingCommand({ key: "synchronous_mode", value: "true" }), {
+    kind: "sync-mode",
+    mode: "quorum",
+  });
+  assertEquals(settingCommand({ key: "synchronous_mode", value: "false" }), {
+    kind: "sync-mode",
+    mode: "asynchronous",
+  });
+});
+
 Deno.test("bad settings are refused, naming the key", () => {
   const refusals: Array<[string, string | null, RegExp]> = [
     ["postgresql.parameters.port", "1", /managed by hactl/],
@@ -53,7 +64,8 @@ Deno.test("bad settings are refused, naming the key", () => {
     ["tags.node2.failover_priority", "-1", /non-negative integer/],
     ["maximum_lag_on_failover", "16MB", /number of bytes/],
     ["sync_mode", "sync", /quorum/],
-    ["synchronous_mode", "true", /unknown setting/],
+    ["synchronous_mode", "sometimes", /expected true, false/],
+    ["synchronous_node_count", "2", /unknown setting/],
   ];
   for (const [key, value, pattern] of refusals) {
     const result = settingCommand({ key, value });

@@ -49,7 +49,11 @@ const MINIMAL_CONFIG: AgentConfig = {
     heartbeatIntervalTicks: 2,
     clockDriftPermille: 10,
   },
-  api: { listen: { hostname: "10.0.0.1", port: 8008 }, primaryHoldMs: 10_000 },
+  api: {
+    listen: { hostname: "10.0.0.1", port: 8008 },
+    primaryHoldMs: 10_000,
+    requireReadToken: false,
+  },
   gateway: { listen: null, maxConnections: 1024 },
   postgres: {
     binDir: null,
@@ -274,7 +278,7 @@ Deno.test("each kind of mistake is reported with the line, the key, the wrong va
 Deno.test("an unknown key with no close match lists the section's keys", () => {
   const text = MINIMAL.replace("[postgres]\n", "[api]\ncolour = 1\n[postgres]\n");
   assertEquals(errorsOf(text), [
-    "hactl.toml:13: api.colour is not a key; the keys of [api] are listen, primary_hold_ms",
+    "hactl.toml:13: api.colour is not a key; the keys of [api] are listen, primary_hold_ms, require_read_token",
   ]);
 });
 

@@ -2,8 +2,10 @@
  * Issue 9's failures of the core, each replayed by driving `step` directly: the scenario
  * is safe as the code stands, and the fault switch that reintroduces the old rule makes the
  * same scenario unsafe (so each check can fail). Covered: a vote on a stale or fallen-back
- * timeline, a vote on an old observation, a late TimeoutNow after a transfer timed out,
- * pause without fencing, and a restart writable after the lease.
+ * timeline, a vote on an old observation, a vote while the voter's standby still streams
+ * from a primary that acknowledges commits, an observation aged from its arrival rather
+ * than its read, a late TimeoutNow after a transfer timed out, pause without fencing, and a
+ * restart writable after the lease.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import {
@@ -131,6 +133,74 @@ Deno.test("a vote is refused on an observation read before the voter's lease wai
 Deno.test("control voteOnStaleObservation: the old observation elects a candidate missing a commit", () => {
   const voter = voteOnOldObservation({ voteOnStaleObservation: true });
   assertEquals(campaignAgainst(voter, at(1, 150)).role, "leader");
+});
+
+/** Voter n2's Postgres at `position`, read `readTicksAgo` ticks ago, receiver running or not. */
+function observed(
+  state: NodeState,
+  position: WalPosition,
+  receivingWal: boolean,
+  readTicksAgo = 0,
+): NodeState {
+  const postgres = { ...observation(position), receivingWal };
+  return feed(state, { kind: "postgres", observation: postgres, readTicksAgo }).state;
+}
+
+/**
+ * Issue 9's remaining gap. Voter n2 follows leader n1, its standby streaming from n1's
+ * primary; then n2 is cut from n1's Raft traffic only (n1's lease is renewed by n3, its
+ * standby keeps streaming). n2 passes its lease wait and reads a fresh observation at 1:100
+ * while its WAL receiver still runs. Returns n2 then.
+ */
+function voterCutFromRaftOnly(faults: Partial<FaultSwitches>): NodeState {
+  let voter = memberNode("n2", VOTERS, { config: withFaults(faults), position: at(1, 100) });
+  voter = observed(voter, at(1, 100), true);
+  voter = deliver(voter, heartbeat("n2", 1, 1)).state;
+  assertEquals(decidePostgresRole(voter), { kind: "standby", source: "n1" });
+  voter = tickTimes(voter, TEST_CONFIG.electionTimeoutTicks + 3).state;
+  return observed(voter, at(1, 100), true);
+}
+
+Deno.test("a standby cut from the leader's Raft traffic stops receiving WAL and votes only after its receiver stopped", () => {
+  const voter = voterCutFromRaftOnly({});
+  // No live leader: the core asks for a standby that receives WAL from no one.
+  assertEquals(decidePostgresRole(voter), { kind: "standby", source: null });
+  assertEquals(needsFreshObservation(voter), false, "the observation is fresh by time");
+  // Still streaming (the shell has not stopped the receiver yet): n1's primary, whose lease
+  // n3 renews, may acknowledge a commit up to 1:200 with n2's flush after this read.
+  assertEquals(campaignAgainst(voter, at(1, 150)).role, "pre-candidate");
+  // The receiver stopped after flushing that commit; the observation read after the stop has it.
+  const stopped = observed(voter, at(1, 200), false);
+  assertEquals(campaignAgainst(stopped, at(1, 150)).role, "pre-candidate");
+  // Not a deadlock: a candidate holding that WAL wins on this observation.
+  assertEquals(campaignAgainst(stopped, at(1, 200)).role, "leader");
+  // Liveness: hearing the leader again, n2 follows it at once.
+  const reattached = deliver(stopped, heartbeat("n2", 1, 1)).state;
+  assertEquals(decidePostgresRole(reattached), { kind: "standby", source: "n1" });
+});
+
+Deno.test("control voteWhileReceivingWal: the streaming voter elects a candidate missing an acknowledged commit", () => {
+  const voter = voterCutFromRaftOnly({ voteWhileReceivingWal: true });
+  // The vote counts the read at 1:100 taken while the receiver ran; n2 then flushes the
+  // commit up to 1:200 (acknowledged with its flush) before its receiver stops, and n1
+  // dies: n3 at 1:150 is elected, losing that commit.
+  assertEquals(campaignAgainst(voter, at(1, 150)).role, "leader");
+});
+
+Deno.test("an observation's age is measured from when its read began, not from when it arrived", () => {
+  let voter = memberNode("n2", VOTERS, { position: at(1, 100) });
+  voter = deliver(voter, heartbeat("n2", 1, 1)).state;
+  // The read begins 2 ticks before the wait ends and takes 5 ticks (a slow query).
+  voter = tickTimes(voter, TEST_CONFIG.electionTimeoutTicks + 3).state;
+  const slow = observed(voter, at(1, 100), false, 5);
+  assertEquals(slow.observationAgeTicks, 5);
+  assert(needsFreshObservation(slow), "a read begun before the wait ended does not count");
+  assertEquals(campaignAgainst(slow, at(1, 150)).role, "pre-candidate");
+  // Arrival-time ageing (readTicksAgo 0) would have counted it.
+  assertEquals(needsFreshObservation(observed(voter, at(1, 100), false, 0)), false);
+  // A read begun after the wait ended (2 ticks ago) counts; ages are capped like every age.
+  assertEquals(needsFreshObservation(observed(voter, at(1, 100), false, 2)), false);
+  assertEquals(observed(voter, at(1, 100), false, 10_000).observationAgeTicks, 15);
 });
 
 /**

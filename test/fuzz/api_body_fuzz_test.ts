@@ -17,6 +17,7 @@ import {
 } from "../../src/api/request_body.ts";
 import { checkKeyValueKey, decodeMessage } from "../../src/transport/message_codec.ts";
 import { FakeAgent, TEST_SECRET } from "../api/fake_agent.ts";
+import { TEST_TOKENS } from "../api/test_tokens.ts";
 import { fuzzParameters } from "./fuzz_runs.ts";
 
 const PATHS = ["/kv", "/switchover", "/members/add", "/members/remove", "/pause"];
@@ -69,13 +70,16 @@ Deno.test("fuzz: the body readers throw nothing but their 400/413 HTTPException"
 
 Deno.test("fuzz: no body makes an endpoint fail with 500; accepted keys pass the wire codec", async () => {
   const agent = new FakeAgent();
-  const app = createApiApp(agent, { secret: TEST_SECRET });
+  const app = createApiApp(agent, { tokens: TEST_TOKENS });
   await fc.assert(
     fc.asyncProperty(fc.constantFrom(...PATHS), bodyArbitrary, async (path, body) => {
       agent.submitted.length = 0;
       const response = await app.request(path, {
         method: "POST",
-        headers: { authorization: `Bearer ${TEST_SECRET}`, "content-type": "application/json" },
+        headers: {
+          authorization: `Bearer ${TEST_TOKENS.admin}`,
+          "content-type": "application/json",
+        },
         body: new Uint8Array(body),
       });
       await response.body?.cancel();

@@ -11,6 +11,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import postgres from "postgres";
 import { LocalCluster } from "../../src/demo/local_cluster.ts";
 import { readClusterSecret } from "../../src/config/cluster_secret.ts";
+import { adminAuthorization } from "../api/test_tokens.ts";
 import { testHactlCommand } from "../cluster/hactl_process.ts";
 
 const STARTUP_MS = 180_000;
@@ -200,7 +201,10 @@ async function switchOver(cluster: LocalCluster, directory: string, primary: str
   const secret = await readClusterSecret(`${directory}/cluster.secret`);
   const response = await fetch(`http://127.0.0.1:${cluster.node(primary).apiPort}/switchover`, {
     method: "POST",
-    headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
+    headers: {
+      authorization: await adminAuthorization(secret),
+      "content-type": "application/json",
+    },
     body: JSON.stringify({ target }),
   });
   assertEquals(response.status, 200, await response.text());

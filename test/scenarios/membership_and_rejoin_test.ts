@@ -6,6 +6,8 @@
 // - a power cut of every node and a full restart: one primary again, nothing lost.
 import { assert, assertEquals } from "../harness/test_assertions.ts";
 import { type ScenarioCluster, withScenarioCluster } from "./scenario_cluster.ts";
+import { readClusterSecret } from "../../src/config/cluster_secret.ts";
+import { adminAuthorization } from "../api/test_tokens.ts";
 import {
   acknowledgedSince,
   startLoad,
@@ -107,12 +109,12 @@ Deno.test({
       const primary = await cluster.waitHealthy(30_000);
       const address = cluster.apiAddress(primary);
       // One shell inside the namespace posts every entry (a process per request would be slow).
+      const authorization = await adminAuthorization(await readClusterSecret(cluster.secretFile));
       const posted = await cluster.network.run(primary, [
         "bash",
         "-c",
-        `secret="$(cat '${cluster.secretFile}')"
-         for i in $(seq 1 ${KV_ENTRIES}); do
-           curl -sf --max-time 5 -X POST -H "authorization: Bearer $secret" \\
+        `for i in $(seq 1 ${KV_ENTRIES}); do
+           curl -sf --max-time 5 -X POST -H "authorization: ${authorization}" \\
              -d "{\\"key\\":\\"load/$((i % 50))\\",\\"value\\":\\"$i\\"}" \\
              "http://${address}/kv" > /dev/null || { echo "entry $i refused"; exit 1; }
          done`,
