@@ -23,16 +23,21 @@ export interface DecisionEvent {
   readonly text: string;
 }
 
-/** A bounded ring of decisions; consecutive repeats of one text are kept once. */
+/** A bounded ring of decisions; consecutive repeats of one decision are kept once. */
 export class DecisionLog {
   readonly #events: DecisionEvent[] = [];
+  /** The comparison key of the last event of each kind (repeats are not recorded). */
+  readonly #lastKeys = new Map<string, string>();
 
   constructor(private readonly log: Logger | null) {}
 
-  /** Records (and logs) one decision. */
-  record(kind: string, text: string): void {
-    const last = this.#events.findLast((event) => event.kind === kind);
-    if (last?.text === text) return;
+  /**
+   * Records (and logs) one decision, unless the last one of its kind had the same `key`
+   * (by default the text; figures that move on their own, such as a lag, are left out of it).
+   */
+  record(kind: string, text: string, key: string = text): void {
+    if (this.#lastKeys.get(kind) === key) return;
+    this.#lastKeys.set(kind, key);
     this.#events.push({ atIso: new Date().toISOString(), kind, text });
     if (this.#events.length > MAX_DECISION_EVENTS) this.#events.shift();
     this.log?.info("decision", `${kind}: ${text}`);
@@ -54,12 +59,11 @@ export class DecisionLog {
     const roleAfter = describeRole(decidePostgresRole(after));
     if (roleAfter !== roleBefore) this.record("postgres", `desired ${roleAfter}`);
     const blocker = campaignBlocker(after);
-    if (blocker !== campaignBlocker(before)) {
-      this.record(
-        "election",
-        blocker === null ? "may stand for election" : `does not stand for election: ${blocker}`,
-      );
-    }
+    this.record(
+      "election",
+      blocker === null ? "may stand for election" : `does not stand for election: ${blocker}`,
+      withoutFigures(blocker ?? ""),
+    );
     if (after.transfer?.target !== before.transfer?.target) {
       this.record(
         "transfer",
@@ -77,16 +81,23 @@ export class DecisionLog {
     for (const message of messages) {
       if (message.kind !== "vote-response" || message.granted) continue;
       const what = message.preVote ? "pre-vote" : "vote";
-      this.record("vote", `refused a ${what} to ${message.to}: ${message.reason}`);
+      const text = `refused a ${what} to ${message.to}: ${message.reason}`;
+      this.record("vote", text, withoutFigures(text));
     }
     if (input.kind === "message") {
       const message = input.message;
       if (message.kind === "vote-response" && !message.granted) {
         const what = message.preVote ? "pre-vote" : "vote";
-        this.record("vote", `${message.from} refused this node a ${what}: ${message.reason}`);
+        const text = `${message.from} refused this node a ${what}: ${message.reason}`;
+        this.record("vote", text, withoutFigures(text));
       }
     }
   }
+}
+
+/** The text with its numbers left out: a lag or an age that moves is the same decision. */
+function withoutFigures(text: string): string {
+  return text.replace(/[0-9]+/g, "#");
 }
 
 /** A desired Postgres role as one line: its kind and, when it has one, its reason. */

@@ -154,11 +154,17 @@ export async function requireAdminToken(parsed: OperatorArgs, usage: string): Pr
 }
 
 /**
- * The read-only API token when a secret file was given or configured, else null (reads work
- * without one unless api.require_read_token is on).
+ * The read-only API token when a secret file was given or configured and can be read, else
+ * null: reads work without one unless api.require_read_token is on (then the API's 401 says
+ * what to send), so an operator who may not read the secret file can still run `hactl status`.
  */
 export async function optionalReadToken(parsed: OperatorArgs): Promise<string | null> {
-  return parsed.secretFile === null ? null : (await tokensFromFile(parsed.secretFile)).read;
+  if (parsed.secretFile === null) return null;
+  try {
+    return (await tokensFromFile(parsed.secretFile)).read;
+  } catch {
+    return null;
+  }
 }
 
 /** Reads the secret file and derives the API tokens; a bad file is a {@link ConfigError}. */

@@ -50,6 +50,8 @@ export interface RestartResult {
 interface RestartContext {
   readonly parsed: OperatorArgs;
   readonly token: string;
+  /** The read-only token (api.require_read_token), or null without a secret file. */
+  readonly readToken: string | null;
   readonly addresses: ReadonlyMap<string, string>;
 }
 
@@ -65,15 +67,19 @@ export function restartCommand(
     });
     if (parsed === null) return (output.out(RESTART_USAGE), 0);
     const token = await requireAdminToken(parsed, RESTART_USAGE);
-    const statuses = await collectStatuses(parsed.apis, await optionalReadToken(parsed));
-    const context = { parsed, token, addresses: addressesOf(statuses) };
+    const readToken = await optionalReadToken(parsed);
+    const statuses = await collectStatuses(parsed.apis, readToken);
+    const context = { parsed, token, readToken, addresses: addressesOf(statuses) };
     const primary = writablePrimaryOf(statuses);
     const named = parsed.positionals.length > 0 ? parsed.positionals : [...statuses.keys()];
     // --pending: only the members with a cluster parameter waiting for a restart.
     const wanted = parsed.switches["pending"]
       ? named.filter((id) => statuses.get(id)?.postgres.pendingRestart === true)
       : named;
-    if (wanted.length === 0) return (output.out("no member needs a restart"), 0);
+    if (wanted.length === 0) {
+      output.out(parsed.json ? "[]" : "no member needs a restart");
+      return 0;
+    }
     const results: RestartResult[] = [];
     // Standbys first, one at a time; stop at the first failure.
     for (const member of wanted.filter((id) => id !== primary)) {
@@ -146,7 +152,7 @@ async function restartPrimary(context: RestartContext, primary: string): Promise
   const api = context.addresses.get(primary)!;
   const deadline = Date.now() + REJOIN_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    const status = await fetchStatus(api).catch(() => null);
+    const status = await fetchStatus(api, undefined, context.readToken).catch(() => null);
     const observation = status?.postgres.observation;
     if (observation?.status === "running" && observation.inRecovery) {
       return await restartOne(context, primary, `switched over to ${next}, restarted`);

@@ -32,10 +32,15 @@ export interface MemberVersion {
   readonly postgres: string | null;
 }
 
-/** Reads hactl's and Postgres' versions from `GET /patroni` at `api`. */
-export async function fetchMemberVersion(api: string, member: string): Promise<MemberVersion> {
+/** Reads hactl's and Postgres' versions from `GET /patroni` at `api` (with `readToken` if given). */
+export async function fetchMemberVersion(
+  api: string,
+  member: string,
+  readToken: string | null = null,
+): Promise<MemberVersion> {
   try {
     const response = await fetch(`http://${api}/patroni`, {
+      headers: readToken === null ? {} : { authorization: `Bearer ${readToken}` },
       signal: AbortSignal.timeout(STATUS_TIMEOUT_MS),
     });
     const document = await response.json() as {
@@ -75,7 +80,8 @@ export function versionCommand(
   return runGuarded("version", output, async () => {
     const parsed = await parseOperatorArgs(args, VERSION_USAGE);
     if (parsed === null) return (output.out(VERSION_USAGE), 0);
-    const statuses = await collectStatuses(parsed.apis, await optionalReadToken(parsed));
+    const readToken = await optionalReadToken(parsed);
+    const statuses = await collectStatuses(parsed.apis, readToken);
     const addresses = new Map(
       [...statuses.values()].flatMap((status) => status?.members ?? [])
         .map((member) => [member.id, formatApiAddress(member)]),
@@ -84,7 +90,12 @@ export function versionCommand(
       [...statuses.keys()].map((id) =>
         statuses.get(id) === null || !addresses.has(id)
           ? Promise.resolve({ member: id, hactl: null, postgres: null })
-          : fetchMemberVersion(addresses.get(id)!, id)
+          // The token goes only to the APIs given or configured.
+          : fetchMemberVersion(
+            addresses.get(id)!,
+            id,
+            parsed.apis.includes(addresses.get(id)!) ? readToken : null,
+          )
       ),
     );
     if (parsed.json) output.out(JSON.stringify({ hactl: VERSION, members }));

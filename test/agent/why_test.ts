@@ -2,7 +2,7 @@
  * `hactl why` explains from the core's own reasons: a follower tagged nofailover says it
  * does not stand for election and why no failover happens (a live leader), with its lag
  * against the cluster's maximum; a paused cluster says so first; and the decision log keeps
- * each change once, bounded.
+ * each change once (a moving lag figure is not a new decision), bounded.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { explain } from "../../src/agent/why.ts";
@@ -55,4 +55,20 @@ Deno.test("the decision log keeps each change once and at most its bound", () =>
   for (let index = 0; index < MAX_DECISION_EVENTS + 10; index++) log.record("x", `event ${index}`);
   assertEquals(log.recent().length, MAX_DECISION_EVENTS);
   assertEquals(log.recent(1)[0]!.text, `event ${MAX_DECISION_EVENTS + 9}`);
+});
+
+Deno.test("a lag that moves while over the limit is one decision, not one per step", () => {
+  const log = new DecisionLog(null);
+  const behind = (lsn: number) => ({
+    ...follower({ [MAXIMUM_LAG_KEY]: "1000" }),
+    leaderPosition: at(1, lsn),
+  });
+  const tick = { kind: "tick", jitterTicks: 0 } as const;
+  log.observeStep(behind(5000), behind(5000), tick, []);
+  log.observeStep(behind(5000), behind(6000), tick, []);
+  log.observeStep(behind(6000), behind(900), tick, []);
+  assertEquals(log.recent().filter((event) => event.kind === "election").map((e) => e.text), [
+    "does not stand for election: 4900 bytes behind the last primary (limit 1000)",
+    "may stand for election",
+  ]);
 });

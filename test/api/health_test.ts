@@ -7,7 +7,7 @@
  */
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { createApiApp } from "../../src/api/server.ts";
-import { FakeAgent, observation, TEST_SECRET } from "./fake_agent.ts";
+import { FakeAgent, observation } from "./fake_agent.ts";
 import { TEST_TOKENS } from "./test_tokens.ts";
 
 interface Case {

@@ -5,7 +5,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { createApiApp } from "../../src/api/server.ts";
 import { counterMetricName } from "../../src/api/metrics.ts";
-import { FakeAgent, TEST_SECRET } from "./fake_agent.ts";
+import { FakeAgent } from "./fake_agent.ts";
 import { TEST_TOKENS } from "./test_tokens.ts";
 
 const SAMPLE =

@@ -10,7 +10,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { createApiApp } from "../../src/api/server.ts";
 import { parseSizeBytes } from "../../src/api/health_query.ts";
 import type { PostgresDetails } from "../../src/agent/agent_handle.ts";
-import { FakeAgent, member, TEST_SECRET } from "./fake_agent.ts";
+import { FakeAgent, member } from "./fake_agent.ts";
 import { TEST_TOKENS } from "./test_tokens.ts";
 
 /** A standby's details: streaming, everything received replayed. */

@@ -123,8 +123,9 @@ async function noFailoverTagRefusesSwitchover(cluster: LocalCluster): Promise<vo
     "tags.node3.noloadbalance=true",
   ]);
   assertEquals(tagged.code, 0, tagged.output);
-  await cluster.waitFor("node3 shows its tag", async () => {
-    return (await cluster.status("node3"))?.tags["nofailover"] === "true";
+  await cluster.waitFor("node3 shows its tags", async () => {
+    const tags = (await cluster.status("node3"))?.tags;
+    return tags?.["nofailover"] === "true" && tags?.["noloadbalance"] === "true";
   }, 30_000);
   // noloadbalance: node3's /replica takes it out of HAProxy's read pool; node1's stays in.
   const replica = async (id: string) => {

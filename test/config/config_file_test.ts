@@ -67,6 +67,7 @@ const MINIMAL_CONFIG: AgentConfig = {
     parameters: [],
     clientNetworks: ["0.0.0.0/0", "::/0"],
   },
+  hooks: { onRoleChange: null, onStart: null, onStop: null, timeoutMs: 30_000 },
   log: { format: "text", level: "info" },
 };
 

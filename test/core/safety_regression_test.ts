@@ -123,7 +123,8 @@ Deno.test("a vote is refused on an observation read before the voter's lease wai
   const candidate = campaignAgainst(voter, at(1, 150));
   assertEquals(candidate.role, "pre-candidate");
   // The fresh observation shows the acknowledged WAL: the candidate is behind it.
-  const fresh = feed(voter, { kind: "postgres", observation: observation(at(1, 200)), readTicksAgo: 0 }).state;
+  const fresh =
+    feed(voter, { kind: "postgres", observation: observation(at(1, 200)), readTicksAgo: 0 }).state;
   assertEquals(needsFreshObservation(fresh), false);
   assertEquals(campaignAgainst(fresh, at(1, 150)).role, "pre-candidate");
   // A candidate holding that WAL wins on the fresh observation (the rule is not a deadlock).
@@ -326,7 +327,11 @@ Deno.test("a stopped standby on a leader with authority starts as a standby, the
   const stopped = { ...observation(at(1, 100)), status: "stopped" as const };
   const afterStop = feed(leader, { kind: "postgres", observation: stopped, readTicksAgo: 0 }).state;
   assertEquals(decidePostgresRole(afterStop), { kind: "standby", source: null });
-  const running = feed(afterStop, { kind: "postgres", observation: observation(at(1, 100)), readTicksAgo: 0 });
+  const running = feed(afterStop, {
+    kind: "postgres",
+    observation: observation(at(1, 100)),
+    readTicksAgo: 0,
+  });
   assertEquals(decidePostgresRole(running.state).kind, "primary");
 });
 

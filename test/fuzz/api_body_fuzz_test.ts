@@ -16,7 +16,7 @@ import {
   requiredNodeId,
 } from "../../src/api/request_body.ts";
 import { checkKeyValueKey, decodeMessage } from "../../src/transport/message_codec.ts";
-import { FakeAgent, TEST_SECRET } from "../api/fake_agent.ts";
+import { FakeAgent } from "../api/fake_agent.ts";
 import { TEST_TOKENS } from "../api/test_tokens.ts";
 import { fuzzParameters } from "./fuzz_runs.ts";
 
