@@ -1,6 +1,7 @@
 /**
  * Issue 11, item 6, through real agents: on a 2-node quorum cluster the primary's guard leaves
- * the real standby alone (commits that wait for it complete), terminates a replication client
+ * the real standby and the watchdog's commit gate alone (commits that wait for the standby
+ * complete), terminates a replication client
  * that calls itself the standby over the local socket (logged with the reason and counted in
  * /metrics), and reports a role setting of synchronous_commit = local in /status and as the
  * gauge hactl_durability_opt_outs.
@@ -95,7 +96,7 @@ Deno.test({
         /terminated walsender \d+: application_name "node2" came from the local socket/.test(log),
         log,
       );
-      assertEquals(await walsenders(cluster, "node1"), ["node2@127.0.0.1"]);
+      assertEquals(await walsenders(cluster, "node1"), ["hactl.gate@socket", "node2@127.0.0.1"]);
 
       const sql = cluster.superuser("node1");
       try {
@@ -113,7 +114,7 @@ Deno.test({
         ]);
       }, 30_000);
       assertEquals(await metric(cluster, "node1", "hactl_durability_opt_outs"), 1);
-      assertEquals(await walsenders(cluster, "node1"), ["node2@127.0.0.1"]);
+      assertEquals(await walsenders(cluster, "node1"), ["hactl.gate@socket", "node2@127.0.0.1"]);
       await assertNoEscapedErrors(cluster.nodes.map((member) => member.logPath));
     } finally {
       try {
