@@ -13,6 +13,7 @@ import {
   COMMON_FLAGS_USAGE,
   CONSOLE_OUTPUT,
   type OperatorArgs,
+  optionalReadToken,
   parseOperatorArgs,
   requireAdminToken,
   runGuarded,
@@ -103,10 +104,14 @@ async function readConfig(
   parsed: OperatorArgs,
   output: CommandOutput,
 ): Promise<{ settings: Setting[]; document: unknown } | null> {
+  const token = await optionalReadToken(parsed);
   for (const api of parsed.apis) {
     try {
-      const status = await fetchStatus(api);
-      const response = await fetch(`http://${api}/config`, { signal: AbortSignal.timeout(3000) });
+      const status = await fetchStatus(api, undefined, token);
+      const response = await fetch(`http://${api}/config`, {
+        signal: AbortSignal.timeout(3000),
+        headers: token === null ? {} : { authorization: `Bearer ${token}` },
+      });
       const document = await response.json();
       return { settings: flatSettings(status.cluster), document };
     } catch (error) {

@@ -12,6 +12,7 @@ import {
   type CommandOutput,
   COMMON_FLAGS_USAGE,
   CONSOLE_OUTPUT,
+  optionalReadToken,
   parseOperatorArgs,
   runGuarded,
 } from "./operator_options.ts";
@@ -48,9 +49,10 @@ export function historyCommand(
   return runGuarded("history", output, async () => {
     const parsed = await parseOperatorArgs(args, HISTORY_USAGE);
     if (parsed === null) return (output.out(HISTORY_USAGE), 0);
+    const token = await optionalReadToken(parsed);
     for (const api of parsed.apis) {
       try {
-        const entries = readHistory((await fetchStatus(api)).cluster.keyValues);
+        const entries = readHistory((await fetchStatus(api, undefined, token)).cluster.keyValues);
         output.out(parsed.json ? JSON.stringify(entries) : renderHistory(entries));
         return 0;
       } catch (error) {

@@ -11,6 +11,7 @@ import {
   type CommandOutput,
   COMMON_FLAGS_USAGE,
   CONSOLE_OUTPUT,
+  optionalReadToken,
   parseOperatorArgs,
   runGuarded,
 } from "./operator_options.ts";
@@ -42,17 +43,21 @@ export function whyCommand(
     const parsed = await parseOperatorArgs(args, WHY_USAGE, { maxPositionals: 1 });
     if (parsed === null) return (output.out(WHY_USAGE), 0);
     const member = parsed.positionals[0];
+    const token = await optionalReadToken(parsed);
     for (const api of parsed.apis) {
       try {
         let target = api;
         if (member !== undefined) {
           // Ask the member's own API, found from the members this agent knows.
-          const known = (await fetchStatus(api)).members.find((m) => m.id === member);
+          const known = (await fetchStatus(api, undefined, token)).members.find((m) =>
+            m.id === member
+          );
           if (known === undefined) throw new Error(`${member} is not a member known to ${api}`);
           target = formatApiAddress(known);
         }
         const response = await fetch(`http://${target}/why`, {
           signal: AbortSignal.timeout(STATUS_TIMEOUT_MS),
+          headers: token === null ? {} : { authorization: `Bearer ${token}` },
         });
         if (!response.ok) throw new Error(`http://${target}/why answered ${response.status}`);
         const report = await response.json() as WhyReport;
