@@ -282,7 +282,8 @@ function sameObservation(a: PostgresObservation | null, b: PostgresObservation):
   if (a === null) return false;
   if (
     a.status !== b.status || a.inRecovery !== b.inRecovery || a.fenced !== b.fenced ||
-    a.replayCaughtUp !== b.replayCaughtUp || a.synchronousStandbyNames !== b.synchronousStandbyNames ||
+    a.replayCaughtUp !== b.replayCaughtUp ||
+    a.synchronousStandbyNames !== b.synchronousStandbyNames ||
     a.receivingWal !== b.receivingWal
   ) return false;
   const left = a.position;

@@ -9,6 +9,7 @@ import type { PostgresSettings } from "../postgres/settings.ts";
 import { runningAsRoot } from "../postgres/process_runner.ts";
 import type { MemberAddress } from "./agent_handle.ts";
 import { singleHostEntry } from "../config/network_address.ts";
+import { tlsFilesOf } from "../config/tls_config.ts";
 
 /** This node and every configured peer, with their Raft, Postgres and API addresses. */
 export function memberAddresses(config: AgentConfig): MemberAddress[] {
@@ -77,5 +78,6 @@ export function buildPostgresSettings(
     allowedNetworks: memberNetworks(config),
     clientNetworks: unique([...config.postgres.clientNetworks, ...memberNetworks(config)]),
     walKeepSizeMb: 256,
+    tls: tlsFilesOf(config),
   };
 }

@@ -434,7 +434,9 @@ export class PostgresReconciler {
       this.host.log.info("postgres", `following ${sourceId} (${key})`);
     }
     if (observation.status === "stopped") await this.#startStandby(sourceId);
-    this.activity = source === null ? `standby (no address for ${sourceId})` : `standby of ${sourceId}`;
+    this.activity = source === null
+      ? `standby (no address for ${sourceId})`
+      : `standby of ${sourceId}`;
     if (running) await this.#rewindIfStuck(observation, sourceId);
   }
 

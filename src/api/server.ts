@@ -104,15 +104,24 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-/** Starts the API server on `hostname:port` (port 0: any free port). */
+/** The PEM certificate chain and key of an HTTPS API (tls.cert_file and tls.key_file). */
+export interface ApiTlsPem {
+  readonly cert: string;
+  readonly key: string;
+}
+
+/**
+ * Starts the API server on `hostname:port` (port 0: any free port); HTTPS when `tls` is
+ * given, else plain HTTP.
+ */
 export function startApiServer(
   handle: AgentHandle,
-  options: ApiOptions & { hostname: string; port: number },
+  options: ApiOptions & { hostname: string; port: number; tls?: ApiTlsPem | null },
 ): ApiServer {
   const app = createApiApp(handle, options);
-  const server = Deno.serve(
-    { hostname: options.hostname, port: options.port, onListen: () => {} },
-    app.fetch,
-  );
+  const listen = { hostname: options.hostname, port: options.port, onListen: () => {} };
+  const server = options.tls === undefined || options.tls === null
+    ? Deno.serve(listen, app.fetch)
+    : Deno.serve({ ...listen, cert: options.tls.cert, key: options.tls.key }, app.fetch);
   return { port: server.addr.port, close: () => server.shutdown() };
 }

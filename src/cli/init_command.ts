@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { renderConfigTemplate, type TemplateValues } from "../config/config_template.ts";
 import { generateClusterSecret, writeClusterSecretFile } from "../config/cluster_secret.ts";
 import { UsageError } from "./usage_error.ts";
+import { parseMemberList, writeClusterConfigs } from "./init_cluster.ts";
 
 /** Usage text of `hactl init`. */
 export const INIT_USAGE =
@@ -15,7 +16,14 @@ export const INIT_USAGE =
 
 Writes a fully commented config for one node (and a new cluster secret, mode 0600, unless
 --secret-file names an existing one: copy the same secret file to every member).
-  --peers "node2=10.0.0.2:7401,node3=10.0.0.3:7401"   the other members`;
+  --peers "node2=10.0.0.2:7401,node3=10.0.0.3:7401"   the other members
+
+       hactl init --nodes LIST --output-dir DIR [--cluster NAME] [--config-dir DIR]
+                  [--data-dir DIR]
+
+Writes the config of every member at once, DIR/<node>/hactl.toml, and one DIR/cluster.secret:
+copy the secret and each node's config to --config-dir (default /etc/hactl) on that node.
+  --nodes "node1=10.0.0.1,node2=10.0.0.2,node3=10.0.0.3"   every member and its address`;
 
 /** Writes the config; refuses to overwrite an existing file. */
 export async function initCommand(args: string[]): Promise<number> {
@@ -31,6 +39,9 @@ export async function initCommand(args: string[]): Promise<number> {
         peers: { type: "string" },
         advertise: { type: "string" },
         "data-dir": { type: "string" },
+        nodes: { type: "string" },
+        "output-dir": { type: "string" },
+        "config-dir": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -41,6 +52,9 @@ export async function initCommand(args: string[]): Promise<number> {
   if (values.help) {
     console.log(INIT_USAGE);
     return 0;
+  }
+  if (values.nodes !== undefined || values["output-dir"] !== undefined) {
+    return await initClusterCommand(values);
   }
   if (!values["node-id"] || !values.output) {
     throw new UsageError("--node-id and --output are required", INIT_USAGE);
@@ -76,6 +90,34 @@ export async function initCommand(args: string[]): Promise<number> {
   console.log(
     `wrote ${output}; start the first node with: hactl run --config ${output} --bootstrap`,
   );
+  return 0;
+}
+
+async function initClusterCommand(values: {
+  [key: string]: string | boolean | undefined;
+}): Promise<number> {
+  const { nodes, cluster } = values;
+  const outputDirectory = values["output-dir"];
+  const configDirectory = values["config-dir"] ?? "/etc/hactl";
+  const dataDirectory = values["data-dir"] ?? null;
+  if (typeof nodes !== "string" || typeof outputDirectory !== "string") {
+    throw new UsageError("--nodes and --output-dir go together; give both", INIT_USAGE);
+  }
+  for (const single of ["node-id", "output", "peers", "advertise", "secret-file"]) {
+    if (values[single] !== undefined) {
+      throw new UsageError(`--${single} is for one node; with --nodes leave it out`, INIT_USAGE);
+    }
+  }
+  const members = parseMemberList(nodes);
+  if (typeof members === "string") throw new UsageError(members, INIT_USAGE);
+  const problem = await writeClusterConfigs({
+    cluster: typeof cluster === "string" ? cluster : "main",
+    members,
+    outputDirectory,
+    configDirectory: String(configDirectory).replace(/\/+$/, ""),
+    dataDirectory: typeof dataDirectory === "string" ? dataDirectory : null,
+  });
+  if (problem !== null) throw new UsageError(problem, INIT_USAGE);
   return 0;
 }
 

@@ -413,6 +413,12 @@ function buildConfig(
       format: checked.text("log.format") as AgentConfig["log"]["format"],
       level: checked.text("log.level") as AgentConfig["log"]["level"],
     },
+    tls: {
+      enabled: checked.flag("tls.enabled"),
+      caFile: checked.optionalText("tls.ca_file"),
+      certFile: checked.optionalText("tls.cert_file"),
+      keyFile: checked.optionalText("tls.key_file"),
+    },
   };
   checkAcrossKeys(config, (path) => checked.origin(path), errors);
   return config;
@@ -460,6 +466,26 @@ function checkAcrossKeys(
     );
   }
   checkPortClashes(config, origin, errors);
+  checkTlsFiles(config, origin, errors);
+}
+
+function checkTlsFiles(
+  config: AgentConfig,
+  origin: (path: ConfigKeyPath) => string,
+  errors: string[],
+): void {
+  if (config.tls === undefined || !config.tls.enabled) return;
+  const missing = ([
+    ["tls.ca_file", config.tls.caFile],
+    ["tls.cert_file", config.tls.certFile],
+    ["tls.key_file", config.tls.keyFile],
+  ] as const).filter(([, file]) => file === null).map(([path]) => path);
+  if (missing.length > 0) {
+    errors.push(
+      `${origin("tls.enabled")}: tls.enabled = true needs ${missing.join(", ")}: set them to ` +
+        "your PEM files, or run hactl init --tls-dir DIR to create a cluster CA and certificates",
+    );
+  }
 }
 
 function checkPortClashes(

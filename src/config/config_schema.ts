@@ -93,6 +93,16 @@ export interface AgentConfig {
     /** Lines below this level are dropped (`hactl run --log-level` overrides it). */
     readonly level: "debug" | "info" | "warn" | "error";
   };
+  /** TLS for Postgres and the REST API; absent (configs built in code): off. */
+  readonly tls?: TlsConfig;
+}
+
+/** The `[tls]` section: off, or the cluster CA and this node's certificate and key (PEM). */
+export interface TlsConfig {
+  readonly enabled: boolean;
+  readonly caFile: string | null;
+  readonly certFile: string | null;
+  readonly keyFile: string | null;
 }
 
 /** Sections in file order, with the comment the template puts above each. */
@@ -106,6 +116,7 @@ export const CONFIG_SECTIONS = {
   postgres: "The local PostgreSQL server that hactl supervises.",
   log: "How the agent and its watchdog write their log lines (to standard error).",
   hooks: "Commands run on Postgres events, e.g. to move a virtual IP (Patroni's callbacks).",
+  tls: "TLS for Postgres (clients and replication) and the REST API, with a cluster CA.",
 } as const;
 
 /** A section name. */
@@ -149,6 +160,10 @@ export const CONFIG_KEY_PATHS = [
   "hooks.on_start",
   "hooks.on_stop",
   "hooks.timeout_ms",
+  "tls.enabled",
+  "tls.ca_file",
+  "tls.cert_file",
+  "tls.key_file",
 ] as const;
 
 /** A key of the configuration, "section.key". */
@@ -594,7 +609,33 @@ export const CONFIG_FIELDS: Readonly<Record<ConfigKeyPath, ConfigField>> = {
     help: ["Least important lines written; `hactl run --log-level` overrides it."],
     example: '"info"',
   },
+  "tls.enabled": {
+    kind: "boolean",
+    check: (value) => value.kind === "boolean" ? null : "expected true or false",
+    default: { kind: "boolean", value: false },
+    help: [
+      "true: Postgres runs with ssl = on and admits network clients only over TLS (hostssl),",
+      "standbys, pg_basebackup and pg_rewind connect with sslmode=verify-full, and the REST API",
+      "serves HTTPS. false: plain text (hactl status says so). hactl init writes true.",
+    ],
+    example: "true",
+  },
+  "tls.ca_file": tlsFileField("The cluster CA certificate (PEM) that signed every member's."),
+  "tls.cert_file": tlsFileField(
+    "This node's certificate (PEM); its subjectAltName names the hosts members reach it by.",
+  ),
+  "tls.key_file": tlsFileField("This node's private key (PEM), mode 0600."),
 };
+
+function tlsFileField(help: string): ConfigField {
+  return {
+    kind: "string",
+    check: absolutePathCheck,
+    default: "optional",
+    help: [help, "Required when tls.enabled = true; hactl init --tls-dir creates it."],
+    example: '"/etc/hactl/tls/ca.crt"',
+  };
+}
 
 /** Reads "host:port" or "[ipv6]:port"; null when malformed or the port is outside 1-65535. */
 export function parseHostPort(text: string): HostPort | null {

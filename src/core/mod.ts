@@ -47,8 +47,8 @@ export { INITIAL_CLUSTER_STATE, MAX_KEY_LENGTH, MAX_VALUE_LENGTH } from "./clust
 export { MAX_MEMBERS } from "./membership.ts";
 export { applyPersistRequest, EMPTY_PERSISTENT_STATE } from "./persistence.ts";
 export {
-  CONFIG_KEY_PREFIX,
   clusterParameters,
+  CONFIG_KEY_PREFIX,
   failoverTagBlocker,
   hasNoSyncTag,
   isTrueTag,

@@ -18,6 +18,7 @@ import { ensureDirectory, ownerFor, parentOf, pathExists, syncDirectory } from "
 import { livePostmasterPid, requireStandby } from "./postmaster.ts";
 import { CommandFailedError, lastLines, runChecked } from "./process_runner.ts";
 import type { ReplicationSource } from "./roles.ts";
+import { clientTlsEnvironment } from "./postgres_tls.ts";
 import { passwordFileOf, type PostgresSettings } from "./settings.ts";
 
 /** Progress of a clone, from pg_basebackup's `-P` output. */
@@ -116,7 +117,11 @@ async function runBaseBackup(
   ], {
     timeoutMs: options.timeoutMs,
     runAsUser: settings.runAsUser,
-    env: { PGPASSFILE: passwordFileOf(settings), PGAPPNAME: settings.applicationName },
+    env: {
+      PGPASSFILE: passwordFileOf(settings),
+      PGAPPNAME: settings.applicationName,
+      ...clientTlsEnvironment(settings),
+    },
     onStderr: (text) => {
       // -P rewrites one line with "\r"; report each complete update.
       pending += text;

@@ -11,6 +11,12 @@ import { userInfo } from "node:os";
 import { ownerFor, pathExists, writeFileDurably } from "./files.ts";
 import { passwordFileOf, type PostgresSettings } from "./settings.ts";
 import { clusterParametersFileOf } from "./cluster_parameters.ts";
+import {
+  clientTlsOptions,
+  installTlsFiles,
+  serverTlsSettings,
+  tlsEnabled,
+} from "./postgres_tls.ts";
 
 /** The include line hactl appends to postgresql.conf. */
 export const HACTL_INCLUDE_LINE = "include_if_exists = 'hactl.conf'";
@@ -56,6 +62,10 @@ export function renderHactlConf(settings: PostgresSettings): string {
     // in quorum-sync mode the new primary's first commit waits for it.
     ["wal_retrieve_retry_interval", "'200ms'"],
     ["logging_collector", "off"],
+    ...serverTlsSettings(settings).map(([name, value]): [string, string] => [
+      name,
+      name === "ssl" ? value : quoteConfigValue(value),
+    ]),
   ];
   return [
     "# Written by hactl from its configuration; rewritten after clone and rewind. Do not edit.",
@@ -86,7 +96,7 @@ export function renderPgHba(settings: PostgresSettings): string {
 
 /** One line of pg_hba.conf. */
 export interface PgHbaEntry {
-  readonly type: "local" | "host";
+  readonly type: "local" | "host" | "hostssl";
   readonly database: string;
   readonly user: string;
   /** The network (CIDR) of a `host` line; null for `local`. */
@@ -100,6 +110,8 @@ export interface PgHbaEntry {
  * from `clientNetworks` (default: `allowedNetworks`).
  */
 export function pgHbaEntries(settings: PostgresSettings): PgHbaEntry[] {
+  // With TLS, a network client without TLS matches no line and is refused.
+  const network = tlsEnabled(settings) ? "hostssl" : "host";
   const peer = `peer map=${IDENT_MAP_NAME}`;
   const entries: PgHbaEntry[] = [
     { type: "local", database: "all", user: settings.superuser, address: null, method: peer },
@@ -112,23 +124,23 @@ export function pgHbaEntries(settings: PostgresSettings): PgHbaEntry[] {
     },
     { type: "local", database: "all", user: "all", address: null, method: "peer" },
   ];
-  for (const network of settings.allowedNetworks) {
+  for (const allowed of settings.allowedNetworks) {
     for (const database of ["replication", "all"]) {
       entries.push({
-        type: "host",
+        type: network,
         database,
         user: settings.replicationUser,
-        address: network,
+        address: allowed,
         method: "scram-sha-256",
       });
     }
   }
-  for (const network of settings.clientNetworks ?? settings.allowedNetworks) {
+  for (const client of settings.clientNetworks ?? settings.allowedNetworks) {
     entries.push({
-      type: "host",
+      type: network,
       database: "all",
       user: "all",
-      address: network,
+      address: client,
       method: "scram-sha-256",
     });
   }
@@ -192,8 +204,13 @@ export async function writeNodeConfiguration(
   }
 }
 
-/** Writes the libpq password file (mode 0600) for the replication user. */
+/**
+ * Writes the libpq password file (mode 0600) for the replication user, and with TLS the
+ * certificate files the server and libpq read (see installTlsFiles): every path that connects
+ * to another member (clone, rewind, following) or starts the server calls this first.
+ */
 export async function writePasswordFile(settings: PostgresSettings): Promise<void> {
+  await installTlsFiles(settings);
   const escape = (value: string) => value.replaceAll("\\", "\\\\").replaceAll(":", "\\:");
   await writeFileDurably(
     passwordFileOf(settings),
@@ -259,7 +276,14 @@ export function primaryConninfo(
     `user=${quoteConninfoValue(settings.replicationUser)}`,
     `passfile=${quoteConninfoValue(passwordFileOf(settings))}`,
     `application_name=${quoteConninfoValue(settings.applicationName)}`,
-    "sslmode=prefer",
+    ...clientTlsConninfo(settings),
     "connect_timeout=5",
   ].join(" ");
+}
+
+/** The TLS options of a conninfo to another member (see {@link clientTlsOptions}). */
+export function clientTlsConninfo(settings: PostgresSettings): string[] {
+  return clientTlsOptions(settings).map(([key, value]) =>
+    `${key}=${key === "sslmode" ? value : quoteConninfoValue(value)}`
+  );
 }

@@ -19,6 +19,7 @@
 
 import type { PostgresBinaries } from "./binaries.ts";
 import {
+  clientTlsConninfo,
   editAutoConf,
   primaryConninfo,
   quoteConninfoValue,
@@ -207,7 +208,7 @@ export function sourceConninfo(settings: PostgresSettings, source: ReplicationSo
     `passfile=${quoteConninfoValue(passwordFileOf(settings))}`,
     "dbname=postgres",
     `application_name=${quoteConninfoValue(`${settings.applicationName}-rewind`)}`,
-    "sslmode=prefer",
+    ...clientTlsConninfo(settings),
     "connect_timeout=10",
   ].join(" ");
 }

@@ -61,7 +61,7 @@ export type StandbyConfigured =
 
 /**
  * Makes this node a standby of `source`: standby.signal, primary_conninfo (application_name =
- * node id, the replication user, its password file, sslmode=prefer) and primary_slot_name.
+ * node id, the replication user, its password file, its TLS options) and primary_slot_name.
  * On a running standby the settings are applied by ALTER SYSTEM and a reload (no restart is
  * needed since PostgreSQL 13); on a stopped server they are written to the files. A running
  * primary is refused: stop it and use rewindFrom.

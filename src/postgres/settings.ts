@@ -35,6 +35,25 @@ export interface PostgresSettings {
   readonly clientNetworks?: readonly string[];
   /** `wal_keep_size` in megabytes: WAL kept for standbys without a slot and for pg_rewind. */
   readonly walKeepSizeMb: number;
+  /**
+   * TLS for every network connection (server `ssl = on`, `hostssl` in pg_hba, standbys and
+   * tools with `sslmode=verify-full`); absent or null: plain text, as before.
+   */
+  readonly tls?: PostgresTlsFiles | null;
+}
+
+/**
+ * The operator's (or `hactl init`'s) certificate files. hactl copies them into the state
+ * directory (see {@link tlsDirectoryOf}), owned by the Postgres OS user, mode 0600, because
+ * Postgres refuses a key that others can read and may not be able to enter /etc/hactl.
+ */
+export interface PostgresTlsFiles {
+  /** The cluster CA (PEM): signs every member's certificate; standbys verify with it. */
+  readonly caFile: string;
+  /** This node's certificate (PEM); its subjectAltName names the host peers connect to. */
+  readonly certFile: string;
+  /** This node's private key (PEM). */
+  readonly keyFile: string;
 }
 
 /** Default values for the optional parts of {@link PostgresSettings}. */
@@ -64,6 +83,11 @@ export function logFileOf(settings: Pick<PostgresSettings, "dataDirectory">): st
 /** Path of the libpq password file used for replication, pg_basebackup and pg_rewind. */
 export function passwordFileOf(settings: Pick<PostgresSettings, "dataDirectory">): string {
   return `${stateDirectoryOf(settings)}/pgpass`;
+}
+
+/** Directory in the state directory holding Postgres' copies of the TLS files. */
+export function tlsDirectoryOf(settings: Pick<PostgresSettings, "dataDirectory">): string {
+  return `${stateDirectoryOf(settings)}/tls`;
 }
 
 /**

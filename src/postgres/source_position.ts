@@ -11,6 +11,7 @@ import type { WalPosition } from "../core/types.ts";
 import type { ReplicationSource } from "./roles.ts";
 import type { PostgresSettings } from "./settings.ts";
 import { parseLsn } from "./lsn.ts";
+import { postgresClientTls } from "./postgres_tls.ts";
 import { historyFileName, parseTimelineHistory } from "./timeline_history.ts";
 
 const CONNECT_TIMEOUT_SECONDS = 5;
@@ -37,7 +38,7 @@ export async function readSourcePosition(
     password: settings.replicationPassword,
     database: "postgres",
     max: 1,
-    ssl: "prefer",
+    ssl: await postgresClientTls(settings),
     fetch_types: false,
     prepare: false,
     connect_timeout: CONNECT_TIMEOUT_SECONDS,

@@ -69,6 +69,7 @@ const MINIMAL_CONFIG: AgentConfig = {
   },
   hooks: { onRoleChange: null, onStart: null, onStop: null, timeoutMs: 30_000 },
   log: { format: "text", level: "info" },
+  tls: { enabled: false, caFile: null, certFile: null, keyFile: null },
 };
 
 function errorsOf(

@@ -159,7 +159,8 @@ Deno.test("a restarted node refuses votes for one election timeout (it cannot kn
     }],
   };
   let node = createNode("n1", TEST_CONFIG, persisted, 0);
-  node = feed(node, { kind: "postgres", observation: observation(at(1, 1)), readTicksAgo: 0 }).state;
+  node =
+    feed(node, { kind: "postgres", observation: observation(at(1, 1)), readTicksAgo: 0 }).state;
   assertEquals(onlyResponse(deliver(node, voteRequest()).messages).granted, false);
   node = observeAgain(tickTimes(node, TEST_CONFIG.electionTimeoutTicks + 1).state);
   assertEquals(onlyResponse(deliver(node, voteRequest()).messages).granted, true);

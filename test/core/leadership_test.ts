@@ -73,7 +73,8 @@ Deno.test("a new leader gets write authority only after a majority acknowledged 
   );
   node = acknowledge(node, "n2");
   assertEquals(hasWriteAuthority(node), true);
-  node = feed(node, { kind: "postgres", observation: observation(at(1, 100)), readTicksAgo: 0 }).state;
+  node =
+    feed(node, { kind: "postgres", observation: observation(at(1, 100)), readTicksAgo: 0 }).state;
   assertEquals(decidePostgresRole(node), {
     kind: "primary",
     synchronousStandbyNames: 'ANY 1 ("n2", "n3")',
@@ -82,8 +83,9 @@ Deno.test("a new leader gets write authority only after a majority acknowledged 
 
 Deno.test("the lease runs out when no majority answers, then the leader steps down (check-quorum)", () => {
   let node = acknowledge(leader(), "n2");
-  node = feed(node, { kind: "postgres", observation: observation(at(2, 120), true), readTicksAgo: 0 })
-    .state;
+  node =
+    feed(node, { kind: "postgres", observation: observation(at(2, 120), true), readTicksAgo: 0 })
+      .state;
   const lease = leaseDurationTicks(TEST_CONFIG);
   node = tickTimes(node, lease).state;
   assertEquals(hasWriteAuthority(node), false, "no write authority once the lease is spent");
@@ -150,7 +152,8 @@ function staleEntriesLeader(faults = NO_FAULTS): NodeState {
     snapshot: null,
     entries,
   }, 0);
-  node = feed(node, { kind: "postgres", observation: observation(at(1, 1)), readTicksAgo: 0 }).state;
+  node =
+    feed(node, { kind: "postgres", observation: observation(at(1, 1)), readTicksAgo: 0 }).state;
   node = tickTimes(node, 20).state;
   node = deliver(node, {
     kind: "vote-response",
@@ -214,8 +217,9 @@ function ackOf(node: NodeState) {
 
 Deno.test("switchover: the leader fences first, waits for the target's WAL, then sends TimeoutNow", () => {
   let node = acknowledge(leader(), "n2");
-  node = feed(node, { kind: "postgres", observation: observation(at(2, 300), true), readTicksAgo: 0 })
-    .state;
+  node =
+    feed(node, { kind: "postgres", observation: observation(at(2, 300), true), readTicksAgo: 0 })
+      .state;
   const started = feed(node, {
     kind: "admin",
     request: { kind: "transfer", requestId: "t1", target: "n3" },

@@ -74,7 +74,9 @@ export class Network {
   /** Reports a node's Postgres to its core. */
   observe(id: string): void {
     const observation = this.postgres.get(id);
-    if (observation !== undefined) this.input(id, { kind: "postgres", observation, readTicksAgo: 0 });
+    if (observation !== undefined) {
+      this.input(id, { kind: "postgres", observation, readTicksAgo: 0 });
+    }
   }
 
   /**

@@ -7,8 +7,8 @@
 import {
   type AdminRequest,
   applyPersistRequest,
-  createNode,
   type CoreConfig,
+  createNode,
   type Input,
   type Message,
   type NodeState,
@@ -118,4 +118,3 @@ function matches(message: Message, filter: MessageFilter): boolean {
     (filter.to === undefined || message.to === filter.to) &&
     (filter.kind === undefined || message.kind === filter.kind);
 }
-

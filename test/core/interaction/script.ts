@@ -197,7 +197,11 @@ function runCommand(world: InteractionWorld, command: CommandLine): string[] {
     case "fresh":
       return createNodes(world, command);
     case "observe":
-      return world.step(first, { kind: "postgres", observation: observationOf(command), readTicksAgo: 0 });
+      return world.step(first, {
+        kind: "postgres",
+        observation: observationOf(command),
+        readTicksAgo: 0,
+      });
     case "tick":
       return tick(world, command);
     case "deliver":
