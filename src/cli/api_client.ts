@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { apiFetchOptions, apiUrl } from "./api_transport.ts";
 import type { AgentStatus } from "../agent/agent_handle.ts";
 
 /** How long a status read may take; an agent that slow is shown as unreachable. */
@@ -39,16 +40,19 @@ export async function fetchStatus(
 ): Promise<AgentStatus> {
   let response: Response;
   try {
-    response = await fetch(`http://${api}/status`, {
+    response = await fetch(apiUrl(api, "/status"), {
+      ...apiFetchOptions(),
       headers: readToken === null ? {} : { authorization: `Bearer ${readToken}` },
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (error) {
-    throw new Error(`cannot read http://${api}/status: ${describeFetchError(error, timeoutMs)}`);
+    throw new Error(
+      `cannot read ${apiUrl(api, "/status")}: ${describeFetchError(error, timeoutMs)}`,
+    );
   }
   if (!response.ok) {
     await response.body?.cancel();
-    throw new Error(`http://${api}/status answered ${response.status}, expected 200`);
+    throw new Error(`${apiUrl(api, "/status")} answered ${response.status}, expected 200`);
   }
   return await response.json() as AgentStatus;
 }
@@ -96,7 +100,8 @@ async function postOnce(
   const timeoutMs = options.timeoutMs ?? OPERATOR_TIMEOUT_MS;
   let response: Response;
   try {
-    response = await fetch(`http://${api}${options.path}`, {
+    response = await fetch(apiUrl(api, options.path), {
+      ...apiFetchOptions(),
       method: options.method ?? "POST",
       headers: { authorization: `Bearer ${options.token}`, "content-type": "application/json" },
       body: JSON.stringify(options.body),

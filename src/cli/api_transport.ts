@@ -37,3 +37,10 @@ export function apiUrl(api: string, path: string): string {
 export function apiFetchOptions(): { client?: Deno.HttpClient } {
   return client === undefined ? {} : { client };
 }
+
+/** One line for `hactl status`: whether the API was reached over TLS or in plain text. */
+export function apiTransportNote(): string {
+  return scheme === "https"
+    ? "transport: TLS (API over HTTPS, verified with the cluster CA)"
+    : "transport: plain text (tls.enabled = false, or no --config naming tls.ca_file)";
+}

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { apiFetchOptions, apiUrl } from "./api_transport.ts";
 import { flatSettings, type Setting } from "../config/cluster_settings.ts";
 import { quoteTomlString } from "../config/toml_subset.ts";
 import {
@@ -108,7 +109,8 @@ async function readConfig(
   for (const api of parsed.apis) {
     try {
       const status = await fetchStatus(api, undefined, token);
-      const response = await fetch(`http://${api}/config`, {
+      const response = await fetch(apiUrl(api, "/config"), {
+        ...apiFetchOptions(),
         signal: AbortSignal.timeout(3000),
         headers: token === null ? {} : { authorization: `Bearer ${token}` },
       });

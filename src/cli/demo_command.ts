@@ -55,7 +55,7 @@ export async function demoCommand(args: string[]): Promise<number> {
     );
   }
   const directory = values.dir ?? await Deno.makeTempDir({ prefix: "hactl-demo-" });
-  const cluster = await LocalCluster.create({ directory, nodes: 3, basePort });
+  const cluster = await LocalCluster.create({ directory, nodes: 3, basePort, tls: true });
   console.log(`hactl demo: 3 nodes in ${directory} (agent logs: ${directory}/node*/agent.log)`);
   try {
     const primary = await startCluster(cluster);
@@ -67,10 +67,12 @@ export async function demoCommand(args: string[]): Promise<number> {
         cluster.nodes.map((node) => node.gatewayPort).join(", ")
       }): psql "host=127.0.0.1 port=${
         cluster.nodes[0]!.gatewayPort
-      } user=${DEMO_USER} dbname=postgres"\n`,
+      } user=${DEMO_USER} dbname=postgres sslmode=verify-full sslrootcert=${cluster.caFile}"\n`,
     );
     console.log(
-      `status:\n  scripts/hactl status --api 127.0.0.1:${cluster.node(primary).apiPort}\n`,
+      `status (HTTPS; the config names the cluster CA):\n  scripts/hactl status --config ${
+        cluster.node(primary).configPath
+      }\n`,
     );
     if (values.failover) await failoverDemo(cluster, primary);
     if (values.exit) return 0;

@@ -9,6 +9,7 @@ import { renderConfigTemplate, type TemplateValues } from "../config/config_temp
 import { generateClusterSecret, writeClusterSecretFile } from "../config/cluster_secret.ts";
 import { parseAgentConfig } from "../config/config_file.ts";
 import { DEFAULT_RAFT_PORT } from "../config/defaults.ts";
+import { memberTlsTemplate, writeMemberTlsFiles } from "./tls_files.ts";
 
 /** One member of `--nodes "id=host,..."`. */
 export interface ClusterMember {
@@ -66,6 +67,7 @@ export function memberTemplate(options: ClusterInitOptions, member: ClusterMembe
     "raft.advertise": `${member.host}:${DEFAULT_RAFT_PORT}`,
     "postgres.data_dir": `${dataDirectory}/pgdata`,
     "postgres.advertise_host": member.host,
+    ...memberTlsTemplate(options.configDirectory, member.id),
   };
 }
 
@@ -93,9 +95,12 @@ export async function writeClusterConfigs(options: ClusterInitOptions): Promise<
     await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
     await Deno.writeTextFile(path, text, { createNew: true, mode: 0o644 });
   }
+  // TLS on: a cluster CA (its key stays in DIR/tls) and each member's files in DIR/<node>/tls.
+  await writeMemberTlsFiles(options.outputDirectory, options.cluster, options.members);
   console.log(
     `wrote ${rendered.map((file) => file.path).join(", ")} and ${secretPath}: copy the secret ` +
-      `(mode 0600) and each node's hactl.toml to ${options.configDirectory}/ on that node`,
+      `(mode 0600) and each node's hactl.toml and tls/ folder to ${options.configDirectory}/ on ` +
+      `that node (the CA key ${options.outputDirectory}/tls/ca.key stays with you)`,
   );
   return null;
 }

@@ -5,6 +5,8 @@
  *
  * @module
  */
+import { useApiTls } from "./api_transport.ts";
+import { tlsFilesOf } from "../config/tls_config.ts";
 import { parseArgs } from "node:util";
 import { ConfigError, loadAgentConfig } from "../config/config_file.ts";
 import { readClusterSecret } from "../config/cluster_secret.ts";
@@ -128,6 +130,7 @@ async function resolveTargets(
     const others = memberAddresses(config).filter((member) => member.id !== config.node.id);
     if (apis.length === 0) apis = [...own, ...others].map(formatApiAddress);
     secretFile ??= config.cluster.secretFile;
+    await useApiTls(tlsFilesOf(config)?.caFile ?? null);
   }
   if (apis.length === 0) {
     throw new UsageError("say which agent to ask: --api HOST:PORT or --config FILE", usage);

@@ -9,7 +9,9 @@ import { readClusterSecret } from "../config/cluster_secret.ts";
 import { deriveApiTokens } from "../config/derived_credentials.ts";
 import { Agent } from "../agent/agent.ts";
 import { Logger, type LogLevel } from "../agent/logger.ts";
-import { startApiServer } from "../api/server.ts";
+import { type ApiTlsPem, startApiServer } from "../api/server.ts";
+import { apiSchemeOf, tlsFilesOf } from "../config/tls_config.ts";
+import type { AgentConfig } from "../config/config_schema.ts";
 import { PrimaryGateway } from "../gateway/primary_gateway.ts";
 import { UsageError } from "./usage_error.ts";
 import { reloadConfig, reloadOnHangup } from "./config_reload.ts";
@@ -62,6 +64,7 @@ export async function runCommand(args: string[]): Promise<number> {
     log,
     reloadNodeFile: () => reloadConfig(values.config!, config, log),
     stopLocalPostgres: () => stopForRestart(agent, log),
+    tls: await apiTlsPem(config),
   });
   const gateway = config.gateway.listen === null
     ? null
@@ -70,7 +73,7 @@ export async function runCommand(args: string[]): Promise<number> {
     });
   log.info(
     "agent",
-    `API on http://${config.api.listen.hostname}:${api.port}, Raft on ${config.raft.listen.hostname}:${config.raft.listen.port}` +
+    `API on ${apiSchemeOf(config)}://${config.api.listen.hostname}:${api.port}, Raft on ${config.raft.listen.hostname}:${config.raft.listen.port}` +
       (gateway === null
         ? ""
         : `, gateway to the primary on ${config.gateway.listen!.hostname}:${gateway.port}`),
@@ -117,4 +120,14 @@ function waitForSignal(): Promise<void> {
     Deno.addSignalListener("SIGINT", stop);
     Deno.addSignalListener("SIGTERM", stop);
   });
+}
+
+/** The API's certificate and key (PEM) when TLS is on, else null (plain HTTP). */
+async function apiTlsPem(config: AgentConfig): Promise<ApiTlsPem | null> {
+  const files = tlsFilesOf(config);
+  if (files === null) return null;
+  return {
+    cert: await Deno.readTextFile(files.certFile),
+    key: await Deno.readTextFile(files.keyFile),
+  };
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { apiTransportNote } from "./api_transport.ts";
 import type { AgentStatus } from "../agent/agent_handle.ts";
 import { describeNodeRole } from "../api/health.ts";
 import { formatApiAddress } from "../api/api_address.ts";
@@ -151,7 +152,7 @@ export function statusCommand(
     if (parsed === null) return (output.out(STATUS_USAGE), 0);
     const statuses = await collectStatuses(parsed.apis, await optionalReadToken(parsed));
     if (parsed.json) output.out(JSON.stringify(Object.fromEntries(statuses), null, 2));
-    else output.out(renderStatusReport(statuses));
+    else output.out(`${renderStatusReport(statuses)}\n${apiTransportNote()}`);
     if ([...statuses.values()].every((status) => status === null)) {
       output.error(`no agent answered at ${parsed.apis.join(", ")}; is hactl run up?`);
       return 1;

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { TemplateValues } from "../config/config_template.ts";
 
 /** A node to certify: its id and the hosts / IP addresses it is reached by. */
 export interface CertifiedNode {
@@ -177,4 +178,53 @@ async function exists(path: string): Promise<boolean> {
     if (error instanceof Deno.errors.NotFound) return false;
     throw error;
   }
+}
+
+/**
+ * The `[tls]` values of a member's config when its files will be at
+ * `<configDirectory>/tls/` on its host (as {@link writeMemberTlsFiles} lays them out).
+ */
+export function memberTlsTemplate(configDirectory: string, id: string): TemplateValues {
+  const files = nodeTlsFilesIn(`${configDirectory}/tls`, id);
+  return {
+    "tls.enabled": true,
+    "tls.ca_file": files.caFile,
+    "tls.cert_file": files.certFile,
+    "tls.key_file": files.keyFile,
+  };
+}
+
+/**
+ * Creates the cluster CA and every member's certificate in `<outputDirectory>/tls/` (the CA
+ * key stays there: keep it offline) and copies each member's CA, certificate and key to
+ * `<outputDirectory>/<id>/tls/`, beside its hactl.toml. Returns the paths written per member.
+ */
+export async function writeMemberTlsFiles(
+  outputDirectory: string,
+  clusterName: string,
+  members: readonly { readonly id: string; readonly host: string }[],
+): Promise<string[]> {
+  const created = await createClusterCertificates(
+    `${outputDirectory}/tls`,
+    clusterName,
+    members.map((member) => ({ id: member.id, hosts: [member.host] })),
+  );
+  const written: string[] = [];
+  for (const member of members) {
+    const source = created.get(member.id)!;
+    const target = nodeTlsFilesIn(`${outputDirectory}/${member.id}/tls`, member.id);
+    await Deno.mkdir(`${outputDirectory}/${member.id}/tls`, { recursive: true, mode: 0o700 });
+    for (
+      const [from, to, mode] of [
+        [source.caFile, target.caFile, 0o644],
+        [source.certFile, target.certFile, 0o644],
+        [source.keyFile, target.keyFile, 0o600],
+      ] as const
+    ) {
+      await Deno.copyFile(from, to);
+      await Deno.chmod(to, mode);
+      written.push(to);
+    }
+  }
+  return written;
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { apiFetchOptions, apiUrl } from "./api_transport.ts";
 import { VERSION } from "../version.ts";
 import { formatApiAddress } from "../api/api_address.ts";
 import { STATUS_TIMEOUT_MS } from "./api_client.ts";
@@ -39,7 +40,8 @@ export async function fetchMemberVersion(
   readToken: string | null = null,
 ): Promise<MemberVersion> {
   try {
-    const response = await fetch(`http://${api}/patroni`, {
+    const response = await fetch(apiUrl(api, "/patroni"), {
+      ...apiFetchOptions(),
       headers: readToken === null ? {} : { authorization: `Bearer ${readToken}` },
       signal: AbortSignal.timeout(STATUS_TIMEOUT_MS),
     });

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { apiFetchOptions, apiUrl } from "./api_transport.ts";
 import type { WhyReport } from "../agent/why.ts";
 import { fetchStatus, STATUS_TIMEOUT_MS } from "./api_client.ts";
 import { formatApiAddress } from "../api/api_address.ts";
@@ -55,11 +56,12 @@ export function whyCommand(
           if (known === undefined) throw new Error(`${member} is not a member known to ${api}`);
           target = formatApiAddress(known);
         }
-        const response = await fetch(`http://${target}/why`, {
+        const response = await fetch(apiUrl(target, "/why"), {
+          ...apiFetchOptions(),
           signal: AbortSignal.timeout(STATUS_TIMEOUT_MS),
           headers: token === null ? {} : { authorization: `Bearer ${token}` },
         });
-        if (!response.ok) throw new Error(`http://${target}/why answered ${response.status}`);
+        if (!response.ok) throw new Error(`${apiUrl(target, "/why")} answered ${response.status}`);
         const report = await response.json() as WhyReport;
         output.out(parsed.json ? JSON.stringify(report) : renderWhy(report));
         return 0;

@@ -483,7 +483,7 @@ function checkTlsFiles(
   if (missing.length > 0) {
     errors.push(
       `${origin("tls.enabled")}: tls.enabled = true needs ${missing.join(", ")}: set them to ` +
-        "your PEM files, or run hactl init --tls-dir DIR to create a cluster CA and certificates",
+        "your PEM files, or let hactl init --nodes create a cluster CA and certificates",
     );
   }
 }

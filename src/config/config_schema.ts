@@ -632,7 +632,7 @@ function tlsFileField(help: string): ConfigField {
     kind: "string",
     check: absolutePathCheck,
     default: "optional",
-    help: [help, "Required when tls.enabled = true; hactl init --tls-dir creates it."],
+    help: [help, "Required when tls.enabled = true; hactl init --nodes creates it."],
     example: '"/etc/hactl/tls/ca.crt"',
   };
 }

@@ -5,7 +5,8 @@
  * @module
  */
 import { generateClusterSecret, writeClusterSecretFile } from "../config/cluster_secret.ts";
-import { renderConfigTemplate } from "../config/config_template.ts";
+import { renderConfigTemplate, type TemplateValues } from "../config/config_template.ts";
+import { createClusterCertificates } from "../cli/tls_files.ts";
 import { deriveApiTokens } from "../config/derived_credentials.ts";
 import type { AgentStatus } from "../agent/agent_handle.ts";
 import { runningAsRoot } from "../postgres/process_runner.ts";
@@ -29,6 +30,8 @@ export interface LocalClusterOptions {
   readonly hactlCommand?: (args: readonly string[]) => string[];
   /** api.require_read_token for every node (status reads then send the read-only token). */
   readonly requireReadToken?: boolean;
+  /** TLS for Postgres and the API with a CA made in `<directory>/tls` (default: off). */
+  readonly tls?: boolean;
 }
 
 /** One node of the local cluster. */
@@ -52,6 +55,9 @@ export class LocalCluster {
   readonly nodes: LocalNode[] = [];
   /** `Bearer <read-only token>` of the cluster's secret, sent with every status read. */
   #readAuthorization = "";
+  /** The cluster CA (PEM file) with TLS on, else null. */
+  caFile: string | null = null;
+  #httpClient: Deno.HttpClient | undefined;
 
   private constructor(readonly options: LocalClusterOptions, readonly runAsUser: string | null) {}
 
@@ -70,6 +76,7 @@ export class LocalCluster {
       await Deno.chown(secretFile, owner.uid, owner.gid);
     }
     const ids = Array.from({ length: options.nodes }, (_, index) => `node${index + 1}`);
+    const tlsValues = await cluster.#createTlsFiles(ids);
     for (const [index, id] of ids.entries()) {
       const number = index + 1;
       const ports = cluster.portsOf(number);
@@ -96,6 +103,7 @@ export class LocalCluster {
         "postgres.listen_address": "127.0.0.1",
         "postgres.advertise_host": "127.0.0.1",
         "postgres.port": ports.postgres,
+        ...tlsValues(id),
       });
       await Deno.writeTextFile(configPath, text);
       await Deno.mkdir(nodeDirectory, { recursive: true, mode: 0o700 });
@@ -112,6 +120,44 @@ export class LocalCluster {
       });
     }
     return cluster;
+  }
+
+  /** With TLS: a CA and node certificates for 127.0.0.1; returns each node's [tls] values. */
+  async #createTlsFiles(ids: readonly string[]): Promise<(id: string) => TemplateValues> {
+    if (this.options.tls !== true) return () => ({});
+    const directory = `${this.options.directory}/tls`;
+    const files = await createClusterCertificates(
+      directory,
+      "demo",
+      ids.map((id) => ({ id, hosts: ["127.0.0.1", "localhost"] })),
+    );
+    this.caFile = `${directory}/ca.crt`;
+    // The agents run as the Postgres OS user when the demo runs as root: they read these.
+    const owner = this.runAsUser ? await lookupUser(this.runAsUser) : null;
+    if (owner) {
+      for (
+        const path of [
+          directory,
+          ...[...files.values()].flatMap((node) => [
+            node.certFile,
+            node.keyFile,
+          ]),
+          this.caFile,
+        ]
+      ) {
+        await Deno.chown(path, owner.uid, owner.gid);
+      }
+    }
+    this.#httpClient = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(this.caFile)] });
+    return (id) => {
+      const node = files.get(id)!;
+      return {
+        "tls.enabled": true,
+        "tls.ca_file": node.caFile,
+        "tls.cert_file": node.certFile,
+        "tls.key_file": node.keyFile,
+      };
+    };
   }
 
   private portsOf(
@@ -209,7 +255,9 @@ export class LocalCluster {
   async status(id: string): Promise<AgentStatus | null> {
     const node = this.node(id);
     try {
-      const response = await fetch(`http://127.0.0.1:${node.apiPort}/status`, {
+      const scheme = this.caFile === null ? "http" : "https";
+      const response = await fetch(`${scheme}://127.0.0.1:${node.apiPort}/status`, {
+        ...(this.#httpClient === undefined ? {} : { client: this.#httpClient }),
         headers: { authorization: this.#readAuthorization },
         signal: AbortSignal.timeout(STATUS_TIMEOUT_MS),
       });
@@ -279,7 +327,7 @@ export class LocalCluster {
   /** A client that always writes to the current primary. */
   primaryClient(user: string, password: string): PrimaryClient {
     const hosts = this.nodes.map((node) => ({ hostname: "127.0.0.1", port: node.postgresPort }));
-    return new PrimaryClient({ hosts, user, password });
+    return new PrimaryClient({ hosts, user, password, caFile: this.caFile });
   }
 
   /** Bootstraps node1, starts every other node, and waits until the cluster is healthy. */
@@ -308,12 +356,17 @@ export class LocalCluster {
   /** libpq multi-host connection string that always reaches the primary. */
   connectionString(user: string, password: string, database = "postgres"): string {
     const hosts = this.nodes.map((node) => `127.0.0.1:${node.postgresPort}`).join(",");
-    return `postgresql://${user}:${password}@${hosts}/${database}?target_session_attrs=read-write`;
+    const tls = this.caFile === null
+      ? ""
+      : `&sslmode=verify-full&sslrootcert=${encodeURIComponent(this.caFile)}`;
+    return `postgresql://${user}:${password}@${hosts}/${database}?target_session_attrs=read-write${tls}`;
   }
 
   /** Kills every node and removes the directory. */
   async destroy(keepDirectory = false): Promise<void> {
     for (const node of this.nodes) await this.kill(node.id).catch(() => {});
+    this.#httpClient?.close();
+    this.#httpClient = undefined;
     if (!keepDirectory) {
       await Deno.remove(this.options.directory, { recursive: true }).catch(() => {});
     }

@@ -19,6 +19,8 @@ export interface PrimaryClientOptions {
   readonly password: string;
   readonly database?: string;
   readonly connectTimeoutSeconds?: number;
+  /** The cluster CA (PEM file): connect with TLS and verify the server (verify-full). */
+  readonly caFile?: string | null;
 }
 
 /** A reconnecting client for the current primary. */
@@ -26,6 +28,7 @@ export class PrimaryClient {
   #sql: Sql | null = null;
 
   /** Creates the client; nothing connects until the first call. */
+  #ca: string | null = null;
   constructor(private readonly options: PrimaryClientOptions) {}
 
   /** Runs `body` on a connection to the primary; on error the connection is dropped. */
@@ -43,6 +46,9 @@ export class PrimaryClient {
 
   async #connect(): Promise<Sql> {
     const problems: string[] = [];
+    if (this.#ca === null && this.options.caFile) {
+      this.#ca = await Deno.readTextFile(this.options.caFile);
+    }
     for (const host of this.options.hosts) {
       const sql = postgres({
         host: host.hostname,
@@ -54,6 +60,7 @@ export class PrimaryClient {
         connect_timeout: this.options.connectTimeoutSeconds ?? 2,
         idle_timeout: 30,
         onnotice: () => {},
+        ...(this.#ca === null ? {} : { ssl: { ca: this.#ca, rejectUnauthorized: true } }),
       });
       try {
         const rows = await sql<{ recovery: boolean; read_only: string }[]>`

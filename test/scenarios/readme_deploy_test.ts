@@ -110,12 +110,16 @@ async function prepare(deployment: Deployment): Promise<string[]> {
 /** node `number`'s /status through curl inside its namespace, or null. */
 async function status(deployment: Deployment, number: number): Promise<AgentStatus | null> {
   const address = deployment.addresses[number - 1];
+  // With TLS (init --nodes turns it on) the API is HTTPS, verified against the cluster CA.
+  const caFile = `${hostPath(deployment, number, "/etc/hactl")}/tls/ca.crt`;
+  const tls = await Deno.stat(caFile).then(() => true, () => false);
   const output = await deployment.network.run(number - 1, [
     requireTool("curl"),
     "-sf",
     "--max-time",
     "1.5",
-    `http://${address}:8008/status`,
+    ...(tls ? ["--cacert", caFile] : []),
+    `${tls ? "https" : "http"}://${address}:8008/status`,
   ], { allowFailure: true, timeoutMs: 3_000 });
   if (!output.success) return null;
   try {

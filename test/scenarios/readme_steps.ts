@@ -1,7 +1,7 @@
 /**
  * Reads the three-host deployment of README.md (the fenced block marked ```sh readme-deploy)
  * into steps: which hosts run which command. The block is split by headers
- * `# N. On <where>...`: "any machine" (run once), "every node", or named nodes ("node1",
+ * `# N. On <where>: ...`: "any machine" (run once), "every node", or named nodes ("node1",
  * "node2 and node3"). Other comment lines and blank lines are not steps.
  *
  * @module
@@ -50,7 +50,8 @@ export function readmeDeploySteps(readme: string): ReadmeStep[] {
   return steps;
 }
 
-function parseWhere(where: string, line: string): StepHosts {
+function parseWhere(header: string, line: string): StepHosts {
+  const where = header.split(":")[0] ?? ""; // what follows the colon is explanation
   if (/any machine/i.test(where)) return { kind: "once" };
   if (/every node/i.test(where)) return { kind: "every" };
   const numbers = [...where.matchAll(/node(\d+)/g)].map((match) => Number(match[1]));
