@@ -82,7 +82,11 @@ export class ScriptedRun {
       action.kind === "tick" && action.node === candidate;
     for (let step = 0; this.state.nodes[candidate]!.core?.role !== "leader"; step++) {
       if (step >= MAX_PHASE_STEPS) throw new Error(`script: ${ids[candidate]} was not elected`);
-      if (this.can(talks)) this.take(talks, "deliver an election message");
+      const supervise = (action: ClusterAction) => action.kind === "reconcile";
+      // Supervisors act first: a standby without a live leader stops its WAL receiver, which
+      // a voter's vote needs (issue 9's freshness rule).
+      if (this.can(supervise)) this.take(supervise, "let a supervisor act");
+      else if (this.can(talks)) this.take(talks, "deliver an election message");
       else if (this.state.messages.length > 0) {
         this.take((action) => action.kind === "drop", "drop a message");
       } else if (this.can(ticksAlone)) this.take(ticksAlone, "run the candidate's clock ahead");

@@ -165,8 +165,10 @@ function operatorScenario(
 function cutOffUntilNewLeader(scripted: ScriptedRun, node: number): void {
   const ids = scripted.context.nodeIds;
   const candidate = node === 0 ? 1 : 0;
+  // Every supervisor acts first (a standby without a live leader stops its receiver, which
+  // its votes need).
   const supervise = (action: ClusterAction) =>
-    (action.kind === "reconcile" || action.kind === "observe") && action.node === node;
+    action.kind === "reconcile" || action.kind === "observe";
   const talks = (action: ClusterAction) => {
     const sent = scripted.messageOf(action);
     if (action.kind !== "deliver" || sent === null) return false;
