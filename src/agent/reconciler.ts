@@ -123,6 +123,8 @@ export class PostgresReconciler {
   /** Counts the times a source was given, so that a read overlapping one reports a receiver. */
   #sourceEpoch = 0;
   #loop: Promise<void> | null = null;
+  /** The leader to re-clone from, when the operator asked for a reinitialize. */
+  #reinitializeFrom: NodeId | null = null;
   /** The observation being read, if any (observations never overlap). */
   #observing: Promise<PostgresObservation> | null = null;
   /** What the reconciler is doing, for status. */
@@ -288,9 +290,60 @@ export class PostgresReconciler {
     });
   }
 
+  /**
+   * Asks for this node's data to be replaced by a fresh clone from the leader (the operator's
+   * `hactl reinit`). Refused, with the reason, unless the node is a standby of a known leader:
+   * the primary's data is never thrown away, and without a leader there is nothing to clone.
+   * The clone runs in the loop, into a new directory swapped in only when it completed.
+   */
+  requestReinitialize(): string | null {
+    const role = this.#desired;
+    if (role.kind !== "standby" || role.source === null) {
+      return role.kind === "primary" || role.kind === "fenced"
+        ? "this node runs (or may run) the primary: switch over first"
+        : `this node is not a standby of a known leader now (${role.kind})`;
+    }
+    this.#reinitializeFrom = role.source;
+    this.#wake?.();
+    return null;
+  }
+
+  /** True while a requested re-clone has not completed (for the API's answer). */
+  get reinitializing(): boolean {
+    return this.#reinitializeFrom !== null;
+  }
+
+  /** Carries out a requested re-clone: stop Postgres, clone from the leader, start. */
+  async #reinitialize(sourceId: NodeId): Promise<void> {
+    const source = this.host.resolve(sourceId);
+    if (source === null) throw new Error(`no address known for ${sourceId}`);
+    this.host.log.warn("postgres", `reinitialize requested: re-cloning from ${sourceId}`);
+    this.activity = "stopping postgres for reinitialize";
+    if (this.#postmaster?.alive) await this.#postmaster.stop({ fastTimeoutMs: 10_000 });
+    else {
+      await stopByPidFile(this.host.settings.dataDirectory, {
+        immediate: false,
+        timeoutMs: 10_000,
+      });
+    }
+    await this.#cloneFromSource(sourceId, source);
+    this.host.counted?.("reclones");
+    await this.#startPostmaster();
+    await this.#observe();
+  }
+
   async #act(role: PostgresRole): Promise<void> {
     const observation = this.#observation;
     if (observation === null) return;
+    const reinitializeFrom = this.#reinitializeFrom;
+    if (reinitializeFrom !== null && role.kind === "standby" && role.source === reinitializeFrom) {
+      try {
+        return await this.#reinitialize(reinitializeFrom);
+      } finally {
+        this.#reinitializeFrom = null;
+      }
+    }
+    this.#reinitializeFrom = null; // the role changed since the request: it no longer applies
     switch (role.kind) {
       case "hold":
         this.activity = `holding: ${role.reason}`;

@@ -19,6 +19,7 @@ import { registerConfigRoutes } from "./config_routes.ts";
 import { registerWhyRoutes } from "./why_routes.ts";
 import { registerReloadRoutes, type ReloadNodeFile } from "./reload_routes.ts";
 import { registerRestartRoutes, type StopLocalPostgres } from "./restart_routes.ts";
+import { type ReinitializeLocal, registerReinitializeRoutes } from "./reinitialize_routes.ts";
 import { registerHealthRoutes } from "./health_routes.ts";
 import { parseHealthQuery } from "./health_query.ts";
 import { DEFAULT_PRIMARY_HOLD_MS } from "../config/defaults.ts";
@@ -42,6 +43,8 @@ export interface ApiOptions {
   readonly reloadNodeFile?: ReloadNodeFile;
   /** Stops the local postmaster for a restart (POST /restart); absent without one. */
   readonly stopLocalPostgres?: StopLocalPostgres;
+  /** Starts a re-clone of the local data from the leader (POST /reinitialize). */
+  readonly reinitializeLocal?: ReinitializeLocal;
   /** The agent's logger (its format, e.g. JSON); without one, failures go to stderr as text. */
   readonly log?: Logger;
 }
@@ -75,6 +78,7 @@ export function createApiApp(handle: AgentHandle, options: ApiOptions): Hono {
   registerWhyRoutes(app, handle);
   registerReloadRoutes(app, options.tokens.admin, options.reloadNodeFile);
   registerRestartRoutes(app, handle, options.tokens.admin, options.stopLocalPostgres);
+  registerReinitializeRoutes(app, handle, options.tokens.admin, options.reinitializeLocal);
   app.notFound((context) =>
     context.json({
       error: `no endpoint ${context.req.method} ${context.req.path}; read-only: GET /status, ` +

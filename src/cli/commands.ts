@@ -15,6 +15,7 @@ import { dsnCommand } from "./dsn_command.ts";
 import { versionCommand } from "./version_command.ts";
 import { failoverCommand } from "./failover_command.ts";
 import { reloadCommand } from "./reload_command.ts";
+import { reinitCommand } from "./reinit_command.ts";
 import { restartCommand } from "./restart_command.ts";
 import { editConfigCommand, showConfigCommand } from "./config_command.ts";
 import { tokenCommand } from "./token_command.ts";
@@ -56,6 +57,10 @@ export const OPERATOR_COMMANDS: Record<string, OperatorCommand> = {
   restart: {
     summary: "rolling restart of Postgres: standbys one by one, the primary last by switchover",
     run: (args) => restartCommand(args),
+  },
+  reinit: {
+    summary: "replace a standby's data by a fresh clone of the leader (--wait)",
+    run: (args) => reinitCommand(args),
   },
   reload: {
     summary: "every member's agent reads its config file again (like SIGHUP)",

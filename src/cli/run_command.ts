@@ -64,6 +64,10 @@ export async function runCommand(args: string[]): Promise<number> {
     log,
     reloadNodeFile: () => reloadConfig(values.config!, config, log),
     stopLocalPostgres: () => stopForRestart(agent, log),
+    reinitializeLocal: () =>
+      agent.reconciler === null
+        ? "this agent supervises no Postgres now"
+        : agent.reconciler.requestReinitialize(),
     tls: await apiTlsPem(config),
   });
   const gateway = config.gateway.listen === null

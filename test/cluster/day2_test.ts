@@ -6,7 +6,8 @@
  * --force and with --force --candidate --wait moves it, and `hactl switchover --wait` returns
  * only once the new primary accepts writes; `hactl reload` has every agent read its file
  * again and name the settings that changed; `hactl restart` restarts every Postgres, standbys
- * first and the primary last after a switchover.
+ * first and the primary last after a switchover; `hactl reinit` replaces a standby's data by a
+ * fresh clone and refuses the primary.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { hactl, testHactlCommand } from "./hactl_process.ts";
@@ -198,6 +199,44 @@ async function rollingRestart(cluster: LocalCluster): Promise<void> {
   assert(primary === "node2" || primary === "node3", `new primary ${primary}`);
 }
 
+/** Stage: hactl reinit re-clones a standby (its data directory is new) and refuses the primary. */
+async function reinitReclonesAStandby(cluster: LocalCluster): Promise<void> {
+  const config = (id: string) => configOf(cluster, id);
+  await cluster.waitUntilHealthy(120_000);
+  const primary = await cluster.primary();
+  const standby = MEMBERS.find((id) => id !== primary)!;
+  const refused = await hactl(["reinit", primary!, "--config", config(standby)]);
+  assertEquals(refused.code, 1, refused.output);
+  assert(/switch over first/.test(refused.output), refused.output);
+  // A file the clone cannot bring: it is gone once the data directory was replaced.
+  const marker = `${cluster.node(standby).dataDirectory}/hactl_reinit_marker`;
+  await Deno.writeTextFile(marker, "old data\n");
+  const primarySql = cluster.superuser(primary!);
+  try {
+    await primarySql`CREATE TABLE IF NOT EXISTS reinit_probe (id int)`;
+    await primarySql`INSERT INTO reinit_probe VALUES (1)`;
+  } finally {
+    await primarySql.end();
+  }
+  const result = await hactl([
+    "reinit", standby, "--config", config(primary!), "--wait", "--timeout", "120", "--json",
+  ]);
+  assertEquals(result.code, 0, result.output);
+  assertEquals(JSON.parse(result.output), { member: standby, started: true, completed: true });
+  assert(!await Deno.stat(marker).then(() => true, () => false), "the data directory was replaced");
+  await cluster.waitFor(`${standby} has the row written before the reinit`, async () => {
+    const sql = cluster.superuser(standby);
+    try {
+      const rows = await sql`SELECT count(*)::int AS n FROM reinit_probe`;
+      return rows[0]?.n === 1;
+    } catch {
+      return false;
+    } finally {
+      await sql.end();
+    }
+  }, 60_000);
+}
+
 /** The stages in order; each builds on the cluster the previous ones left. */
 const STAGES: readonly [string, (cluster: LocalCluster) => Promise<void>][] = [
   ["hactl list shows every member with Patroni's columns", listShowsPatroniColumns],
@@ -207,10 +246,11 @@ const STAGES: readonly [string, (cluster: LocalCluster) => Promise<void>][] = [
   ["hactl failover: a healthy primary is kept unless --force", failoverNeedsForce],
   ["hactl switchover --wait returns once the new primary accepts writes", switchoverWaitsForWrites],
   ["hactl restart restarts every Postgres, the primary last by switchover", rollingRestart],
+  ["hactl reinit re-clones a standby and refuses the primary", reinitReclonesAStandby],
 ];
 
 Deno.test({
-  name: "list, dsn, version, reload, failover, switchover --wait and restart on a real cluster",
+  name: "list, dsn, version, reload, failover, switchover --wait, restart and reinit on a real cluster",
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async (t) => {
