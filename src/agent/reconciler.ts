@@ -355,6 +355,7 @@ export class PostgresReconciler {
       case "standby":
         return await this.#standby(observation, role.source);
       case "fenced":
+        if (role.shutDown === true) return await this.#shutDownForTransfer(observation, role.reason);
         return await this.#fence(observation, role.reason);
       case "rejoin":
         return await this.#rejoin(observation, role.source);
@@ -605,6 +606,32 @@ export class PostgresReconciler {
     this.#standbyStartFailures = 0;
     await this.#cloneFromSource(sourceId, source);
     await this.#startPostmaster();
+  }
+
+  /**
+   * A leadership transfer: fence by SQL (at once, as any fence), then stop the server with a
+   * fast shutdown, whose walsenders hand every standby the last WAL before it exits; a
+   * stopped server stays stopped while the transfer lasts (never "start fenced first").
+   */
+  async #shutDownForTransfer(observation: PostgresObservation, reason: string): Promise<void> {
+    this.activity = `stopped for ${reason}`;
+    if (observation.status !== "running" || observation.inRecovery) return;
+    if (!observation.fenced) {
+      const result = await fence(this.host.settings, {
+        deadlineMs: FENCE_DEADLINE_MS,
+        postmaster: this.postmaster,
+      });
+      this.host.log.warn("postgres", `fenced (${result.method}): ${reason}`);
+    }
+    this.host.log.info("postgres", `stopping the primary (fast) for the ${reason}`);
+    if (this.#postmaster?.alive) await this.#postmaster.stop({ fastTimeoutMs: 10_000 });
+    else {
+      await stopByPidFile(this.host.settings.dataDirectory, {
+        immediate: false,
+        timeoutMs: 10_000,
+      });
+    }
+    await this.#observe();
   }
 
   async #fence(observation: PostgresObservation, reason: string): Promise<void> {

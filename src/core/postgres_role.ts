@@ -110,10 +110,16 @@ function leaderRole(state: NodeState): PostgresRole {
   }
   if (!hasWriteAuthority(state)) {
     if (postgres.inRecovery) return { kind: "standby", source: null };
-    const reason = state.transfer !== null
-      ? `leadership transfer to ${state.transfer.target}`
-      : "no valid lease (waiting for a majority)";
-    return { kind: "fenced", reason };
+    if (state.transfer !== null) {
+      // TimeoutNow waits for the target to hold this server's WAL to its very end, which a
+      // stopped server's position is (shutdown checkpoint included): see PostgresRole.
+      return {
+        kind: "fenced",
+        reason: `leadership transfer to ${state.transfer.target}`,
+        shutDown: true,
+      };
+    }
+    return { kind: "fenced", reason: "no valid lease (waiting for a majority)" };
   }
   if (postgres.inRecovery && !postgres.replayCaughtUp) return { kind: "standby", source: null };
   if (postgres.status === "stopped" && !state.config.faults.restartWritable) {

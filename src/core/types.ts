@@ -454,7 +454,17 @@ export type PostgresRole =
    */
   | { readonly kind: "standby"; readonly source: NodeId | null }
   /** Must not accept writes (lost lease, transfer in progress, no majority). */
-  | { readonly kind: "fenced"; readonly reason: string }
+  | {
+    readonly kind: "fenced";
+    readonly reason: string;
+    /**
+     * Stop the server (fast shutdown) instead of only fencing it by SQL. Asked during a
+     * leadership transfer: the target then receives the old primary's last WAL, shutdown
+     * checkpoint included, before it promotes, so neither the old primary nor the other
+     * standbys hold WAL past the new timeline's fork point (no rewind after a switchover).
+     */
+    readonly shutDown?: true;
+  }
   /** Was a primary, another node leads now: rewind (or re-clone) from `source`, then follow it. */
   | { readonly kind: "rejoin"; readonly source: NodeId }
   /** No data yet: clone from `source` by pg_basebackup. */
