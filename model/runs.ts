@@ -123,12 +123,13 @@ function real(
   bounds: ClusterBounds,
   variant = "",
   reach: readonly string[] | null = null,
+  faults: CoreConfig["faults"] = NO_FAULTS,
 ): RunSpec {
   return {
     options: {
       name: `real ${scenario}${variant}`,
       nodeCount,
-      faults: NO_FAULTS,
+      faults,
       bounds,
       start: scenario === "cold" ? "cold" : "warm",
       invariants: "all",
@@ -206,7 +207,10 @@ function issueRuns(bounds: ClusterBounds, scale: number): RunSpec[] {
     // (operator: every request from steady, one step shallower than the other steady runs).
     real(3, "steady", 4, 150_000 * scale, extra.operator!, " (operator)", REACH_ELECTED),
     real(3, "transfer", 5, 150_000 * scale, extra.transfer!, "", REACH_FAILOVER),
-    real(3, "paused", 4, 150_000 * scale, extra.paused!, "", REACH_ELECTED),
+    real(3, "paused", 4, 150_000 * scale, extra.paused!, " (receiver rule off)", REACH_ELECTED, {
+      ...NO_FAULTS,
+      voteWhileReceivingWal: true,
+    }),
     real(3, "postgres-restart", 4, 150_000 * scale, extra.restart!, "", REACH_FAILOVER),
     real(3, "crash-after-ack", 5, 150_000 * scale, extra.lag!, " (lag)", REACH_FAILOVER),
     control(
@@ -243,11 +247,15 @@ function issueRuns(bounds: ClusterBounds, scale: number): RunSpec[] {
       extra.transfer!,
       5,
     ),
+    // The paused warm start cannot elect a new leader under the real core (a paused
+    // standby keeps its receiver, so no vote is granted; reported as a liveness issue),
+    // so this control and the paused real run switch the receiver rule off too. That rule
+    // alone keeps S1 from this start to depth 4 (49,371 states); caught at 3 (6,098).
     control(
       "pauseSkipsFencing",
       3,
       "paused",
-      "pauseSkipsFencing",
+      ["pauseSkipsFencing", "voteWhileReceivingWal"],
       INVARIANTS.oneWriter,
       extra.paused!,
       3,
@@ -271,17 +279,25 @@ export function modelCheckRuns(large: boolean): RunSpec[] {
   const figure8Bounds = large ? { ...FIGURE_8_BOUNDS, maxInFlight: 8 } : FIGURE_8_BOUNDS;
   return [
     ...issueRuns(bounds, scale),
+    // State caps of the default run cut (2026-12-02) to fit the CI budget of ~15 min on
+    // 2 cores after the core became ~2x slower per state: N=3 steady and write-in-flight
+    // are no longer exhaustive to depth 6 (390,353 and 293,797 states were); --large keeps
+    // the former caps x4 for a nightly run (docs/BENCHMARKS.md).
     real(3, "cold", 7, 400_000 * scale, bounds),
-    real(3, "steady", 6, 400_000 * scale, bounds),
-    real(3, "write-in-flight", 6, 400_000 * scale, bounds),
-    real(5, "steady", 5, 300_000 * scale, bounds),
-    real(5, "write-in-flight", 5, 300_000 * scale, bounds),
-    real(5, "figure-8", large ? 7 : 6, 400_000 * scale, figure8Bounds),
+    real(3, "steady", 6, large ? 1_600_000 : 150_000, bounds),
+    real(3, "write-in-flight", 6, large ? 1_600_000 : 150_000, bounds),
+    real(5, "steady", 5, large ? 1_200_000 : 100_000, bounds),
+    real(5, "write-in-flight", 5, large ? 1_200_000 : 100_000, bounds),
+    real(5, "figure-8", large ? 7 : 6, large ? 1_600_000 : 150_000, figure8Bounds),
+    // From the crash: a vote now needs the voter's receiver stopped, which only a
+    // reconcile after E ticks without a leader does, and that read shows the write; from
+    // "write-in-flight" nothing is found to depth 6 (crash-after-ack: none to depth 6,
+    // 322,451 states). With the receiver rule off as well: caught at 5 (22,571 states).
     control(
       "ackOnOneStandby",
       5,
-      "write-in-flight",
-      "ackOnOneStandby",
+      "crash-after-ack",
+      ["ackOnOneStandby", "voteWhileReceivingWal"],
       INVARIANTS.durability,
       bounds,
       5,
@@ -337,9 +353,10 @@ export function modelCheckRuns(large: boolean): RunSpec[] {
       bounds,
       6,
     ),
-    // NOT CAUGHT since issue 9's freshness rule and jitter 1 (timeouts of E + 1): nothing to
-    // depth 6 with D + 1 (846,265 states) nor D + 2 (935,452). Needs a deeper pin or a
-    // re-derived bound; see docs/VERIFICATION.md.
+    // NOT CAUGHT (open): since issue 9 a vote waits E + 1 ticks and a stopped receiver, so
+    // D + 1 breaks the lease only through a 4-tick skew swing of about a dozen actions, past
+    // depth 6 (846,265 states at D + 1, 935,452 at D + 2). It needs a warm start near the
+    // lease end (docs/VERIFICATION.md); kept here so that the run says so.
     control("excess clock drift (model)", 3, "steady", null, INVARIANTS.oneWriter, {
       ...bounds,
       clockDriftTicks: bounds.clockDriftTicks + 1,

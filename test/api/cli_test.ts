@@ -4,6 +4,7 @@
  * too), switchover follows a "not the leader" answer to the leader, members and pause send the
  * right requests, and command-line mistakes exit with 2 and say what is wrong.
  */
+import { reinitCommand } from "../../src/cli/reinit_command.ts";
 import { historyCommand } from "../../src/cli/history_command.ts";
 import { whyCommand } from "../../src/cli/why_command.ts";
 import { editConfigCommand, showConfigCommand } from "../../src/cli/config_command.ts";
@@ -341,6 +342,7 @@ Deno.test("every operator command has a summary and help exits 0", async () => {
     "list",
     "members",
     "pause",
+    "reinit",
     "reload",
     "restart",
     "resume",
@@ -358,6 +360,7 @@ Deno.test("every operator command has a summary and help exits 0", async () => {
     ["switchover", switchoverCommand],
     ["version", versionCommand],
     ["reload", reloadCommand],
+    ["reinit", reinitCommand],
     ["restart", restartCommand],
     ["show-config", showConfigCommand],
     ["edit-config", editConfigCommand],
