@@ -99,6 +99,12 @@ function pausedRole(state: NodeState): PostgresRole {
   if (writable && !hasWriteAuthority(state) && !state.config.faults.pauseSkipsFencing) {
     return { kind: "fenced", reason: "cluster is paused, and this node has no write authority" };
   }
+  // A standby that lost its leader still stops receiving WAL (not a role change): without
+  // that no vote counts (election.ts), so a paused cluster that lost its leader could never
+  // elect one, nor be resumed (found by the model's paused warm start).
+  const detach = postgres !== null && postgres.status === "running" && postgres.inRecovery &&
+    postgres.receivingWal && state.role !== "leader" && standbySource(state) === null;
+  if (detach) return { kind: "standby", source: null };
   return { kind: "hold", reason: "cluster is paused (maintenance mode)" };
 }
 
