@@ -210,12 +210,15 @@ function hooksSawTheSwitchover(log: string) {
     const expected = [
       "node1 on_role_change primary demo", // the first primary accepts writes
       "node2 on_start replica demo",
-      "node1 on_role_change demoted demo", // the switchover fences node1
-      "node2 on_role_change primary demo", // and promotes node2
+      "node2 on_role_change primary demo", // the switchover promotes node2
     ];
+    // The switchover fences node1 and stops it (so that node2 gets its last WAL): a stop
+    // seen while it was still a primary, or a demotion if a read caught it fenced first.
+    const demoted = ["node1 on_stop primary demo", "node1 on_role_change demoted demo"];
     await cluster.waitFor("the hooks of the switchover", async () => {
       const lines = (await Deno.readTextFile(log)).split("\n");
       return expected.every((line) => lines.includes(line)) &&
+        demoted.some((line) => lines.includes(line)) &&
         lines.some((line) => line.startsWith("node1 on_start "));
     }, 30_000);
     const lines = (await Deno.readTextFile(log)).split("\n");
