@@ -288,8 +288,16 @@ export function modelCheckRuns(large: boolean): RunSpec[] {
     real(3, "cold", 7, 400_000 * scale, bounds),
     real(3, "steady", 6, large ? 1_600_000 : 150_000, bounds),
     real(3, "write-in-flight", 6, large ? 1_600_000 : 150_000, bounds),
-    real(5, "steady", 5, large ? 1_200_000 : 300_000, bounds),
-    real(5, "write-in-flight", 5, large ? 1_200_000 : 300_000, bounds),
+    // N=5 from steady and write-in-flight: since a vote needs a detached receiver and a fresh
+    // read, a failover takes more than 5 steps at N=5 (both runs were vacuous at depth 5:
+    // 285,793 and 300,000 states, 260 s each), so they run only with --large, one step deeper.
+    // N=5 stays in the default run through the figure-8 run and the N=5 controls.
+    ...(large
+      ? [
+        real(5, "steady", 6, 1_200_000, bounds),
+        real(5, "write-in-flight", 6, 1_200_000, bounds),
+      ]
+      : []),
     real(5, "figure-8", large ? 7 : 6, large ? 1_600_000 : 150_000, figure8Bounds),
     // From the crash: a vote now needs the voter's receiver stopped, which only a
     // reconcile after E ticks without a leader does, and that read shows the write; from
