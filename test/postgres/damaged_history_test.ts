@@ -6,7 +6,7 @@
  * then streams again. A node asked to be primary is never wiped this way.
  */
 import { assert, assertEquals } from "./assert.ts";
-import { Logger } from "../../src/agent/logger.ts";
+import { CapturingLogger } from "./capturing_logger.ts";
 import { PostgresReconciler } from "../../src/agent/reconciler.ts";
 import type { PostgresObservation, PostgresRole } from "../../src/core/mod.ts";
 import { cloneFrom } from "../../src/postgres/clone.ts";
@@ -19,15 +19,6 @@ import { TEST_PORT_BASE, TestCluster, waitFor } from "./test_cluster.ts";
 
 const TIMEOUT_MS = 120_000;
 
-class CapturingLogger extends Logger {
-  readonly lines: string[] = [];
-  override info(component: string, text: string): void {
-    this.lines.push(`INFO ${component}: ${text}`);
-  }
-  override warn(component: string, text: string): void {
-    this.lines.push(`WARN ${component}: ${text}`);
-  }
-}
 
 async function cloneOf(cluster: TestCluster, from: PostgresSettings, to: PostgresSettings) {
   await withLocalSql(from, (sql) => createReplicationSlot(sql, slotNameFor(to.applicationName)));
@@ -42,7 +33,7 @@ function reconcilerFor(
   cluster: TestCluster,
   node: PostgresSettings,
   source: PostgresSettings,
-  log: Logger,
+  log: CapturingLogger,
   seen: PostgresObservation[],
 ): PostgresReconciler {
   const reconciler: PostgresReconciler = new PostgresReconciler({

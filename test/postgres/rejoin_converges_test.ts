@@ -14,7 +14,7 @@
  */
 
 import { assert, assertEquals } from "./assert.ts";
-import { Logger } from "../../src/agent/logger.ts";
+import { CapturingLogger } from "./capturing_logger.ts";
 import { MAX_STANDBY_START_FAILURES, PostgresReconciler } from "../../src/agent/reconciler.ts";
 import { cloneFrom } from "../../src/postgres/clone.ts";
 import { configureStandby, promote } from "../../src/postgres/roles.ts";
@@ -32,19 +32,6 @@ import { TEST_PORT_BASE, TestCluster, waitFor } from "./test_cluster.ts";
 
 const TIMEOUT_MS = 120_000;
 
-/** Captures the reconciler's log lines. */
-class CapturingLogger extends Logger {
-  readonly lines: string[] = [];
-  override info(component: string, text: string): void {
-    this.lines.push(`INFO ${component}: ${text}`);
-  }
-  override warn(component: string, text: string): void {
-    this.lines.push(`WARN ${component}: ${text}`);
-  }
-  override debug(component: string, text: string): void {
-    this.lines.push(`DEBUG ${component}: ${text}`);
-  }
-}
 
 async function clone(cluster: TestCluster, from: PostgresSettings, to: PostgresSettings) {
   await withLocalSql(from, (sql) => createReplicationSlot(sql, slotNameFor(to.applicationName)));
@@ -151,7 +138,7 @@ function reconcilerFor(
   cluster: TestCluster,
   node: PostgresSettings,
   source: PostgresSettings,
-  log: Logger,
+  log: CapturingLogger,
 ): PostgresReconciler {
   return new PostgresReconciler({
     settings: node,
