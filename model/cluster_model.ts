@@ -118,7 +118,7 @@ export function coldStartState(options: ClusterModelOptions): ClusterModelState 
         paused: false,
         syncMode: "quorum",
         switchoverTarget: null,
-        keyValues: { [SYSTEM_IDENTIFIER_KEY]: "model" },
+        keyValues: { [SYSTEM_IDENTIFIER_KEY]: "model", ...options.initialKeyValues },
       },
     },
     entries: [],

@@ -171,4 +171,9 @@ export interface ClusterModelOptions {
   readonly start: "cold" | "warm";
   /** Names of the always-invariants to check ("all" for every one). */
   readonly invariants: readonly string[] | "all";
+  /**
+   * Cluster configuration keys every node starts with (e.g. tags such as
+   * `config/tags/n2/failover_priority`), in the committed snapshot of the cold start.
+   */
+  readonly initialKeyValues?: Readonly<Record<string, string>>;
 }

@@ -195,6 +195,21 @@ export function issueBounds(bounds: ClusterBounds): Record<string, ClusterBounds
   };
 }
 
+/**
+ * Failover priorities n1 3, n2 2, n3 1 (the default): after the leader n1 is lost, n3 is
+ * outranked by n2 and campaigns one election timeout later. Timing only, so every
+ * invariant must still hold; the run checks that the deferral keeps them and that a
+ * failover is still reached.
+ */
+const FAILOVER_PRIORITIES: Readonly<Record<string, string>> = {
+  "config/tags/n1/failover_priority": "3",
+  "config/tags/n2/failover_priority": "2",
+};
+
+function tagged(spec: RunSpec): RunSpec {
+  return { ...spec, options: { ...spec.options, initialKeyValues: FAILOVER_PRIORITIES } };
+}
+
 /** What the runs of issue 9's scenarios must reach (their depth is spent on the fault). */
 const REACH_ELECTED = ["a leader is elected"];
 const REACH_FAILOVER = ["a leader is elected", "a primary is promoted", "a failover completes"];
@@ -215,6 +230,7 @@ function issueRuns(bounds: ClusterBounds, scale: number): RunSpec[] {
     // Its depth is spent on the lagging observations: a leader is elected, the failover
     // itself is reached by the transfer and postgres-restart runs (to depth 5 it was not).
     real(3, "crash-after-ack", 5, 150_000 * scale, extra.lag!, " (lag)", REACH_ELECTED),
+    tagged(real(3, "steady", 6, 150_000 * scale, bounds, " (failover priorities)")),
     control(
       "compareTimelineNumbers",
       3,

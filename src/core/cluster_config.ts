@@ -67,6 +67,43 @@ export function failoverTagBlocker(applied: ClusterState, node: NodeId): string 
   return null;
 }
 
+/** Patroni's default `failover_priority` for a member without the tag. */
+export const DEFAULT_FAILOVER_PRIORITY = 1;
+
+/**
+ * A member's failover priority (Patroni's `failover_priority`): higher is preferred among
+ * members that may lead; 0 never leads (see {@link failoverTagBlocker}). A missing or
+ * malformed value (the API validates it) counts as the default.
+ */
+export function failoverPriority(applied: ClusterState, node: NodeId): number {
+  const text = applied.keyValues[tagKey(node, "failover_priority")]?.trim();
+  if (text === undefined || !/^[0-9]{1,6}$/.test(text)) return DEFAULT_FAILOVER_PRIORITY;
+  return Number(text);
+}
+
+/**
+ * The voter, if any, that outranks `node` for an election: one that may lead, is not in
+ * `excluded` (the leader being replaced, which cannot campaign) and has a strictly higher
+ * failover priority. Only the order of candidacy follows from it, never a vote: a node
+ * that is outranked waits one more election timeout before it campaigns, so an equally
+ * placed higher-priority member wins when it is alive, and the lower one still takes
+ * over when it is not (or when it is behind and cannot win a vote).
+ */
+export function outrankingVoter(
+  applied: ClusterState,
+  voters: readonly NodeId[],
+  node: NodeId,
+  excluded: NodeId | null,
+): NodeId | null {
+  const own = failoverPriority(applied, node);
+  for (const voter of voters) {
+    if (voter === node || voter === excluded) continue;
+    if (failoverTagBlocker(applied, voter) !== null) continue;
+    if (failoverPriority(applied, voter) > own) return voter;
+  }
+  return null;
+}
+
 /** True when `node` asks to be left out of the synchronous set (tag `nosync`). */
 export function hasNoSyncTag(applied: ClusterState, node: NodeId): boolean {
   return isTrueTag(applied.keyValues[tagKey(node, "nosync")]);

@@ -17,6 +17,11 @@ import type { LogEntry } from "./types.ts";
  */
 export function advanceLeaderCommit(draft: Draft, output: Output): void {
   const voters = draft.membership.voters;
+  if (draft.config.faults.commitWithoutMajority) {
+    // Negative control: the leader's own append counts as committed.
+    setCommitIndex(draft, output, lastIndex(draft));
+    return;
+  }
   const candidate = majorityValue(
     voters,
     (voter) => voter === draft.id ? lastIndex(draft) : (draft.progress[voter]?.matchIndex ?? 0),

@@ -20,6 +20,9 @@ export const NO_FAULTS: FaultSwitches = {
   keepLeadingAfterTimeoutNow: false,
   pauseSkipsFencing: false,
   restartWritable: false,
+  voteTwiceInTerm: false,
+  appendSkipsPrevLogCheck: false,
+  commitWithoutMajority: false,
 };
 
 /**

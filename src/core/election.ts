@@ -27,7 +27,7 @@ import {
 } from "./wal_position.ts";
 import { observationFreshEnough } from "./freshness.ts";
 import { broadcastAppend } from "./replication.ts";
-import { failoverTagBlocker, maximumLagBytes } from "./cluster_config.ts";
+import { failoverTagBlocker, maximumLagBytes, outrankingVoter } from "./cluster_config.ts";
 import type { PreVoteRequest, VoteRequest, VoteResponse, WalPosition } from "./types.ts";
 
 /** Why this node may not stand for election now, or null when it may. */
@@ -53,6 +53,18 @@ function lagBlocker(draft: Draft, position: WalPosition): string | null {
   const lag = lagBytes(position, draft.leaderPosition);
   if (lag !== null && lag > limit) return `${lag} bytes behind the last primary (limit ${limit})`;
   return null;
+}
+
+/**
+ * Extra ticks before this node campaigns: one election timeout while another voter that
+ * may lead has a higher failover priority (the leader it follows is left out: that is the
+ * one being replaced). Read at every tick, so a tag changed by `edit-config` counts at
+ * once. Timing only: votes still go by position alone, so safety is unchanged, and an
+ * outranked node still campaigns, one timeout later, when the preferred one cannot win.
+ */
+export function priorityDeferralTicks(draft: Draft): number {
+  const outranked = outrankingVoter(draft.applied, draft.membership.voters, draft.id, draft.leader);
+  return outranked === null ? 0 : draft.config.electionTimeoutTicks;
 }
 
 /** The election timer ran out: stand for election (pre-vote first) if allowed. */
@@ -137,7 +149,8 @@ export function voteRefusal(draft: Draft, request: PreVoteRequest | VoteRequest)
     return "the local standby still runs a WAL receiver; waiting for an observation after " +
       "it stopped";
   }
-  if (request.kind === "vote" && draft.votedFor !== null && draft.votedFor !== request.from) {
+  const votedForOther = draft.votedFor !== null && draft.votedFor !== request.from;
+  if (request.kind === "vote" && votedForOther && !faults.voteTwiceInTerm) {
     return `already voted for ${draft.votedFor} in term ${draft.term}`;
   }
   if (request.kind === "pre-vote" && request.term <= draft.term) {

@@ -73,7 +73,8 @@ export function handleAppend(draft: Draft, output: Output, request: AppendReques
   const entries = request.entries.filter((entry) => entry.index > snapshotIndex);
   if (
     request.prevLogIndex >= snapshotIndex &&
-    termAt(draft, request.prevLogIndex) !== request.prevLogTerm
+    termAt(draft, request.prevLogIndex) !== request.prevLogTerm &&
+    !draft.config.faults.appendSkipsPrevLogCheck
   ) {
     // Entries up to our commit index match the leader's: retry from just after it.
     return respond(false, Math.min(request.prevLogIndex - 1, draft.commitIndex));

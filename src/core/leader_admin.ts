@@ -20,7 +20,7 @@ import {
 import { lagBytes, relateWalPositions } from "./wal_position.ts";
 import { synchronousStandbyNames } from "./postgres_role.ts";
 import { keyValueKeyProblem, keyValueValueProblem } from "./cluster_state.ts";
-import { failoverTagBlocker } from "./cluster_config.ts";
+import { failoverPriority, failoverTagBlocker } from "./cluster_config.ts";
 import type { AdminRequest, Command, NodeId, WalPosition } from "./types.ts";
 
 /** Answers an admin request at once (refusals, or success that needs no commit). */
@@ -198,7 +198,7 @@ export function promoteCaughtUpLearner(draft: Draft, output: Output): void {
   }
 }
 
-/** The voter best placed to take over: most advanced Postgres, then Raft log. */
+/** The voter best placed to take over: most advanced Postgres, then failover priority, then Raft log. */
 export function bestTransferTarget(draft: Draft): NodeId | null {
   let best: NodeId | null = null;
   for (const voter of draft.membership.voters) {
@@ -213,11 +213,19 @@ export function bestTransferTarget(draft: Draft): NodeId | null {
     // Only a position that holds all of the current best's WAL is better; a diverged one
     // never replaces it (it could not take over without a rewind).
     const relation = relateWalPositions(current.position, candidate.position);
-    const better = relation === "behind" ||
-      (relation === "equal" && candidate.matchIndex > current.matchIndex);
-    if (better) best = voter;
+    if (relation === "behind" || (relation === "equal" && ranksAbove(draft, voter, best!))) {
+      best = voter;
+    }
   }
   return best;
+}
+
+/** Between equally placed voters: higher failover priority, then the longer Raft log. */
+function ranksAbove(draft: Draft, voter: NodeId, other: NodeId): boolean {
+  const priority = failoverPriority(draft.applied, voter);
+  const otherPriority = failoverPriority(draft.applied, other);
+  if (priority !== otherPriority) return priority > otherPriority;
+  return draft.progress[voter]!.matchIndex > draft.progress[other]!.matchIndex;
 }
 
 function startTransfer(

@@ -49,6 +49,7 @@ export { applyPersistRequest, EMPTY_PERSISTENT_STATE } from "./persistence.ts";
 export {
   clusterParameters,
   CONFIG_KEY_PREFIX,
+  failoverPriority,
   failoverTagBlocker,
   hasNoSyncTag,
   isTrueTag,
@@ -56,6 +57,7 @@ export {
   maximumLagBytes,
   NO_LIMIT,
   NODE_TAGS,
+  outrankingVoter,
   nodeTags,
   PARAMETER_KEY_PREFIX,
   SEEDED_KEY,

@@ -5,7 +5,7 @@
  */
 import type { Draft, Output } from "./draft.ts";
 import { becomeFollower } from "./roles.ts";
-import { startElection } from "./election.ts";
+import { priorityDeferralTicks, startElection } from "./election.ts";
 import { broadcastAppend } from "./replication.ts";
 import { ageLease } from "./lease.ts";
 import { ageCapTicks } from "./config.ts";
@@ -21,8 +21,9 @@ export function handleTick(draft: Draft, output: Output, jitterTicks: number): v
   draft.observationAgeTicks = Math.min(draft.observationAgeTicks + 1, ageCap);
   if (draft.role === "leader") return leaderTick(draft, output);
   if (!isInitialised(draft)) return;
-  draft.electionElapsedTicks = Math.min(draft.electionElapsedTicks + 1, draft.electionTimeoutTicks);
-  if (draft.electionElapsedTicks >= draft.electionTimeoutTicks) startElection(draft, output);
+  const deadline = draft.electionTimeoutTicks + priorityDeferralTicks(draft);
+  draft.electionElapsedTicks = Math.min(draft.electionElapsedTicks + 1, deadline);
+  if (draft.electionElapsedTicks >= deadline) startElection(draft, output);
 }
 
 function leaderTick(draft: Draft, output: Output): void {

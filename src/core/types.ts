@@ -323,6 +323,22 @@ export interface FaultSwitches {
   readonly pauseSkipsFencing: boolean;
   /** A stopped primary on a leader with write authority is started writable, not fenced. */
   readonly restartWritable: boolean;
+  /**
+   * Election safety: a voter grants a vote in a term although it already voted for another
+   * candidate in it (the `votedFor` check forgotten), so two candidates can win one term.
+   */
+  readonly voteTwiceInTerm: boolean;
+  /**
+   * Log matching: a follower accepts an append whose previous entry (prevLogIndex,
+   * prevLogTerm) it holds with another term, instead of refusing it (the consistency check
+   * forgotten), so two logs can agree at an index and differ before it.
+   */
+  readonly appendSkipsPrevLogCheck: boolean;
+  /**
+   * Committed entries never lost: a leader counts an entry committed as soon as it appended
+   * it itself, without waiting for a majority to store it.
+   */
+  readonly commitWithoutMajority: boolean;
 }
 
 /** Tuning of the core. Every limit is named here. */

@@ -2,12 +2,15 @@
  * The cluster-wide configuration as the core reads it from the applied key-value map:
  * tag nofailover stops a node from campaigning, tag nosync narrows the synchronous list but
  * never its count (the primary plus k standbys stays a Raft majority for every tag
- * combination), and the recorded maximum lag replaces the node's own.
+ * combination), the recorded maximum lag replaces the node's own, and a lower
+ * failover_priority makes a node campaign one election timeout after a higher one.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import {
+  failoverPriority,
   type LogEntry,
   MAXIMUM_LAG_KEY,
+  outrankingVoter,
   synchronousStandbyNames,
   tagKey,
 } from "../../src/core/mod.ts";
@@ -101,4 +104,47 @@ Deno.test("the recorded maximum lag replaces the node's own limit", () => {
   );
   assertEquals(campaigns("none", 1000), true, "the cluster's 'no limit' overrides the file's 1000");
   assertEquals(campaigns("100000", 1000), true);
+});
+
+/** Ticks until the node sends its first pre-vote; the tick count, or -1 within `limit`. */
+function ticksToFirstPreVote(node: ReturnType<typeof memberNode>, limit: number): number {
+  let current = node;
+  for (let tick = 1; tick <= limit; tick++) {
+    const result = tickTimes(current, 1);
+    if (result.messages.some((message) => message.kind === "pre-vote")) return tick;
+    current = result.state;
+  }
+  return -1;
+}
+
+Deno.test("a node outranked by failover_priority campaigns one election timeout later", () => {
+  const timeout = TEST_CONFIG.electionTimeoutTicks;
+  const plain = ticksToFirstPreVote(memberNode("n1", VOTERS), 100);
+  const outranked = memberNode("n1", VOTERS, {
+    entries: entriesWith(VOTERS, [[tagKey("n3", "failover_priority"), "5"]]),
+  });
+  assertEquals(ticksToFirstPreVote(outranked, 100), plain + timeout);
+  // The preferred node itself does not wait; nor does a node whose peers rank lower.
+  const preferred = memberNode("n3", VOTERS, {
+    entries: entriesWith(VOTERS, [[tagKey("n3", "failover_priority"), "5"]]),
+  });
+  assertEquals(ticksToFirstPreVote(preferred, 100), plain);
+  // A higher priority that may not lead (nofailover) outranks nobody.
+  const blocked = memberNode("n1", VOTERS, {
+    entries: entriesWith(VOTERS, [
+      [tagKey("n3", "failover_priority"), "5"],
+      [tagKey("n3", "nofailover"), "true"],
+    ]),
+  });
+  assertEquals(ticksToFirstPreVote(blocked, 100), plain);
+});
+
+Deno.test("the leader being replaced outranks nobody: its followers do not wait for it", () => {
+  const applied = memberNode("n1", VOTERS, {
+    entries: entriesWith(VOTERS, [[tagKey("n2", "failover_priority"), "9"]]),
+  }).applied;
+  assertEquals(outrankingVoter(applied, VOTERS, "n1", null), "n2");
+  assertEquals(outrankingVoter(applied, VOTERS, "n1", "n2"), null);
+  assertEquals(failoverPriority(applied, "n2"), 9);
+  assertEquals(failoverPriority(applied, "n3"), 1);
 });

@@ -1,0 +1,160 @@
+/**
+ * Model checker benchmark: explores single configurations and prints, per configuration,
+ * distinct states, transitions, depth reached, seconds, states per second, and memory per
+ * visited state (peak growth of the JavaScript heap and of the resident set over the
+ * process before the search, divided by the states).
+ *
+ *   deno run --allow-all model/bench.ts --only "real cold" [--large] [--depth 9] [--states N]
+ *   deno run --allow-all model/bench.ts --cold 5 --depth 6      (a cold start at N=5)
+ *   deno run --allow-all --v8-flags=--expose-gc model/bench.ts ... (live heap: a full GC
+ *     before each memory sample, slower but without uncollected garbage in the figure)
+ *
+ * `--only` matches configuration names exactly first, then by substring (like main.ts).
+ * Nothing is judged here: main.ts decides pass or fail; this only measures.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { NO_FAULTS } from "../src/core/mod.ts";
+import { createClusterModel } from "./cluster_model.ts";
+import { defaultExploreOptions, explore } from "./explorer.ts";
+import { DEFAULT_BOUNDS, LARGE_BOUNDS, modelCheckRuns, type RunSpec } from "./runs.ts";
+import { startOf } from "./warm_start.ts";
+
+/** Memory is sampled this often during a search (each sample may run a full GC). */
+const SAMPLE_INTERVAL_MS = 500;
+
+/** The figures of one benchmarked configuration. */
+export interface BenchFigures {
+  readonly configuration: string;
+  readonly nodeCount: number;
+  readonly states: number;
+  readonly transitions: number;
+  readonly depth: number;
+  readonly complete: boolean;
+  readonly seconds: number;
+  readonly statesPerSecond: number;
+  readonly peakHeapMb: number;
+  readonly peakRssMb: number;
+  readonly heapBytesPerState: number;
+  readonly rssBytesPerState: number;
+}
+
+/** Explores `spec` (with symmetry) and measures it. */
+export function benchRun(spec: RunSpec, symmetry = true): BenchFigures {
+  const collect = (globalThis as { gc?: () => void }).gc;
+  collect?.();
+  const before = Deno.memoryUsage();
+  let peakHeap = before.heapUsed;
+  let peakRss = before.rss;
+  const sample = () => {
+    collect?.();
+    const usage = Deno.memoryUsage();
+    peakHeap = Math.max(peakHeap, usage.heapUsed);
+    peakRss = Math.max(peakRss, usage.rss);
+  };
+  const start = startOf(spec.options, spec.scenario);
+  const model = createClusterModel(spec.options, start.state);
+  const report = explore(
+    model,
+    defaultExploreOptions({
+      maxDepth: spec.maxDepth,
+      maxStates: spec.maxStates,
+      symmetry,
+      stopOnViolation: true,
+      progressIntervalMs: SAMPLE_INTERVAL_MS,
+      progress: sample,
+    }),
+  );
+  sample();
+  const states = Math.max(report.states, 1);
+  return {
+    configuration: spec.options.name,
+    nodeCount: spec.options.nodeCount,
+    states: report.states,
+    transitions: report.transitions,
+    depth: report.maxDepthReached,
+    complete: report.complete,
+    seconds: report.seconds,
+    statesPerSecond: Math.round(report.states / Math.max(report.seconds, 0.001)),
+    peakHeapMb: Math.round(peakHeap / 1e6),
+    peakRssMb: Math.round(peakRss / 1e6),
+    heapBytesPerState: Math.round((peakHeap - before.heapUsed) / states),
+    rssBytesPerState: Math.round((peakRss - before.rss) / states),
+  };
+}
+
+/** A real run from the cold start at `nodeCount` nodes (not in the default model check at N=5). */
+function coldRun(nodeCount: number, large: boolean): RunSpec {
+  return {
+    options: {
+      name: `bench cold N=${nodeCount}`,
+      nodeCount,
+      faults: NO_FAULTS,
+      bounds: large ? LARGE_BOUNDS : DEFAULT_BOUNDS,
+      start: "cold",
+      invariants: "all",
+    },
+    scenario: "cold",
+    maxDepth: 7,
+    maxStates: 400_000,
+    mustBreak: null,
+    mustReach: [],
+  };
+}
+
+function selectRuns(values: {
+  only?: string | undefined;
+  cold?: string | undefined;
+  large: boolean;
+}): RunSpec[] {
+  if (values.cold !== undefined) return [coldRun(Number(values.cold), values.large)];
+  const runs = modelCheckRuns(values.large);
+  if (values.only === undefined) return runs;
+  const exact = runs.filter((spec) => spec.options.name === values.only);
+  return exact.length > 0 ? exact : runs.filter((spec) => spec.options.name.includes(values.only!));
+}
+
+function formatFigures(figures: BenchFigures): string {
+  return [
+    `${figures.configuration} N=${figures.nodeCount}:`,
+    `${figures.states} states (${figures.complete ? "complete" : "cap hit"}),`,
+    `${figures.transitions} transitions, depth ${figures.depth},`,
+    `${figures.seconds.toFixed(1)} s, ${figures.statesPerSecond} states/s,`,
+    `peak heap ${figures.peakHeapMb} MB (${figures.heapBytesPerState} B/state),`,
+    `peak RSS ${figures.peakRssMb} MB (${figures.rssBytesPerState} B/state)`,
+  ].join(" ");
+}
+
+/** Runs the selected configurations one after the other; prints one line (and JSON) each. */
+export function bench(args: readonly string[]): number {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      only: { type: "string" },
+      cold: { type: "string" },
+      large: { type: "boolean", default: false },
+      depth: { type: "string" },
+      states: { type: "string" },
+      "no-symmetry": { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+    },
+  });
+  const runs = selectRuns(values);
+  if (runs.length === 0) {
+    console.error(`bench: no configuration matches --only ${values.only}`);
+    return 2;
+  }
+  for (const run of runs) {
+    const spec: RunSpec = {
+      ...run,
+      maxDepth: values.depth === undefined ? run.maxDepth : Number(values.depth),
+      maxStates: values.states === undefined ? run.maxStates : Number(values.states),
+    };
+    const figures = benchRun(spec, !values["no-symmetry"]);
+    console.log(values.json ? JSON.stringify(figures) : formatFigures(figures));
+  }
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(bench(Deno.args));
