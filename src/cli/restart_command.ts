@@ -25,6 +25,9 @@ import {
 } from "./operator_options.ts";
 import { waitForNewPrimary, writablePrimaryOf } from "./wait_for_primary.ts";
 
+/** The agent's answer while it holds no postmaster (between the stop and start of a rejoin). */
+const NOT_SUPERVISING = /runs no postmaster now/;
+
 /** How long the old primary may take to run as a standby after the switchover. */
 const REJOIN_TIMEOUT_MS = 120_000;
 
@@ -155,7 +158,10 @@ async function restartPrimary(context: RestartContext, primary: string): Promise
     const status = await fetchStatus(api, undefined, context.readToken).catch(() => null);
     const observation = status?.postgres.observation;
     if (observation?.status === "running" && observation.inRecovery) {
-      return await restartOne(context, primary, `switched over to ${next}, restarted`);
+      const result = await restartOne(context, primary, `switched over to ${next}, restarted`);
+      // The old primary may be between two starts of its rejoin (the agent holds no
+      // postmaster for a moment): ask again rather than report a restart that will happen.
+      if (result.ok || !NOT_SUPERVISING.test(result.error ?? "")) return result;
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }

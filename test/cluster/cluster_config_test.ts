@@ -9,7 +9,8 @@
  * switchover to that member refused (`hactl why` gives the core's reason) and keeps it out
  * of the restart's switchover; tag noloadbalance takes it out of `/replica`. Hooks (a real script) are called with Patroni's arguments on start and on
  * every role change, on both nodes of a switchover; `hactl history` shows the bootstrap and
- * the switchover, with their terms and timelines.
+ * the switchover, with their terms and timelines; with `failover_priority` 5 on node3, a
+ * killed primary's place goes to node3, not to the outranked standby.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { hactl, testHactlCommand } from "./hactl_process.ts";
@@ -248,6 +249,36 @@ async function historyRecordsPromotions(cluster: LocalCluster): Promise<void> {
   assert(/^\d+\s+2\s+node2\s+switchover\s/m.test(table.output), table.output);
 }
 
+/**
+ * Stage: failover_priority. node3 may lead again and outranks the other standby; the
+ * primary is killed with its Postgres, and node3 (equally caught up: no writes run) wins
+ * because the outranked standby campaigns one election timeout later.
+ */
+async function failoverPriorityPicksTheSurvivor(cluster: LocalCluster): Promise<void> {
+  const primary = await cluster.primary();
+  assert(primary !== null && primary !== "node3", `primary ${primary}`);
+  const other = primary === "node1" ? "node2" : "node1";
+  const config = cluster.node(other).configPath;
+  const edited = await hactl([
+    "edit-config",
+    "--config",
+    config,
+    "--set",
+    "tags.node3.nofailover=false",
+    "tags.node3.failover_priority=5",
+  ]);
+  assertEquals(edited.code, 0, edited.output);
+  // node3 shows its own tags once it applied the entry; the leader committed it before.
+  await cluster.waitFor("node3 applied its priority", async () => {
+    const tags = (await cluster.status("node3"))?.tags;
+    return tags?.["failover_priority"] === "5" && tags?.["nofailover"] === "false";
+  }, 30_000);
+  await cluster.waitUntilHealthy(120_000);
+  await cluster.kill(primary);
+  await cluster.waitFor("a new primary", async () => (await cluster.primary()) !== null, 60_000);
+  assertEquals(await cluster.primary(), "node3", `${other} won although node3 outranks it`);
+}
+
 const STAGES = (hookLog: string): [string, (cluster: LocalCluster) => Promise<void>][] => [
   ["the first leader seeds the cluster configuration from its file", seededFromTheFirstLeader],
   ["a leader change does not change the sync mode", leaderChangeKeepsSyncMode],
@@ -262,6 +293,7 @@ const STAGES = (hookLog: string): [string, (cluster: LocalCluster) => Promise<vo
     "restart --pending restarts the members waiting, never onto node3",
     restartPendingAppliesTheRest,
   ],
+  ["failover_priority: the preferred survivor wins the failover", failoverPriorityPicksTheSurvivor],
 ];
 
 Deno.test({
