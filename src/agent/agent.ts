@@ -9,7 +9,6 @@ import {
   type AdminRequest,
   createNode,
   decidePostgresRole,
-  defaultCoreConfig,
   hasWriteAuthority,
   type Input,
   isInitialised,
@@ -35,6 +34,7 @@ import { historyCommands } from "./promotion_history.ts";
 import { hookCallsFor, hookRoleOf, HookRunner } from "./hook_runner.ts";
 import { explain, type WhyReport } from "./why.ts";
 import type { AgentConfig } from "../config/config_schema.ts";
+import { coreConfigOf } from "../config/core_config.ts";
 import { RaftStorage } from "../storage/raft_storage.ts";
 import { StorageCorruptionError } from "../storage/durable_file.ts";
 import { readNodeIdentity, writeNodeIdentity } from "../storage/node_identity.ts";
@@ -87,6 +87,8 @@ export class Agent implements AgentHandle {
   #loop: Promise<void> | null = null;
   #ticker: ReturnType<typeof setInterval> | null = null;
   #ticksDelivered = 0;
+  /** Ticks a stall longer than MAX_CATCH_UP_TICKS skipped (never given to the core). */
+  #ticksDropped = 0;
   #startedMs = performance.now();
   readonly #waiting = new Map<string, (result: AdminResult) => void>();
   readonly #counters = new Counters();
@@ -132,11 +134,7 @@ export class Agent implements AgentHandle {
   /** Opens storage, checks identity, and starts transport, reconciler and clock. */
   static async start(options: AgentOptions): Promise<Agent> {
     const { config, log } = options;
-    const coreConfig = defaultCoreConfig({
-      electionTimeoutTicks: config.raft.electionTimeoutTicks,
-      electionTimeoutJitterTicks: config.raft.electionTimeoutJitterTicks,
-      heartbeatIntervalTicks: config.raft.heartbeatIntervalTicks,
-      clockDriftPermille: config.raft.clockDriftPermille,
+    const coreConfig = coreConfigOf(config, {
       maxLagBytes: config.cluster.maxLagBytes,
       commitGate: COMMIT_GATE_NAME,
     });
@@ -263,6 +261,7 @@ export class Agent implements AgentHandle {
   #deliverTicks(): void {
     const due = Math.floor((performance.now() - this.#startedMs) / this.options.config.raft.tickMs);
     let missing = Math.min(due - this.#ticksDelivered, MAX_CATCH_UP_TICKS);
+    this.#ticksDropped += due - this.#ticksDelivered - missing;
     this.#ticksDelivered = due;
     const jitterRange = this.#state.config.electionTimeoutJitterTicks;
     while (missing-- > 0) {
@@ -421,9 +420,21 @@ export class Agent implements AgentHandle {
   #renewWatchdog(): void {
     const state = this.#state;
     const tickMs = this.options.config.raft.tickMs;
-    this.watchdog?.renew(
-      hasWriteAuthority(state) ? (state.leaseRemainingTicks - 1) * tickMs : null,
-    );
+    if (hasWriteAuthority(state)) {
+      // The lease ends when tick (processed + remaining) falls due; the deadline is one tick
+      // before, on the monotonic clock the ticks are delivered by. Anchored on the ticks'
+      // due time, not on now, so a step that waited in the queue or on an fsync does not
+      // push the deadline past the lease.
+      const processed = this.#ticksProcessed + this.#ticksDropped;
+      const deadlineMs = this.#startedMs + (processed + state.leaseRemainingTicks - 1) * tickMs;
+      this.watchdog?.renew(deadlineMs - performance.now());
+      return;
+    }
+    // Authority ended. Until a read shows the server fenced, stopped or a standby, the
+    // last deadline stands: a fence slower than the lease's margin (the SQL fence may take
+    // FENCE_DEADLINE_MS, then an immediate stop) ends in the watchdog's kill, before any
+    // other node can have been elected (docs/SAFETY.md, "the lease in real time").
+    this.watchdog?.renew(mayAcceptWrites(state.postgres) ? "hold" : null);
   }
 
   /** Writes the committed cluster parameters and reloads Postgres when they change. */
@@ -657,4 +668,10 @@ async function checkIdentity(config: AgentConfig, bootstrap: boolean): Promise<s
       "backup, or remove the node (hactl members remove) and re-add it with an empty node.data_dir";
   }
   return null;
+}
+
+/** True unless the last read shows the local server fenced, stopped, absent or a standby. */
+function mayAcceptWrites(observation: PostgresObservation | null): boolean {
+  return observation !== null && observation.status === "running" && !observation.inRecovery &&
+    !observation.fenced;
 }

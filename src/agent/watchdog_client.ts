@@ -67,14 +67,22 @@ export class WatchdogClient {
     return new WatchdogClient(child);
   }
 
-  /** Arms the watchdog for `validMs` more milliseconds, or disarms it (null). */
-  renew(validMs: number | null): void {
-    const line = validMs === null ? "disarm\n" : `arm ${Math.max(0, Math.floor(validMs))}\n`;
+  /**
+   * Arms the watchdog for `validMs` more milliseconds, disarms it (null), or holds it
+   * ("hold": the last deadline stands, no renewal, the commit gate leaves).
+   */
+  renew(validMs: number | null | "hold"): void {
+    const line = validMs === null
+      ? "disarm\n"
+      : validMs === "hold"
+      ? "hold\n"
+      : `arm ${Math.max(0, Math.floor(validMs))}\n`;
     const now = performance.now();
-    if (line === this.#lastLine && line === "disarm\n") return;
+    const standing = line === "disarm\n" || line === "hold\n";
+    if (line === this.#lastLine && standing) return;
     if (
-      line !== "disarm\n" && now - this.#lastSentMs < MIN_RENEWAL_INTERVAL_MS &&
-      this.#lastLine !== "disarm\n"
+      !standing && now - this.#lastSentMs < MIN_RENEWAL_INTERVAL_MS &&
+      this.#lastLine.startsWith("arm ")
     ) return;
     this.#lastLine = line;
     this.#lastSentMs = now;

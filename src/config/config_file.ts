@@ -9,7 +9,12 @@
  *
  * @module
  */
-import { defaultCoreConfig } from "../core/config.ts";
+import {
+  coreConfigOf,
+  leaseSafetyTicksFor,
+  MIN_LEASE_SAFETY_TICKS,
+  WATCHDOG_KILL_MARGIN_MS,
+} from "./core_config.ts";
 import type { SyncMode } from "../core/types.ts";
 import {
   type AgentConfig,
@@ -446,12 +451,7 @@ function checkAcrossKeys(
     );
   }
   try {
-    defaultCoreConfig({
-      electionTimeoutTicks: config.raft.electionTimeoutTicks,
-      electionTimeoutJitterTicks: config.raft.electionTimeoutJitterTicks,
-      heartbeatIntervalTicks: config.raft.heartbeatIntervalTicks,
-      clockDriftPermille: config.raft.clockDriftPermille,
-    });
+    coreConfigOf(config);
   } catch (error) {
     // The core's assertion names the rule; its "invariant violated" prefix would only confuse here.
     const detail = (error instanceof Error ? error.message : String(error)).replace(
@@ -462,11 +462,20 @@ function checkAcrossKeys(
       `${
         origin("raft.election_timeout_ticks")
       }: raft.election_timeout_ticks = ${config.raft.electionTimeoutTicks}, ` +
-        `raft.heartbeat_interval_ticks = ${config.raft.heartbeatIntervalTicks}: ${detail}`,
+        `raft.heartbeat_interval_ticks = ${config.raft.heartbeatIntervalTicks}: ${detail}` +
+        marginNote(config.raft.tickMs),
     );
   }
   checkPortClashes(config, origin, errors);
   checkTlsFiles(config, origin, errors);
+}
+
+/** Why a short tick shortens the lease (the watchdog's margin is real time, not ticks). */
+function marginNote(tickMs: number): string {
+  const margin = leaseSafetyTicksFor(tickMs);
+  if (margin <= MIN_LEASE_SAFETY_TICKS) return "";
+  return ` (with raft.tick_ms = ${tickMs} the lease ends ${margin} ticks early so that the ` +
+    `watchdog's ${WATCHDOG_KILL_MARGIN_MS} ms fit: raise raft.tick_ms or raft.election_timeout_ticks)`;
 }
 
 function checkTlsFiles(

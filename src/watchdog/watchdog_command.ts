@@ -1,7 +1,9 @@
 /**
  * `hactl watchdog`: a process apart from the agent's event loop (S3). The agent writes
  * one line per tick to its standard input: `arm <ms>` while it may act as primary (the
- * time left before its lease could expire, less a margin), `disarm` otherwise. If the
+ * time left before its lease could expire, less a margin), `hold` once authority ended while
+ * Postgres is not yet seen fenced (the deadline stands, the commit gate leaves), `disarm`
+ * otherwise. If the
  * armed deadline passes without a renewal — the agent is frozen (SIGSTOP), its event loop
  * is stuck, or it died — the watchdog kills the local postmaster and all its processes, so
  * that the old primary acknowledges nothing after a new one may exist.
@@ -145,6 +147,10 @@ export async function watchdogCommand(args: string[]): Promise<number> {
         deadlineTimer = setTimeout(atDeadline, Number(armed[1]));
         gate?.acknowledge();
         if (device !== null && !device.active) void check(); // open the device at once
+      } else if (line === "hold") {
+        // Authority ended but Postgres is not yet seen fenced: the commit gate leaves at
+        // once, the deadline stands (a fence slower than the lease's margin ends here).
+        gate?.disarm();
       } else if (line === "disarm") {
         deadline = null;
         clearTimeout(deadlineTimer);
