@@ -35,6 +35,8 @@ export const COMMON_FLAGS_USAGE =
   `  --api HOST:PORT     an agent's API (repeatable); default: from --config
   --config FILE       a node's config: its API, its peers' APIs and the secret file
   --secret-file FILE  the cluster secret: the API tokens are derived from it, it is never sent
+  --ca-file FILE      the cluster CA: talk HTTPS to --api addresses (default: tls.ca_file of
+                      --config; without either, plain HTTP)
   --json              machine-readable output
   -h, --help          this text`;
 
@@ -79,6 +81,7 @@ export async function parseOperatorArgs(
         api: { type: "string", multiple: true },
         config: { type: "string" },
         "secret-file": { type: "string" },
+        "ca-file": { type: "string" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
         ...extra,
@@ -130,7 +133,14 @@ async function resolveTargets(
     const others = memberAddresses(config).filter((member) => member.id !== config.node.id);
     if (apis.length === 0) apis = [...own, ...others].map(formatApiAddress);
     secretFile ??= config.cluster.secretFile;
-    await useApiTls(tlsFilesOf(config)?.caFile ?? null);
+    if (typeof values["ca-file"] !== "string") await useApiTls(tlsFilesOf(config)?.caFile ?? null);
+  }
+  if (typeof values["ca-file"] === "string") {
+    try {
+      await useApiTls(values["ca-file"]);
+    } catch (error) {
+      throw new UsageError(`--ca-file: ${(error as Error).message}`, usage);
+    }
   }
   if (apis.length === 0) {
     throw new UsageError("say which agent to ask: --api HOST:PORT or --config FILE", usage);
