@@ -6,6 +6,7 @@
 import { runCommand } from "./cli/run_command.ts";
 import { initCommand } from "./cli/init_command.ts";
 import { demoCommand } from "./cli/demo_command.ts";
+import { doctorCommand } from "./cli/doctor/doctor_command.ts";
 import { showCommand } from "./cli/show_command.ts";
 import { OPERATOR_COMMANDS } from "./cli/commands.ts";
 import { watchdogCommand } from "./watchdog/watchdog_command.ts";
@@ -21,6 +22,10 @@ const LOCAL_COMMANDS: Record<string, { summary: string; run(args: string[]): Pro
     run: runCommand,
   },
   init: { summary: "write a commented config file and a cluster secret", run: initCommand },
+  doctor: {
+    summary: "check this host before hactl run: ports, peers, clocks, disk, Postgres, files",
+    run: (args) => doctorCommand(args),
+  },
   watchdog: {
     summary: "(internal) the fencing watchdog started by hactl run",
     run: watchdogCommand,

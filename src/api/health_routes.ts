@@ -23,6 +23,9 @@ export const UNSUPPORTED_PATRONI_ENDPOINTS: Readonly<Record<string, string>> = {
   "/sigterm": "stop the agent with a signal or `systemctl stop`, not over HTTP",
 };
 
+/** Header of every health check and probe answer: the agent's wall clock, epoch ms. */
+export const AGENT_TIME_HEADER = "x-hactl-time-ms";
+
 /** Registers the health checks, probes and read-only documents on `app`. */
 export function registerHealthRoutes(
   app: Hono,
@@ -76,6 +79,9 @@ async function answerCheck(
   const result = endpoint.check({ status, query, details, primaryHoldMs });
   const code = result.healthy ? 200 : 503;
   context.header("cache-control", "no-store");
+  // This agent's wall clock in epoch ms: `hactl doctor` compares members' clocks with it (the
+  // Date header has whole seconds and is cached by the server, up to ~2 s behind).
+  context.header(AGENT_TIME_HEADER, String(Date.now()));
   if (!wantsBody) return context.body(null, code);
   return context.json({
     ...nodeDocument(status, details, Date.now()),
