@@ -168,7 +168,8 @@ export interface ReconcileContext {
  * One supervisor action towards `role`: the new Postgres, or null when nothing changes (or
  * nothing can be done yet, e.g. a rewind whose source is down). Any role but primary and
  * hold first fences a writable server (the shell fences before it stops, rewinds or
- * demotes); a stopped primary asked to be fenced is started fenced.
+ * demotes); a stopped primary asked to be fenced is started fenced, except during a
+ * transfer, which stops the fenced primary and keeps it stopped.
  */
 export function reconcilePostgres(
   postgres: PostgresModel,
@@ -191,6 +192,13 @@ export function reconcilePostgres(
     case "clone":
       return rejoin(postgres, context.nodeIds.indexOf(role.source), role.kind, context);
     case "fenced":
+      if (role.shutDown) {
+        // A transfer: the fenced primary is stopped (the shell's fast shutdown) and stays
+        // stopped while the transfer lasts; TimeoutNow waits for this stopped read.
+        return postgres.status === "running" && !postgres.inRecovery
+          ? { ...postgres, status: "stopped" }
+          : null;
+      }
       return postgres.status === "stopped" && !postgres.inRecovery
         ? { ...postgres, status: "running", fenced: true }
         : null;

@@ -255,7 +255,13 @@ export function progressTransfer(draft: Draft, output: Output): void {
   const target = draft.progress[transfer.target];
   const own = draft.postgres;
   if (!target || target.matchIndex < lastIndex(draft)) return;
-  if (own?.status === "running" && !own.fenced) return;
+  // A primary is stopped for the transfer (PostgresRole `fenced` with `shutDown`): wait for
+  // the read of the stopped server, whose position holds its shutdown checkpoint. Sent on
+  // the fenced but running server's position, the target could promote before that record
+  // arrives, leaving the old primary one record past the fork point: a rewind after every
+  // such switchover, and a failed rewind (the target not yet promoted) left it diverged
+  // and unable to elect with the third node (found by the scheduled-switchover test).
+  if (own?.status === "running" && !own.inRecovery) return;
   if (own?.position && !holdsAllOf(target.position, own.position)) return;
   draft.transfer = { ...transfer, timeoutNowSent: true };
   draft.leaseRemainingTicks = 0;

@@ -215,7 +215,7 @@ function ackOf(node: NodeState) {
   };
 }
 
-Deno.test("switchover: the leader fences first, waits for the target's WAL, then sends TimeoutNow", () => {
+Deno.test("switchover: the leader fences, stops, waits for the target's WAL, then sends TimeoutNow", () => {
   let node = acknowledge(leader(), "n2");
   node =
     feed(node, { kind: "postgres", observation: observation(at(2, 300), true), readTicksAgo: 0 })
@@ -229,18 +229,29 @@ Deno.test("switchover: the leader fences first, waits for the target's WAL, then
   assertEquals(decidePostgresRole(node).kind, "fenced");
   const fenced = { ...observation(at(2, 310), true), fenced: true };
   node = feed(node, { kind: "postgres", observation: fenced, readTicksAgo: 0 }).state;
+  assertEquals(decidePostgresRole(node), {
+    kind: "fenced",
+    reason: "leadership transfer to n3",
+    shutDown: true,
+  });
+  // Fenced but still running: the target holding its position is not enough, the shutdown
+  // checkpoint is still to come (regression: TimeoutNow went out here).
+  const onRunning = deliver(node, { ...ackOf(node), from: "n3", matchIndex: 2, position: at(2, 310) });
+  assertEquals(onRunning.messages.filter((message) => message.kind === "timeout-now").length, 0);
+  const stopped = { ...fenced, status: "stopped" as const, position: at(2, 320) };
+  node = feed(onRunning.state, { kind: "postgres", observation: stopped, readTicksAgo: 0 }).state;
   const behind = deliver(node, {
     ...ackOf(node),
     from: "n3",
     matchIndex: 2,
-    position: at(2, 305),
+    position: at(2, 310),
   });
   assertEquals(behind.messages.filter((message) => message.kind === "timeout-now").length, 0);
   const caughtUp = deliver(behind.state, {
     ...ackOf(node),
     from: "n3",
     matchIndex: 2,
-    position: at(2, 310),
+    position: at(2, 320),
   });
   assertEquals(
     caughtUp.messages.filter((message) => message.kind === "timeout-now").map((message) =>

@@ -224,7 +224,8 @@ function lateTimeoutNow(faults: Partial<FaultSwitches>): Network {
     kind: "admin",
     request: { kind: "transfer", requestId: "switchover", target: "n3" },
   });
-  network.setPostgres("n1", { ...observation(at(1, 100), true), fenced: true });
+  // Fenced, then stopped for the transfer: TimeoutNow waits for the stopped server's read.
+  network.setPostgres("n1", { ...observation(at(1, 100), true), fenced: true, status: "stopped" });
   network.stallWhen = (message) => message.kind === "timeout-now";
   network.deliverAll();
   assert(network.stalled.has("n3"), "TimeoutNow was sent and n3 stalled on it");
