@@ -31,6 +31,7 @@ import { ParameterApplier } from "./parameter_applier.ts";
 import { seedCommands } from "./config_seed.ts";
 import { DecisionLog } from "./decision_log.ts";
 import { historyCommands } from "./promotion_history.ts";
+import { SwitchoverScheduler } from "./switchover_scheduler.ts";
 import { hookCallsFor, hookRoleOf, HookRunner } from "./hook_runner.ts";
 import { explain, type WhyReport } from "./why.ts";
 import type { AgentConfig } from "../config/config_schema.ts";
@@ -39,6 +40,8 @@ import { RaftStorage } from "../storage/raft_storage.ts";
 import { StorageCorruptionError } from "../storage/durable_file.ts";
 import { readNodeIdentity, writeNodeIdentity } from "../storage/node_identity.ts";
 import { PeerTransport } from "../transport/peer_transport.ts";
+import { readPeerTlsMaterial } from "../transport/peer_tls.ts";
+import { tlsFilesOf } from "../config/tls_config.ts";
 import { findPostgresBinaries } from "../postgres/binaries.ts";
 import { PostgresReconciler } from "./reconciler.ts";
 import { PrimaryGuard } from "./primary_guard.ts";
@@ -118,6 +121,8 @@ export class Agent implements AgentHandle {
   primaryGuard: PrimaryGuard | null = null;
   /** The last decisions, for `hactl why`. */
   readonly decisions: DecisionLog;
+  /** Carries out a scheduled switchover when this node leads at its time. */
+  readonly switchovers: SwitchoverScheduler;
   watchdog: WatchdogClient | null = null;
   refusal: string | null = null;
 
@@ -129,6 +134,13 @@ export class Agent implements AgentHandle {
     this.#state = state;
     this.members = memberAddresses(options.config);
     this.decisions = new DecisionLog(options.log);
+    this.switchovers = new SwitchoverScheduler(
+      options.config.node.id,
+      () => this.#state,
+      (request, timeoutMs) => this.submit(request, timeoutMs),
+      this.decisions,
+      options.log,
+    );
   }
 
   /** Opens storage, checks identity, and starts transport, reconciler and clock. */
@@ -182,10 +194,13 @@ export class Agent implements AgentHandle {
         member,
       ) => [member.id, member.raft]),
     );
+    const tlsFiles = tlsFilesOf(config);
     this.transport = new PeerTransport({
       nodeId: config.node.id,
       clusterId: config.cluster.name,
       secret: this.options.secret,
+      // tls.enabled: mutual TLS with the cluster CA on the Raft port too, HMAC kept inside.
+      tls: tlsFiles === null ? null : await readPeerTlsMaterial(tlsFiles),
       listen: config.raft.listen,
       peers,
       onMessage: (message) => this.#enqueue({ kind: "message", message }),
@@ -193,7 +208,7 @@ export class Agent implements AgentHandle {
       // A bug of this node, reported loudly, but never allowed to stop it (see PeerTransport.send).
       onSendRefused: (reason) => log.error("transport", reason),
     });
-    this.transport.start();
+    await this.transport.start();
     this.reconciler = new PostgresReconciler({
       settings,
       binaries,
@@ -451,6 +466,7 @@ export class Agent implements AgentHandle {
   #leaderHousekeeping(): void {
     const state = this.#state;
     if (state.role !== "leader" || !ownTermCommitted(state) || state.transfer !== null) return;
+    this.switchovers.check(Date.now());
     const propose = (request: AdminRequest) => this.#enqueue({ kind: "admin", request });
     const id = () => `auto-${++this.#requestSequence}`;
     if (
@@ -549,6 +565,7 @@ export class Agent implements AgentHandle {
       members: this.members,
       refusal: this.refusal,
       startedAtIso: this.startedAtIso,
+      tlsEnabled: tlsFilesOf(this.options.config) !== null,
     };
   }
 

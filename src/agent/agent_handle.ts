@@ -103,6 +103,11 @@ export interface AgentStatus {
   /** Set when the node refuses to take part (damaged state); status and API still work. */
   readonly refusal: string | null;
   readonly startedAtIso: string;
+  /**
+   * tls.enabled: true when the Raft peer transport (mutual TLS), the REST API (HTTPS) and
+   * Postgres (hostssl) use TLS; false when all three run in plain text. Absent in test agents.
+   */
+  readonly tlsEnabled?: boolean;
 }
 
 /** The result of an operator request. */

@@ -1,8 +1,9 @@
 /**
- * The operator endpoints that change the cluster: switchover, pause/resume, membership and
- * the key-value store. Each needs `Authorization: Bearer <admin token>`, checks its body,
- * submits one request to the local core and maps the core's answer to HTTP: 200 done, 409
- * refused (with the leader's API address when another node leads), 504 no answer in time.
+ * The operator endpoints that change the cluster: pause/resume, membership and the key-value
+ * store (switchover: switchover_routes.ts). Each needs `Authorization: Bearer <admin token>`,
+ * checks its body, submits one request to the local core and maps the core's answer to HTTP:
+ * 200 done, 409 refused (with the leader's API address when another node leads), 504 no
+ * answer in time.
  *
  * @module
  */
@@ -11,7 +12,7 @@ import type { AdminRequest, Command } from "../core/mod.ts";
 import type { AdminResult, AgentHandle } from "../agent/agent_handle.ts";
 import { formatApiAddress } from "./api_address.ts";
 import { authorize, bearer } from "./api_auth.ts";
-import { keyValueCommand, optionalNodeId, readJsonObject, requiredNodeId } from "./request_body.ts";
+import { keyValueCommand, readJsonObject, requiredNodeId } from "./request_body.ts";
 
 export { authorize, bearer };
 
@@ -40,10 +41,6 @@ export function registerAdminRoutes(app: Hono, handle: AgentHandle, adminToken: 
       const request = build(await readJsonObject(context.req.raw));
       return respond(context, handle, await submit(handle, request));
     };
-  app.post(
-    "/switchover",
-    single((body) => ({ kind: "transfer", target: optionalNodeId(body, "target") })),
-  );
   app.post("/pause", single(() => propose({ kind: "pause", paused: true })));
   app.post("/resume", single(() => propose({ kind: "pause", paused: false })));
   app.post("/kv", single((body) => propose(keyValueCommand(body))));

@@ -92,6 +92,11 @@ function raftMetrics(page: MetricsPage, status: AgentStatus): void {
   );
   page.gauge("hactl_paused", "1 while the cluster is paused (maintenance).", status.cluster.paused);
   page.gauge(
+    "hactl_tls_enabled",
+    "1 when the Raft peer transport, REST API and Postgres use TLS; 0: all three in plain text.",
+    status.tlsEnabled ?? false,
+  );
+  page.gauge(
     "hactl_agent_step_age_seconds",
     "Seconds since the agent's loop last finished a step (grows when the loop is stuck).",
     status.stepAgeMs / 1000,

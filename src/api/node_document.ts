@@ -11,6 +11,8 @@ import { formatApiAddress } from "./api_address.ts";
 import { describeNodeRole, isWritablePrimary } from "./health.ts";
 import { isQuorumStandby, standbyLagBytes } from "./health_checks.ts";
 import { replicationState } from "./postgres_details.ts";
+import { plainTextParts } from "../config/tls_config.ts";
+import { readScheduledSwitchover } from "../agent/scheduled_switchover.ts";
 
 /** The version reported in documents and metrics. */
 export const HACTL_VERSION = "0.1.0";
@@ -80,6 +82,9 @@ export function nodeDocument(
       activity: status.postgres.activity,
       last_error: status.postgres.lastError,
       refusal: status.refusal,
+      // tls.enabled = false is a choice the operator made; say what it leaves unencrypted.
+      tls: status.tlsEnabled ?? false,
+      plain_text: plainTextParts(status.tlsEnabled ?? false),
     },
   };
 }
@@ -108,7 +113,20 @@ export function clusterDocument(status: AgentStatus): Record<string, unknown> {
       tags: self ? status.tags : {},
     };
   });
-  return { members, scope: status.clusterName, ...(status.cluster.paused ? { pause: true } : {}) };
+  const scheduled = readScheduledSwitchover(status.cluster.keyValues);
+  return {
+    members,
+    scope: status.clusterName,
+    ...(status.cluster.paused ? { pause: true } : {}),
+    // Patroni's field and names (at, from, to); `to` is absent for "the best standby".
+    ...(scheduled === null ? {} : {
+      scheduled_switchover: {
+        at: scheduled.at,
+        from: scheduled.from,
+        ...(scheduled.candidate === null ? {} : { to: scheduled.candidate }),
+      },
+    }),
+  };
 }
 
 function memberRole(status: AgentStatus, id: string): string {

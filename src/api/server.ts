@@ -15,6 +15,7 @@ import { registerAdminRoutes } from "./admin_routes.ts";
 import { registerAuthorization } from "./api_auth.ts";
 import type { ApiTokens } from "../config/derived_credentials.ts";
 import { registerFailoverRoutes } from "./failover_routes.ts";
+import { registerSwitchoverRoutes } from "./switchover_routes.ts";
 import { registerConfigRoutes } from "./config_routes.ts";
 import { registerWhyRoutes } from "./why_routes.ts";
 import { registerReloadRoutes, type ReloadNodeFile } from "./reload_routes.ts";
@@ -73,6 +74,7 @@ export function createApiApp(handle: AgentHandle, options: ApiOptions): Hono {
   // Routes that change the cluster (authenticated): add new ones in admin_routes.ts or a
   // sibling file registered here.
   registerAdminRoutes(app, handle, options.tokens.admin);
+  registerSwitchoverRoutes(app, handle, options.tokens.admin);
   registerFailoverRoutes(app, handle, options.tokens.admin);
   registerConfigRoutes(app, handle, options.tokens.admin);
   registerWhyRoutes(app, handle);
@@ -104,7 +106,10 @@ export function createApiApp(handle: AgentHandle, options: ApiOptions): Hono {
 export interface ApiServer {
   /** The port it listens on (the real one when 0 was asked for). */
   readonly port: number;
-  /** Stops accepting connections and waits for open requests to finish. */
+  /**
+   * Stops accepting connections and waits for open requests to finish, at most
+   * {@link API_SHUTDOWN_TIMEOUT_MS}.
+   */
   close(): Promise<void>;
 }
 
@@ -127,5 +132,29 @@ export function startApiServer(
   const server = options.tls === undefined || options.tls === null
     ? Deno.serve(listen, app.fetch)
     : Deno.serve({ ...listen, cert: options.tls.cert, key: options.tls.key }, app.fetch);
-  return { port: server.addr.port, close: () => server.shutdown() };
+  return { port: server.addr.port, close: () => shutdownWithin(server, API_SHUTDOWN_TIMEOUT_MS) };
+}
+
+/**
+ * Longest wait for open requests when the API closes. `Deno.HttpServer.shutdown()` waits for
+ * every request in flight, and a stranger that announces a huge body and never sends it keeps
+ * one in flight for ever: `hactl run` then never got to stop its agent and Postgres on SIGTERM
+ * (found by test/scenarios/hostile_neighbour_test.ts). Connections still open after this end
+ * with the process.
+ */
+export const API_SHUTDOWN_TIMEOUT_MS = 2_000;
+
+/** `server.shutdown()`, no longer waited for after `timeoutMs`. */
+async function shutdownWithin(server: Deno.HttpServer, timeoutMs: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs);
+  });
+  const shutdown = server.shutdown();
+  shutdown.catch(() => {}); // a failure after the deadline has no one left to tell
+  try {
+    await Promise.race([shutdown, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -69,8 +69,8 @@ export async function postOperatorRequest(options: {
   readonly token: string;
   readonly trustedApis: readonly string[];
   readonly timeoutMs?: number;
-  /** POST unless said otherwise (PATCH /config). */
-  readonly method?: "POST" | "PATCH";
+  /** POST unless said otherwise (PATCH /config, DELETE /switchover). */
+  readonly method?: "POST" | "PATCH" | "DELETE";
 }): Promise<OperatorOutcome> {
   const first = await postOnce(options.api, options);
   if (
@@ -94,7 +94,7 @@ async function postOnce(
     body: unknown;
     token: string;
     timeoutMs?: number;
-    method?: "POST" | "PATCH";
+    method?: "POST" | "PATCH" | "DELETE";
   },
 ): Promise<OperatorOutcome> {
   const timeoutMs = options.timeoutMs ?? OPERATOR_TIMEOUT_MS;

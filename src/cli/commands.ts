@@ -47,7 +47,7 @@ export const OPERATOR_COMMANDS: Record<string, OperatorCommand> = {
     run: (args) => versionCommand(args),
   },
   switchover: {
-    summary: "planned, lossless change of primary (--to NODE, --scheduled TIME, --wait)",
+    summary: "planned, lossless change of primary (--to NODE, --scheduled TIME, --cancel, --wait)",
     run: (args) => switchoverCommand(args),
   },
   failover: {

@@ -4,7 +4,11 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { renderConfigTemplate, type TemplateValues } from "../config/config_template.ts";
+import {
+  renderConfigTemplate,
+  type TemplateNotes,
+  type TemplateValues,
+} from "../config/config_template.ts";
 import { generateClusterSecret, writeClusterSecretFile } from "../config/cluster_secret.ts";
 import { UsageError } from "./usage_error.ts";
 import { parseMemberList, writeClusterConfigs } from "./init_cluster.ts";
@@ -24,6 +28,12 @@ Writes a fully commented config for one node (and a new cluster secret, mode 060
 Writes the config of every member at once, DIR/<node>/hactl.toml, and one DIR/cluster.secret:
 copy the secret and each node's config to --config-dir (default /etc/hactl) on that node.
   --nodes "node1=10.0.0.1,node2=10.0.0.2,node3=10.0.0.3"   every member and its address`;
+
+/** The comment beside `tls.enabled = false` in a config of `hactl init` for one node. */
+const SINGLE_NODE_TLS_NOTE: TemplateNotes = {
+  "tls.enabled":
+    "plain text: Raft port, REST API and Postgres; hactl init --nodes makes certificates",
+};
 
 /** Writes the config; refuses to overwrite an existing file. */
 export async function initCommand(args: string[]): Promise<number> {
@@ -82,13 +92,20 @@ export async function initCommand(args: string[]): Promise<number> {
     "raft.advertise": `${advertise}:7401`,
     "postgres.data_dir": `${dataDir}/pgdata`,
     "postgres.advertise_host": advertise,
+    // One node's init cannot make certificates the other members share (they must come from
+    // one CA), so it writes plain text, and says so in the file, on the console and in status.
+    "tls.enabled": false,
   };
-  await Deno.writeTextFile(output, renderConfigTemplate(template), {
+  await Deno.writeTextFile(output, renderConfigTemplate(template, SINGLE_NODE_TLS_NOTE), {
     createNew: true,
     mode: 0o644,
   });
   console.log(
-    `wrote ${output}; start the first node with: hactl run --config ${output} --bootstrap`,
+    `wrote ${output}; start the first node with: hactl run --config ${output} --bootstrap\n` +
+      `TLS is off in it (tls.enabled = false): the Raft port, REST API and Postgres run in plain ` +
+      `text. For TLS, write every member's config with hactl init --nodes (it creates a cluster ` +
+      `CA and certificates), or set tls.enabled = true and tls.ca_file, tls.cert_file and ` +
+      `tls.key_file to certificates of your own CA.`,
   );
   return 0;
 }

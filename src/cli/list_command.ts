@@ -17,6 +17,11 @@ import {
   runGuarded,
 } from "./operator_options.ts";
 import { UsageError } from "./usage_error.ts";
+import {
+  describeSchedule,
+  readScheduledSwitchover,
+  type ScheduledSwitchover,
+} from "../agent/scheduled_switchover.ts";
 
 /** Most rounds of `--watch` when `--count` is not given (a day at one second). */
 const MAX_WATCH_ROUNDS = 86_400;
@@ -26,7 +31,8 @@ export const LIST_USAGE =
   `usage: hactl list [--watch SECONDS [--count N]] (--api HOST:PORT | --config FILE) [--json]
 
 Every member as Patroni's list shows it: member, host, role (Leader, Sync Standby, Quorum
-Standby, Replica), state, timeline, lag in MB behind the leader, pending restart, tags.
+Standby, Replica), state, timeline, lag in MB behind the leader, pending restart, tags; then
+"switchover scheduled at ..." when one is pending (hactl switchover --scheduled).
   --watch SECONDS     print the list again every SECONDS until interrupted
   --count N           with --watch: stop after N lists
 ${COMMON_FLAGS_USAGE}`;
@@ -112,8 +118,24 @@ export function listRows(statuses: ReadonlyMap<string, AgentStatus | null>): Lis
   });
 }
 
-/** The table for people, headed by the cluster name. */
-export function renderList(clusterName: string, rows: readonly ListRow[]): string {
+/**
+ * The pending scheduled switchover as the members report it (the answer that has committed
+ * the most entries: the leader's, when it answered), or null.
+ */
+export function pendingSwitchover(
+  statuses: ReadonlyMap<string, AgentStatus | null>,
+): ScheduledSwitchover | null {
+  const answered = [...statuses.values()].filter((status) => status !== null);
+  const latest = answered.sort((a, b) => b.raft.commitIndex - a.raft.commitIndex)[0];
+  return latest ? readScheduledSwitchover(latest.cluster.keyValues) : null;
+}
+
+/** The table for people, headed by the cluster name; then the pending switchover, if any. */
+export function renderList(
+  clusterName: string,
+  rows: readonly ListRow[],
+  scheduled: ScheduledSwitchover | null = null,
+): string {
   const cells = rows.map((row) => [
     row.member,
     row.host ?? "-",
@@ -124,7 +146,8 @@ export function renderList(clusterName: string, rows: readonly ListRow[]): strin
     row.pendingRestart === null ? "-" : row.pendingRestart ? "*" : "",
     Object.entries(row.tags).map(([key, value]) => `${key}=${value}`).join(",") || "",
   ]);
-  return `Cluster: ${clusterName}\n${renderTable(LIST_COLUMNS, cells)}`;
+  const table = `Cluster: ${clusterName}\n${renderTable(LIST_COLUMNS, cells)}`;
+  return scheduled === null ? table : `${table}\n${describeSchedule(scheduled)}`;
 }
 
 /** Runs `hactl list ARGS`; 0 when at least one member answered (in the last round). */
@@ -145,8 +168,11 @@ export function listCommand(
       const statuses = await collectStatuses(parsed.apis, await optionalReadToken(parsed));
       const rows = listRows(statuses);
       const name = [...statuses.values()].find((status) => status !== null)?.clusterName ?? "?";
+      const scheduled = pendingSwitchover(statuses);
       output.out(
-        parsed.json ? JSON.stringify({ cluster: name, members: rows }) : renderList(name, rows),
+        parsed.json
+          ? JSON.stringify({ cluster: name, members: rows, scheduledSwitchover: scheduled })
+          : renderList(name, rows, scheduled),
       );
       code = rows.every((row) => row.state === "unreachable") ? 1 : 0;
       if (code === 1) {

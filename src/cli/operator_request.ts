@@ -20,7 +20,9 @@ export async function sendOperatorRequest(options: {
   readonly doneMessage: string;
   readonly output: CommandOutput;
   readonly timeoutMs?: number;
-  readonly method?: "POST" | "PATCH";
+  readonly method?: "POST" | "PATCH" | "DELETE";
+  /** The line printed when done, from the answer's body (instead of `doneMessage`). */
+  readonly describeDone?: (body: unknown) => string;
 }): Promise<number> {
   const { parsed, output } = options;
   let outcome: OperatorOutcome | null = null;
@@ -36,7 +38,10 @@ export async function sendOperatorRequest(options: {
   if (parsed.json) output.out(JSON.stringify(outcome));
   switch (outcome.kind) {
     case "done":
-      if (!parsed.json) output.out(`${options.doneMessage} (accepted by ${outcome.answeredBy})`);
+      if (!parsed.json) {
+        const done = options.describeDone?.(outcome.body) ?? options.doneMessage;
+        output.out(`${done} (accepted by ${outcome.answeredBy})`);
+      }
       return 0;
     case "timed-out":
       output.error(

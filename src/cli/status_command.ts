@@ -12,6 +12,7 @@ import { formatLsn } from "../postgres/lsn.ts";
 import { describeOptOut } from "../postgres/durability_settings.ts";
 import { fetchStatus } from "./api_client.ts";
 import { formatByteCount, renderTable } from "./table.ts";
+import { plainTextParts } from "../config/tls_config.ts";
 import {
   type CommandOutput,
   COMMON_FLAGS_USAGE,
@@ -129,6 +130,11 @@ export function renderStatusReport(statuses: ReadonlyMap<string, AgentStatus | n
     if (status.refusal) notes.push(`${status.nodeId} refuses to take part: ${status.refusal}`);
     if (status.postgres.lastError) {
       notes.push(`${status.nodeId} last error: ${status.postgres.lastError}`);
+    }
+    if (status.tlsEnabled === false) {
+      notes.push(
+        `${status.nodeId}: plain text (tls.enabled = false): ${plainTextParts(false).join(", ")}`,
+      );
     }
     const optOuts = status.postgres.durabilityOptOuts ?? [];
     if (optOuts.length > 0) {

@@ -1,6 +1,8 @@
 /**
- * `hactl switchover [--to NODE] [--scheduled TIME] [--wait]`: a planned, lossless change of
- * primary, now or at a given time, optionally waiting until the new primary is writable.
+ * `hactl switchover [--to NODE] [--scheduled TIME | --cancel] [--wait]`: a planned, lossless
+ * change of primary, now, or scheduled in the cluster for a given time (recorded in the Raft
+ * log and carried out by the leader's agent: the command returns at once), or the cancel of
+ * a scheduled one; optionally waiting until the new primary is writable.
  *
  * @module
  */
@@ -8,29 +10,32 @@ import {
   type CommandOutput,
   COMMON_FLAGS_USAGE,
   CONSOLE_OUTPUT,
+  type OperatorArgs,
   parseOperatorArgs,
   requireAdminToken,
   runGuarded,
 } from "./operator_options.ts";
 import { sendOperatorRequest } from "./operator_request.ts";
 import { UsageError } from "./usage_error.ts";
-import { currentLeader, delayUntil, waitForNewPrimary } from "./wait_for_primary.ts";
+import { parseScheduleTimeText } from "../agent/scheduled_switchover.ts";
+import { currentLeader, waitForNewPrimary } from "./wait_for_primary.ts";
 
-/** Latest --scheduled accepted: a week ahead. */
-const MAX_SCHEDULE_DELAY_MS = 7 * 24 * 3_600_000;
 /** How long --wait waits for the new primary by default. */
 export const DEFAULT_WAIT_TIMEOUT_SECONDS = 60;
 
 /** Usage text of `hactl switchover`. */
 export const SWITCHOVER_USAGE =
-  `usage: hactl switchover [--to NODE] [--scheduled TIME] [--wait [--timeout SECONDS]]
+  `usage: hactl switchover [--to NODE] [--scheduled TIME | --cancel] [--wait [--timeout SECONDS]]
                         (--api HOST:PORT | --config FILE) [--secret-file FILE]
 
 Planned, lossless change of primary: the primary is fenced, NODE (default: the most advanced
 standby) catches up, then takes over; the old primary follows it.
   --to NODE           the member to make primary
-  --scheduled TIME    wait until TIME (ISO 8601 with a zone, at most 7 days ahead), then start;
-                      this command waits in the foreground: keep it running until then
+  --scheduled TIME    record the switchover in the cluster for TIME (ISO 8601 with a zone, e.g.
+                      2026-05-01T02:00:00+02:00, at most 7 days ahead) and return; the leader
+                      then carries it out, only if it still leads at TIME (else it is dropped);
+                      hactl list shows it
+  --cancel            cancel the scheduled switchover
   --wait              return once the new primary accepts writes (exit 1 on timeout)
   --timeout SECONDS   how long --wait waits (default ${DEFAULT_WAIT_TIMEOUT_SECONDS})
 ${COMMON_FLAGS_USAGE}`;
@@ -43,24 +48,24 @@ export function switchoverCommand(
   return runGuarded("switchover", output, async () => {
     const parsed = await parseOperatorArgs(args, SWITCHOVER_USAGE, {
       stringFlags: ["to", "scheduled", "timeout"],
-      booleanFlags: ["wait"],
+      booleanFlags: ["wait", "cancel"],
     });
     if (parsed === null) return (output.out(SWITCHOVER_USAGE), 0);
     const target = parsed.flags.to ?? null;
     const wait = parsed.switches.wait === true;
     const timeoutMs = waitTimeoutMs(parsed.flags.timeout, SWITCHOVER_USAGE);
+    const scheduled = parsed.flags.scheduled;
+    const cancel = parsed.switches.cancel === true;
+    refuseMixedFlags({ target, wait, scheduled, cancel });
     const token = await requireAdminToken(parsed, SWITCHOVER_USAGE);
-    if (parsed.flags.scheduled !== undefined) {
-      const delayMs = delayUntil(parsed.flags.scheduled, Date.now(), MAX_SCHEDULE_DELAY_MS);
-      if (typeof delayMs === "string") {
-        throw new UsageError(`--scheduled ${delayMs}`, SWITCHOVER_USAGE);
+    if (cancel) return await cancelScheduled(parsed, token, output);
+    if (scheduled !== undefined) {
+      // The format here; the time itself (past, too far ahead) is the leader's to judge.
+      const problem = parseScheduleTimeText(scheduled);
+      if (typeof problem === "string") {
+        throw new UsageError(`--scheduled ${problem}`, SWITCHOVER_USAGE);
       }
-      output.error(
-        `switchover scheduled for ${parsed.flags.scheduled}; waiting ${
-          Math.round(delayMs / 1000)
-        } s`,
-      );
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      return await schedule(parsed, token, { target, at: scheduled }, output);
     }
     const formerLeader = wait ? await currentLeader(parsed.apis) : null;
     const code = await sendOperatorRequest({
@@ -75,6 +80,67 @@ export function switchoverCommand(
     });
     if (code !== 0 || !wait) return code;
     return await reportWait(parsed.apis, formerLeader, target, timeoutMs, output);
+  });
+}
+
+function refuseMixedFlags(options: {
+  target: string | null;
+  wait: boolean;
+  scheduled: string | undefined;
+  cancel: boolean;
+}): void {
+  if (options.cancel && (options.target !== null || options.scheduled !== undefined)) {
+    throw new UsageError("--cancel takes no --to or --scheduled", SWITCHOVER_USAGE);
+  }
+  if (options.wait && (options.cancel || options.scheduled !== undefined)) {
+    throw new UsageError(
+      "--wait goes with a switchover now only: a scheduled one runs in the cluster at its " +
+        "time (watch it with hactl list)",
+      SWITCHOVER_USAGE,
+    );
+  }
+}
+
+/** POST /switchover with scheduled_at: the leader validates the time and records it. */
+function schedule(
+  parsed: OperatorArgs,
+  token: string,
+  request: { target: string | null; at: string },
+  output: CommandOutput,
+): Promise<number> {
+  const to = request.target ?? "the most advanced standby";
+  return sendOperatorRequest({
+    parsed,
+    token,
+    path: "/switchover",
+    body: { target: request.target, scheduled_at: request.at },
+    doneMessage: `switchover to ${to} scheduled at ${request.at}`,
+    describeDone: (body) => {
+      const message = (body as { message?: unknown } | null)?.message;
+      return `${typeof message === "string" ? message : `switchover to ${to} scheduled`}; ` +
+        "it runs in the cluster, nothing needs to keep running here (cancel: hactl switchover " +
+        "--cancel)";
+    },
+    output,
+  });
+}
+
+/** DELETE /switchover: cancels the pending scheduled switchover. */
+function cancelScheduled(parsed: OperatorArgs, token: string, output: CommandOutput) {
+  return sendOperatorRequest({
+    parsed,
+    token,
+    path: "/switchover",
+    method: "DELETE",
+    body: {},
+    doneMessage: "scheduled switchover cancelled",
+    describeDone: (body) => {
+      const cancelled = (body as { cancelled?: { at?: unknown } | null } | null)?.cancelled;
+      return typeof cancelled?.at === "string"
+        ? `scheduled switchover at ${cancelled.at} cancelled`
+        : "scheduled switchover cancelled";
+    },
+    output,
   });
 }
 

@@ -51,16 +51,3 @@ export async function waitForNewPrimary(options: {
   }
   return null;
 }
-
-/** Milliseconds until `text` (ISO 8601 with a time zone), or why it is not acceptable. */
-export function delayUntil(text: string, nowMs: number, maxDelayMs: number): number | string {
-  if (!/(Z|[+-]\d{2}:?\d{2})$/.test(text)) {
-    return `${text}: give a time zone, e.g. 2026-05-01T02:00:00Z or 2026-05-01T04:00:00+02:00`;
-  }
-  const atMs = Date.parse(text);
-  if (Number.isNaN(atMs)) return `${text}: expected an ISO 8601 time such as 2026-05-01T02:00:00Z`;
-  if (atMs - nowMs > maxDelayMs) {
-    return `${text} is more than ${Math.round(maxDelayMs / 3_600_000)} hours away`;
-  }
-  return Math.max(0, atMs - nowMs);
-}

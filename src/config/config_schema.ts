@@ -116,7 +116,8 @@ export const CONFIG_SECTIONS = {
   postgres: "The local PostgreSQL server that hactl supervises.",
   log: "How the agent and its watchdog write their log lines (to standard error).",
   hooks: "Commands run on Postgres events, e.g. to move a virtual IP (Patroni's callbacks).",
-  tls: "TLS for Postgres (clients and replication) and the REST API, with a cluster CA.",
+  tls:
+    "TLS for Postgres (clients and replication), the REST API and the Raft port, with a cluster CA.",
 } as const;
 
 /** A section name. */
@@ -616,7 +617,10 @@ export const CONFIG_FIELDS: Readonly<Record<ConfigKeyPath, ConfigField>> = {
     help: [
       "true: Postgres runs with ssl = on and admits network clients only over TLS (hostssl),",
       "standbys, pg_basebackup and pg_rewind connect with sslmode=verify-full, and the REST API",
-      "serves HTTPS. false: plain text (hactl status says so). hactl init writes true.",
+      "serves HTTPS, and the Raft port takes only peers with a certificate of the cluster CA",
+      "naming their node id (subject CN). false: all three in plain text (hactl status, /patroni",
+      "and hactl_tls_enabled say so). hactl init --nodes writes true; hactl init for one node",
+      "writes false, as it cannot make certificates the other members share.",
     ],
     example: "true",
   },

@@ -20,11 +20,14 @@ export type TemplateValue = string | number | boolean | readonly string[];
 /** Values for the template; keys left out get their default (or are written commented out). */
 export type TemplateValues = Partial<Readonly<Record<ConfigKeyPath, TemplateValue>>>;
 
+/** A comment written after a key's value, on the same line (e.g. why it is off). */
+export type TemplateNotes = Partial<Readonly<Record<ConfigKeyPath, string>>>;
+
 /** Arrays longer than this are written one element per line. */
 const MAX_INLINE_ARRAY_LENGTH = 60;
 
-/** Renders a fully commented configuration file holding `values`. */
-export function renderConfigTemplate(values: TemplateValues): string {
+/** Renders a fully commented configuration file holding `values`, with `notes` beside them. */
+export function renderConfigTemplate(values: TemplateValues, notes: TemplateNotes = {}): string {
   for (const path of Object.keys(values)) {
     if (!Object.hasOwn(CONFIG_FIELDS, path)) {
       throw new Error(`renderConfigTemplate: ${path} is not a configuration key`);
@@ -42,7 +45,10 @@ export function renderConfigTemplate(values: TemplateValues): string {
     for (
       const path of CONFIG_KEY_PATHS.filter((candidate) => candidate.startsWith(`${section}.`))
     ) {
-      lines.push("", ...renderKey(path, values[path]));
+      const rendered = renderKey(path, values[path]);
+      const note = notes[path];
+      if (note !== undefined) rendered.push(`${rendered.pop()}  # ${note}`);
+      lines.push("", ...rendered);
     }
   }
   return `${lines.join("\n")}\n`;

@@ -27,6 +27,17 @@ export function tlsFilesOf(config: Pick<AgentConfig, "tls">): TlsFiles | null {
   return { caFile: tls.caFile, certFile: tls.certFile, keyFile: tls.keyFile };
 }
 
+/** What `tls.enabled` protects, as status, documents and `hactl init` name them. */
+export const TLS_PROTECTED_PARTS = ["raft peer transport", "rest api", "postgres"] as const;
+
+/**
+ * The parts that run in plain text: none with TLS on, all of {@link TLS_PROTECTED_PARTS} with
+ * it off (one setting covers the three).
+ */
+export function plainTextParts(tlsEnabled: boolean): readonly string[] {
+  return tlsEnabled ? [] : TLS_PROTECTED_PARTS;
+}
+
 /** "https" with TLS on, else "http": the scheme of this node's REST API. */
 export function apiSchemeOf(config: Pick<AgentConfig, "tls">): "https" | "http" {
   return tlsFilesOf(config) === null ? "http" : "https";

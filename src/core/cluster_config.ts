@@ -59,7 +59,10 @@ export function isTrueTag(value: string | undefined): boolean {
  * Why the tags forbid `node` to become primary, or null. `nofailover`, and Patroni's
  * `failover_priority = 0`, mean: never campaigns, never a switchover target.
  */
-export function failoverTagBlocker(applied: ClusterState, node: NodeId): string | null {
+export function failoverTagBlocker(
+  applied: Pick<ClusterState, "keyValues">,
+  node: NodeId,
+): string | null {
   if (isTrueTag(applied.keyValues[tagKey(node, "nofailover")])) return "tag nofailover is set";
   if (applied.keyValues[tagKey(node, "failover_priority")]?.trim() === "0") {
     return "tag failover_priority is 0";

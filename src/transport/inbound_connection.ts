@@ -7,6 +7,10 @@
  * stays open: the sender holds the secret, so the fault is a bug or a version skew, and closing
  * would only add reconnect churn. Every refusal is reported through `reject`, never thrown.
  *
+ * With TLS the handshake runs first, inside the same deadline as the first frame: until a frame
+ * authenticates, the connection counts against the pre-authentication limits. A frame must then
+ * claim the sender its client certificate names (see peer_tls.ts), or it is refused.
+ *
  * @module
  */
 import type { Message, NodeId } from "../core/types.ts";
@@ -21,7 +25,8 @@ import {
   verifyFrameMac,
 } from "./frame.ts";
 import { decodeMessageBytes } from "./message_codec.ts";
-import { closeQuietly, writeAll } from "./connection_io.ts";
+import { closeQuietly, type PeerConnection, writeAll } from "./connection_io.ts";
+import type { IncomingConnection } from "./peer_listener.ts";
 import { formatAddress, type TransportLimits } from "./transport_limits.ts";
 import { withDeadline } from "./wakeup.ts";
 
@@ -50,7 +55,11 @@ export class InboundConnection {
   readonly remote: string;
   /** The remote host alone: connection limits and report rates are per source address. */
   readonly sourceHost: string;
-  readonly #connection: Deno.TcpConn;
+  readonly #incoming: IncomingConnection;
+  /** The stream once the handshake (if any) is done. */
+  #connection: PeerConnection | null = null;
+  /** The node the peer's certificate names (TLS), or null on plain TCP. */
+  #certifiedNodeId: string | null = null;
   readonly #context: InboundContext;
   readonly #challenge = crypto.getRandomValues(new Uint8Array(CHALLENGE_BYTES));
   readonly #reader = new FrameReader();
@@ -59,10 +68,10 @@ export class InboundConnection {
   #closed = false;
 
   /** Wraps an accepted connection; nothing is sent before `serve()`. */
-  constructor(connection: Deno.TcpConn, context: InboundContext) {
-    this.#connection = connection;
+  constructor(incoming: IncomingConnection, context: InboundContext) {
+    this.#incoming = incoming;
     this.#context = context;
-    const address = connection.remoteAddr;
+    const address = incoming.remoteAddr;
     this.remote = formatAddress({ hostname: address.hostname, port: address.port });
     this.sourceHost = address.hostname;
   }
@@ -76,22 +85,31 @@ export class InboundConnection {
   close(): void {
     this.#closed = true;
     closeQuietly(this.#connection);
+    closeQuietly(this.#incoming);
   }
 
-  /** Sends the hello and handles frames until the connection ends or must be closed. */
+  /**
+   * Completes the TLS handshake (if any), sends the hello and handles frames until the
+   * connection ends or must be closed.
+   */
   async serve(): Promise<void> {
     const handshakeTimer = setTimeout(() => {
       if (this.#senderId !== null || this.#closed) return;
-      this.#refuse(`no authenticated frame within ${this.#context.limits.handshakeTimeoutMs} ms`);
+      const stage = this.#connection === null ? " (TLS handshake not finished)" : "";
+      this.#refuse(
+        `no authenticated frame within ${this.#context.limits.handshakeTimeoutMs} ms${stage}`,
+      );
     }, this.#context.limits.handshakeTimeoutMs);
     try {
+      const connection = await this.#secure();
+      if (connection === null) return;
       await withDeadline(
-        writeAll(this.#connection, encodeHello(this.#challenge)),
+        writeAll(connection, encodeHello(this.#challenge)),
         this.#context.limits.handshakeTimeoutMs,
         "sending the hello",
         () => this.close(),
       );
-      await this.#readLoop();
+      await this.#readLoop(connection);
     } catch {
       // The connection failed (reset, closed by us): there is nothing to report beyond its end.
     } finally {
@@ -100,10 +118,25 @@ export class InboundConnection {
     }
   }
 
-  async #readLoop(): Promise<void> {
+  /** The stream after the handshake; null (reported) when the peer was refused. */
+  async #secure(): Promise<PeerConnection | null> {
+    try {
+      const secured = await this.#incoming.secure();
+      this.#connection = secured.connection;
+      this.#certifiedNodeId = secured.certifiedNodeId;
+      if (this.#closed) closeQuietly(secured.connection);
+      return this.#closed ? null : secured.connection;
+    } catch (error) {
+      // A certificate of another CA, none at all, or junk: refused before any frame.
+      if (!this.#closed) this.#refuse(error instanceof Error ? error.message : String(error));
+      return null;
+    }
+  }
+
+  async #readLoop(connection: PeerConnection): Promise<void> {
     const buffer = new Uint8Array(READ_BUFFER_BYTES);
     while (!this.#closed) {
-      const count = await this.#connection.read(buffer);
+      const count = await connection.read(buffer);
       if (count === null) {
         if (this.#reader.bufferedBytes > 0 && !this.#closed) {
           this.#refuse(
@@ -153,6 +186,12 @@ export class InboundConnection {
     }
     if (!this.#context.isKnownPeer(fields.senderId)) {
       return this.#refuse(`frame from ${fields.senderId}, which is not a peer of this node`);
+    }
+    if (this.#certifiedNodeId !== null && fields.senderId !== this.#certifiedNodeId) {
+      return this.#refuse(
+        `frame claims sender ${fields.senderId} on a TLS connection whose certificate names ` +
+          `${this.#certifiedNodeId}: a member may only speak for itself`,
+      );
     }
     if (this.#senderId !== null && fields.senderId !== this.#senderId) {
       return this.#refuse(

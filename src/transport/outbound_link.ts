@@ -15,7 +15,8 @@ import {
   type PeerAddress,
   type TransportLimits,
 } from "./transport_limits.ts";
-import { closeQuietly, readExactly, writeAll } from "./connection_io.ts";
+import { closeQuietly, type PeerConnection, readExactly, writeAll } from "./connection_io.ts";
+import { connectPeerTls, type PeerTlsMaterial } from "./peer_tls.ts";
 import { sleepUnlessWoken, Wakeup, withDeadline } from "./wakeup.ts";
 
 /** What a link needs from its transport. */
@@ -23,6 +24,8 @@ export interface OutboundLinkContext {
   readonly nodeId: NodeId;
   readonly clusterId: string;
   readonly frameKey: Uint8Array;
+  /** Mutual TLS with the peer's certificate checked to name it; null: plain TCP. */
+  readonly tls: PeerTlsMaterial | null;
   readonly limits: TransportLimits;
   readonly counters: MutableTransportCounters;
   /** Called once per outage, when a connection attempt fails or an open connection breaks. */
@@ -39,7 +42,7 @@ export class OutboundLink {
   #queue: Uint8Array[] = [];
   #queuedBytes = 0;
   #closed = false;
-  #connection: Deno.TcpConn | null = null;
+  #connection: PeerConnection | null = null;
   #addressChanged = false;
   /** Last reported state, so that an outage is reported once, not at every retry. */
   #reported: "unknown" | "up" | "down" = "unknown";
@@ -135,7 +138,7 @@ export class OutboundLink {
   async #connectAndSend(): Promise<string | null> {
     const address = this.#address;
     const where = `${this.#peer} at ${formatAddress(address)}`;
-    let connection: Deno.TcpConn | null = null;
+    let connection: PeerConnection | null = null;
     let remoteGone: Promise<void> | null = null;
     try {
       connection = await this.#connect(address);
@@ -163,7 +166,12 @@ export class OutboundLink {
     }
   }
 
-  async #connect(address: PeerAddress): Promise<Deno.TcpConn> {
+  async #connect(address: PeerAddress): Promise<PeerConnection> {
+    const { tls, limits } = this.#context;
+    if (tls !== null) {
+      // TCP connect and TLS handshake share the connect deadline.
+      return await connectPeerTls(this.#peer, address, tls, limits.connectTimeoutMs);
+    }
     const abort = new AbortController();
     const connecting = Deno.connect({
       hostname: address.hostname,
@@ -180,7 +188,7 @@ export class OutboundLink {
     );
   }
 
-  async #readHello(connection: Deno.TcpConn): Promise<Uint8Array> {
+  async #readHello(connection: PeerConnection): Promise<Uint8Array> {
     const hello = await withDeadline(
       readExactly(connection, HELLO_BYTES),
       this.#context.limits.helloTimeoutMs,
@@ -193,7 +201,7 @@ export class OutboundLink {
   }
 
   async #sendQueued(
-    connection: Deno.TcpConn,
+    connection: PeerConnection,
     challenge: Uint8Array,
     hungUp: () => boolean,
   ): Promise<string | null> {

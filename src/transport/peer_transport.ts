@@ -1,9 +1,11 @@
 /**
- * Authenticated Raft messaging between peers over TCP.
+ * Authenticated Raft messaging between peers over TCP, or mutual TLS when `tls` is given.
  *
  * Each node listens on its Raft port for incoming messages and dials each peer it sends to, so
  * every connection carries messages one way. Frames are authenticated with the cluster secret
- * (see frame.ts); refusals are reported through `onRejected` and never thrown or allowed to
+ * (see frame.ts); with TLS, each side also proves its node id by a certificate of the cluster
+ * CA and may only send frames as that node (see peer_tls.ts), the HMAC staying as a second
+ * layer. Refusals are reported through `onRejected` and never thrown or allowed to
  * stop the transport. Sending never blocks: each peer has a bounded outbox that drops its oldest
  * message when full.
  *
@@ -14,6 +16,13 @@ import { deriveFrameKey } from "./frame.ts";
 import { InboundConnection } from "./inbound_connection.ts";
 import { decodeMessage, encodeMessage } from "./message_codec.ts";
 import { OutboundLink } from "./outbound_link.ts";
+import {
+  type IncomingConnection,
+  listenForPeersInPlainText,
+  listenForPeersWithTls,
+  type PeerListener,
+} from "./peer_listener.ts";
+import type { PeerTlsMaterial } from "./peer_tls.ts";
 import {
   DEFAULT_TRANSPORT_LIMITS,
   formatAddress,
@@ -36,6 +45,11 @@ export interface PeerTransportOptions {
   readonly clusterId: string;
   /** The cluster secret shared by every member. */
   readonly secret: string | Uint8Array;
+  /**
+   * Mutual TLS with the cluster CA (certificates name node ids as subject CN); absent or null:
+   * plain TCP, frames still authenticated by HMAC.
+   */
+  readonly tls?: PeerTlsMaterial | null;
   /** Where to listen for peers (port 0 picks a free port, see `listenAddress`). */
   readonly listen: PeerAddress;
   /** The current peers (this node excluded). */
@@ -70,8 +84,9 @@ export class PeerTransport {
   readonly #tasks = new Set<Promise<void>>();
   readonly #acceptRetry = new Wakeup();
   readonly #refusals: RefusalReporter;
-  #listener: Deno.TcpListener | null = null;
+  #listener: PeerListener | null = null;
   #closed = false;
+  #starting = false;
 
   /** Validates the options; nothing is opened before `start()`. */
   constructor(options: PeerTransportOptions) {
@@ -83,30 +98,61 @@ export class PeerTransport {
     this.#peers.delete(options.nodeId);
   }
 
-  /** Opens the listening socket; throws when the address cannot be bound. */
-  start(): void {
-    if (this.#listener !== null || this.#closed) {
+  /**
+   * Opens the listening socket. In plain text it is bound when this returns (and throws at
+   * once when the address cannot be bound); with TLS, await the promise, which rejects then.
+   */
+  start(): Promise<void> {
+    if (this.#listener !== null || this.#closed || this.#starting) {
       throw new Error("PeerTransport.start: already started or closed");
     }
-    const { hostname, port } = this.#options.listen;
-    try {
-      this.#listener = Deno.listen({ hostname, port, transport: "tcp" });
-    } catch (error) {
-      throw new Error(
-        `raft transport: cannot listen on ${formatAddress(this.#options.listen)}: ${
-          String(error)
-        }; ` +
-          "check raft.listen and that no other process uses the port",
-      );
+    const tls = this.#options.tls ?? null;
+    if (tls === null) {
+      let listener: PeerListener;
+      try {
+        listener = listenForPeersInPlainText(this.#options.listen);
+      } catch (error) {
+        throw this.#listenFailure(error);
+      }
+      this.#listening(listener);
+      return Promise.resolve();
     }
-    this.#track(this.#acceptLoop(this.#listener));
+    this.#starting = true;
+    return listenForPeersWithTls(this.#options.listen, tls, this.#limits.handshakeTimeoutMs)
+      .then((listener) => this.#listening(listener), (error) => {
+        this.#starting = false;
+        throw this.#listenFailure(error);
+      });
+  }
+
+  /** True when peers are authenticated by certificate (mutual TLS) as well as by HMAC. */
+  get tlsEnabled(): boolean {
+    return (this.#options.tls ?? null) !== null;
   }
 
   /** The bound listening address (with the real port when 0 was asked). */
   get listenAddress(): PeerAddress {
     if (this.#listener === null) throw new Error("PeerTransport.listenAddress: call start() first");
-    const address = this.#listener.addr;
-    return { hostname: address.hostname, port: address.port };
+    return this.#listener.address;
+  }
+
+  /** The error of a failed listen, naming the setting to check. */
+  #listenFailure(error: unknown): Error {
+    return new Error(
+      `raft transport: cannot listen on ${formatAddress(this.#options.listen)}: ${
+        String(error)
+      }; check raft.listen and that no other process uses the port`,
+    );
+  }
+
+  #listening(listener: PeerListener): void {
+    this.#starting = false;
+    if (this.#closed) {
+      listener.close();
+      return;
+    }
+    this.#listener = listener;
+    this.#track(this.#acceptLoop(listener));
   }
 
   /**
@@ -183,9 +229,9 @@ export class PeerTransport {
     while (this.#tasks.size > 0) await Promise.all([...this.#tasks]);
   }
 
-  async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
+  async #acceptLoop(listener: PeerListener): Promise<void> {
     while (!this.#closed) {
-      let connection: Deno.TcpConn;
+      let connection: IncomingConnection;
       try {
         connection = await listener.accept();
       } catch (error) {
@@ -201,7 +247,7 @@ export class PeerTransport {
     }
   }
 
-  #admit(connection: Deno.TcpConn): void {
+  #admit(connection: IncomingConnection): void {
     const inbound = new InboundConnection(connection, this.#inboundContext());
     if (this.#closed) {
       inbound.close();
@@ -265,6 +311,7 @@ export class PeerTransport {
       nodeId: this.#options.nodeId,
       clusterId: this.#options.clusterId,
       frameKey: this.#frameKey,
+      tls: this.#options.tls ?? null,
       limits: this.#limits,
       counters: this.#counters,
       onPeerDown: (peer: NodeId, reason: string) => this.#options.onPeerDown?.(peer, reason),

@@ -509,7 +509,7 @@ Deno.test("hactl version lists every member's hactl and Postgres version", async
   });
 });
 
-Deno.test("hactl switchover --wait returns once the new primary is writable; --scheduled needs a zone", async () => {
+Deno.test("hactl switchover --wait returns once the new primary is writable; --scheduled needs a zone and returns at once", async () => {
   await withCluster(async (agents, _servers, apis, secretFile) => {
     const base = ["--api", apis[0]!, "--api", apis[1]!, "--secret-file", secretFile];
     // The stand-in leader "performs" the transfer: n2 takes over as soon as it is asked.
@@ -540,10 +540,19 @@ Deno.test("hactl switchover --wait returns once the new primary is writable; --s
       2,
     );
     assert(zone.errors.join("\n").includes("time zone"), zone.errors.join("\n"));
+    // Scheduled: posted to the leader (n2 now, found through n1's 409) and returned at once.
     const soon = new CapturedOutput();
-    const at = new Date(Date.now() + 300).toISOString();
+    const at = new Date(Date.now() + 60_000).toISOString();
     assertEquals(await switchoverCommand([...base, "--scheduled", at], soon), 0);
-    assert(soon.errors.join("\n").includes(`scheduled for ${at}`), soon.errors.join("\n"));
+    assert(soon.text.includes(`switchover scheduled at ${at} from n2`), soon.text);
+    const recorded = agents[1]!.submitted.at(-1);
+    assert(
+      recorded?.kind === "propose" && recorded.command.kind === "kv" &&
+        recorded.command.key === "switchover/scheduled",
+      JSON.stringify(recorded),
+    );
+    const waitToo = new CapturedOutput();
+    assertEquals(await switchoverCommand([...base, "--scheduled", at, "--wait"], waitToo), 2);
   });
 });
 

@@ -9,6 +9,7 @@ import { deriveFrameKey, encodeFrame, HELLO_BYTES, parseHello } from "../../src/
 import { encodeMessage } from "../../src/transport/message_codec.ts";
 import { PeerTransport, type PeerTransportOptions } from "../../src/transport/peer_transport.ts";
 import type { PeerAddress, TransportLimits } from "../../src/transport/transport_limits.ts";
+import type { PeerTlsMaterial } from "../../src/transport/peer_tls.ts";
 
 /** The secret and cluster id of the test cluster. */
 export const SECRET = "test-cluster-secret-0123456789abcdef";
@@ -29,11 +30,36 @@ export interface RecordingNode {
   readonly address: PeerAddress;
 }
 
+/** What a recording node may differ in from the defaults. */
+export interface RecordingNodeOptions {
+  limits?: Partial<TransportLimits>;
+  secret?: string;
+  clusterId?: string;
+}
+
 /** Starts a transport on a free loopback port that records messages and refusals. */
-export function startRecordingNode(
+export function startRecordingNode(id: NodeId, options: RecordingNodeOptions = {}): RecordingNode {
+  const node = createRecordingNode(id, options, null);
+  node.transport.start();
+  return { ...node, address: node.transport.listenAddress };
+}
+
+/** {@link startRecordingNode} with mutual TLS on its Raft port. */
+export async function startTlsRecordingNode(
   id: NodeId,
-  options: { limits?: Partial<TransportLimits>; secret?: string; clusterId?: string } = {},
-): RecordingNode {
+  tls: PeerTlsMaterial,
+  options: RecordingNodeOptions = {},
+): Promise<RecordingNode> {
+  const node = createRecordingNode(id, options, tls);
+  await node.transport.start();
+  return { ...node, address: node.transport.listenAddress };
+}
+
+function createRecordingNode(
+  id: NodeId,
+  options: RecordingNodeOptions,
+  tls: PeerTlsMaterial | null,
+): Omit<RecordingNode, "address"> {
   const received: Message[] = [];
   const rejections: { reason: string; remote: string }[] = [];
   const peerDown: { peer: NodeId; reason: string }[] = [];
@@ -42,6 +68,7 @@ export function startRecordingNode(
     nodeId: id,
     clusterId: options.clusterId ?? CLUSTER_ID,
     secret: options.secret ?? SECRET,
+    tls,
     listen: { hostname: LOOPBACK, port: 0 },
     peers: new Map(),
     onMessage: (message) => received.push(message),
@@ -52,16 +79,7 @@ export function startRecordingNode(
     limits: { refusalReportIntervalMs: 0, ...options.limits },
   };
   const transport = new PeerTransport(transportOptions);
-  transport.start();
-  return {
-    id,
-    transport,
-    received,
-    rejections,
-    peerDown,
-    sendRefused,
-    address: transport.listenAddress,
-  };
+  return { id, transport, received, rejections, peerDown, sendRefused };
 }
 
 /** Tells every node about every other one. */
