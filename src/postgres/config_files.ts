@@ -124,6 +124,14 @@ export function pgHbaEntries(settings: PostgresSettings): PgHbaEntry[] {
     },
     { type: "local", database: "all", user: "all", address: null, method: "peer" },
   ];
+  // With TLS a replication connection (streaming, pg_basebackup) must also show a
+  // certificate of the cluster CA (every member's libpq tools send the node's own): the
+  // password alone, leaked, no longer lets a stranger stream the whole database or pose as
+  // a synchronous standby. The SQL line stays password-only: the agent's rejoin check reads
+  // a peer with the npm driver, which cannot send a client certificate under Deno.
+  const streamingMethod = tlsEnabled(settings)
+    ? "scram-sha-256 clientcert=verify-ca"
+    : "scram-sha-256";
   for (const allowed of settings.allowedNetworks) {
     for (const database of ["replication", "all"]) {
       entries.push({
@@ -131,7 +139,7 @@ export function pgHbaEntries(settings: PostgresSettings): PgHbaEntry[] {
         database,
         user: settings.replicationUser,
         address: allowed,
-        method: "scram-sha-256",
+        method: database === "replication" ? streamingMethod : "scram-sha-256",
       });
     }
   }

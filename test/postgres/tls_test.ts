@@ -4,7 +4,8 @@
  * (the primary's pg_stat_ssl shows ssl = true for the walsender); the rejoin check reads the
  * source over verified TLS; a client without SSL is refused by pg_hba (hostssl only) while
  * the same client with the CA is admitted; a standby that does not trust the server's CA
- * cannot clone.
+ * cannot clone; a replication connection needs a client certificate of the cluster CA
+ * (`clientcert=verify-ca`) besides the password.
  */
 
 import { assert, assertEquals, assertRejects } from "./assert.ts";
@@ -44,6 +45,40 @@ async function sslOfWalsender(primary: PostgresSettings, standby: string): Promi
         WHERE r.application_name = ${standby}`,
   );
   return rows.map((row) => row.ssl as boolean);
+}
+
+/**
+ * For a replication connection the replication user's password over TLS is not enough:
+ * without a client certificate of the cluster CA the login is refused; with a member's certificate it is admitted. psql
+ * (libpq) logs in: the npm driver cannot send a client certificate under Deno, whose
+ * node:tls ignores the certificate when it upgrades an open socket.
+ */
+async function replicationLoginNeedsClientCertificate(
+  primary: PostgresSettings,
+  binDirectory: string,
+  member: { caFile: string; certFile: string; keyFile: string },
+): Promise<void> {
+  const login = async (certificate: boolean) => {
+    const options = [
+      `host=127.0.0.1 port=${primary.port} dbname=replication replication=true`,
+      `user=${primary.replicationUser}`,
+      `sslmode=verify-full sslrootcert=${member.caFile}`,
+      certificate ? `sslcert=${member.certFile} sslkey=${member.keyFile}` : "sslcert=/nonexistent",
+    ].join(" ");
+    const result = await new Deno.Command(`${binDirectory}/psql`, {
+      args: [options, "-Atc", "IDENTIFY_SYSTEM"],
+      env: { PGPASSWORD: primary.replicationPassword, PGCONNECT_TIMEOUT: "5" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const decoder = new TextDecoder();
+    return { ok: result.success, text: decoder.decode(result.stdout) + decoder.decode(result.stderr) };
+  };
+  const bare = await login(false);
+  assert(!bare.ok, "a replication login without a client certificate was admitted");
+  assert(/certificate/i.test(bare.text), `unexpected refusal: ${bare.text}`);
+  const certified = await login(true);
+  assert(certified.ok && /^\d+\|1\|/.test(certified.text), `refused with a certificate: ${certified.text}`);
 }
 
 Deno.test({
@@ -117,6 +152,11 @@ Deno.test({
       assert(String(conninfo[0]!.conninfo).includes("sslmode=verify-full"), "not verify-full");
       const position = await readSourcePosition(nodeB, source);
       assertEquals(position.timeline, 1, "the rejoin check reads the source over verified TLS");
+      await replicationLoginNeedsClientCertificate(
+        nodeA,
+        cluster.binaries.directory,
+        files.get("node-b")!,
+      );
     } finally {
       await cluster.cleanup();
     }
