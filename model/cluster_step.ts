@@ -229,7 +229,9 @@ export class Work {
   /** Replaces a node's Postgres, tells its core, and settles acknowledgements. */
   setPostgres(index: number, postgres: PostgresModel): void {
     this.setNode(index, { postgres });
-    if (!isWritable(postgres)) this.pending = this.pending.filter((write) => write.node !== index);
+    if (!this.#mayAcknowledge(postgres)) {
+      this.pending = this.pending.filter((write) => write.node !== index);
+    }
     if (!this.context.bounds.observationLag) this.runCore(index, this.observation(index));
     this.settleAcknowledgements();
   }
@@ -239,7 +241,7 @@ export class Work {
     const waiting: PendingWrite[] = [];
     for (const pending of this.pending) {
       const primary = this.node(pending.node).postgres;
-      if (!isWritable(primary)) continue; // the client gets an error: never acknowledged
+      if (!this.#mayAcknowledge(primary)) continue; // the client gets an error: never acknowledged
       const rule = parseSynchronousStandbyNames(primary.synchronousStandbyNames);
       if (this.#quorumHolds(pending, primary)) {
         this.acked.push({
@@ -251,6 +253,14 @@ export class Work {
       } else waiting.push(pending);
     }
     this.pending = waiting;
+  }
+
+  /** Whether a commit waiting on this server can still be acknowledged to its client. */
+  #mayAcknowledge(postgres: PostgresModel): boolean {
+    if (isWritable(postgres)) return true;
+    // The fenceKeepsWaitingCommits fault: a fenced (running) primary keeps them waiting.
+    return this.context.bounds.fenceKeepsWaitingCommits === true &&
+      postgres.status === "running" && !postgres.inRecovery;
   }
 
   /** True when enough standbys streaming directly from the primary flushed the write. */

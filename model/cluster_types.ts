@@ -89,7 +89,8 @@ export type Scenario =
   | "figure-8"
   | "transfer"
   | "paused"
-  | "postgres-restart";
+  | "postgres-restart"
+  | "fenced-write";
 
 /** The whole model state. Plain data; never mutated. */
 export interface ClusterModelState {
@@ -151,6 +152,14 @@ export interface ClusterBounds {
    * (the pre-issue-9 shell, issue 9 item 1), not its WAL's; false: positions are true.
    */
   readonly fallenBackTimelines: boolean;
+  /**
+   * Shell fault (S2's control): fencing makes the server read-only but leaves commits that
+   * were waiting for their synchronous standbys waiting, so a standby still streaming from
+   * the fenced primary acknowledges them later (src/postgres/fence.ts sets an unreachable
+   * synchronous_standby_names and ends those backends to prevent exactly this). Absent or
+   * false: a fence fails every waiting commit.
+   */
+  readonly fenceKeepsWaitingCommits?: boolean;
   /** A running node's clock may be at most this many ticks ahead of the slowest running node. */
   readonly clockDriftTicks: number;
   /** Jitter values a tick may carry (a tiny subset of [0, electionTimeoutJitterTicks)). */

@@ -20,7 +20,8 @@ import {
   formatTrace,
   type Model,
 } from "./explorer.ts";
-import { modelCheckRuns, type RunSpec } from "./runs.ts";
+import { livenessRuns, modelCheckRuns, type RunSpec } from "./runs.ts";
+import { formatLivenessTable, runLivenessCheck } from "./liveness.ts";
 import { startOf } from "./warm_start.ts";
 import {
   counterexampleOf,
@@ -50,7 +51,10 @@ export async function modelCheck(args: readonly string[]): Promise<number> {
   const runs = modelCheckRuns(values.large).filter((spec) =>
     !values.only || spec.options.name.includes(values.only)
   );
-  if (runs.length === 0) {
+  const livenessChecks = livenessRuns(values.large).filter((spec) =>
+    !values.only || spec.options.name.includes(values.only)
+  );
+  if (runs.length === 0 && livenessChecks.length === 0) {
     console.error(`model-check: no configuration matches --only ${values.only}`);
     return 2;
   }
@@ -64,8 +68,10 @@ export async function modelCheck(args: readonly string[]): Promise<number> {
       }
     }
   }
-  console.log(formatTable(outcomes));
-  const failed = outcomes.filter((outcome) => !outcome.ok);
+  if (outcomes.length > 0) console.log(formatTable(outcomes));
+  const liveness = livenessChecks.map(runLivenessCheck);
+  if (liveness.length > 0) console.log(formatLivenessTable(liveness));
+  const failed = [...outcomes, ...liveness].filter((outcome) => !outcome.ok);
   console.log(
     failed.length === 0 ? "model check: all passed" : `model check: ${failed.length} FAILED`,
   );
@@ -102,7 +108,9 @@ function runOne(
     );
     saved.push(counterexampleOf(spec, start.script, violation));
   }
-  return { outcome: judge(spec, report), saved };
+  // Pins count symmetry-reduced states: without symmetry the counts differ by design.
+  const judged = symmetry ? spec : { ...spec, pinned: null };
+  return { outcome: judge(judged, report), saved };
 }
 
 /** Whether a run did what it must: pass (real) or break its target (control). */
@@ -130,7 +138,23 @@ function judge(spec: RunSpec, report: ExplorationReport<ClusterAction>): RunOutc
     return { spec, report, ok: false, result: `VACUOUS: never reached ${missing.join(", ")}` };
   }
   const coverage = report.complete ? "exhaustive" : "state cap hit";
+  const changed = pinChange(spec, report);
+  if (changed !== null) return { spec, report, ok: false, result: changed };
   return { spec, report, ok: true, result: `pass (${coverage})` };
+}
+
+/** Why a real run's outcome differs from its pin in runs.ts (PINNED_STATES), or null. */
+export function pinChange(
+  spec: RunSpec,
+  report: Pick<ExplorationReport<unknown>, "states" | "complete">,
+): string | null {
+  if (spec.pinned === undefined || spec.pinned === null) return null;
+  const got = report.complete ? String(report.states) : "state cap hit";
+  if (spec.pinned === "missing") {
+    return `state count not pinned: got ${got}; add it to PINNED_STATES in runs.ts`;
+  }
+  if (got === String(spec.pinned)) return null;
+  return `state count changed: expected ${spec.pinned}, got ${got} — update runs.ts if intended`;
 }
 
 function label(spec: RunSpec): string {

@@ -99,6 +99,42 @@ export interface RunSpec {
   readonly mustBreak: string | null;
   /** Non-vacuity properties a real run must reach within its bounds (empty for controls). */
   readonly mustReach: readonly string[];
+  /**
+   * A real run's pinned outcome (default run only, {@link PINNED_STATES}): the exact number
+   * of states, or that the state cap is hit; null for controls and `--large`.
+   */
+  readonly pinned?: number | "state cap hit" | "missing" | null;
+}
+
+/**
+ * State counts of the default real runs, measured 2026-12-02 on the tree of that day. A
+ * change means the explored space changed (core behaviour, model, symmetry or fingerprints):
+ * the run fails until this table is updated on purpose. Runs that hit their state cap pin
+ * that fact instead (the count is the cap).
+ */
+export const PINNED_STATES: Readonly<Record<string, number | "state cap hit">> = {
+  "real steady (operator)": 23_142,
+  "real transfer": 59_928,
+  "real paused (receiver rule off)": 49_371,
+  "real postgres-restart": 27_591,
+  "real crash-after-ack (lag)": 34_606,
+  "real cold": 56_297,
+  "real steady": "state cap hit",
+  "real write-in-flight": "state cap hit",
+  "real figure-8": "state cap hit",
+  "real steady (priorities, maximum lag 0)": 126_343,
+};
+
+/**
+ * The default run's real runs carry their pin ("missing" fails the run: every real run must
+ * pin its count); controls and `--large` runs carry none.
+ */
+function withPins(runs: readonly RunSpec[], large: boolean): RunSpec[] {
+  return runs.map((spec) =>
+    spec.mustBreak !== null || large
+      ? { ...spec, pinned: null }
+      : { ...spec, pinned: PINNED_STATES[spec.options.name] ?? "missing" }
+  );
 }
 
 /** Everything a run from a warm start must reach; a cold run must at least elect and promote. */
@@ -196,14 +232,17 @@ export function issueBounds(bounds: ClusterBounds): Record<string, ClusterBounds
 }
 
 /**
- * Failover priorities n1 3, n2 2, n3 1 (the default): after the leader n1 is lost, n3 is
- * outranked by n2 and campaigns one election timeout later. Timing only, so every
- * invariant must still hold; the run checks that the deferral keeps them and that a
- * failover is still reached.
+ * The cluster configuration that bears on elections, set from the start. Failover
+ * priorities n1 3, n2 2, n3 1 (the default): after the leader n1 is lost, n3 is outranked
+ * by n2 and campaigns one election timeout later. Maximum lag on failover 0 bytes (D2's
+ * lag rule, Patroni's maximum_lag_on_failover): a node behind the last primary's position
+ * by any byte neither campaigns nor wins. Both only narrow who may lead, so every invariant
+ * must still hold and a failover must still be reached.
  */
 const FAILOVER_PRIORITIES: Readonly<Record<string, string>> = {
   "config/tags/n1/failover_priority": "3",
   "config/tags/n2/failover_priority": "2",
+  "config/maximum_lag_on_failover": "0",
 };
 
 function tagged(spec: RunSpec): RunSpec {
@@ -230,7 +269,7 @@ function issueRuns(bounds: ClusterBounds, scale: number): RunSpec[] {
     // Its depth is spent on the lagging observations: a leader is elected, the failover
     // itself is reached by the transfer and postgres-restart runs (to depth 5 it was not).
     real(3, "crash-after-ack", 5, 150_000 * scale, extra.lag!, " (lag)", REACH_ELECTED),
-    tagged(real(3, "steady", 6, 150_000 * scale, bounds, " (failover priorities)")),
+    tagged(real(3, "steady", 6, 150_000 * scale, bounds, " (priorities, maximum lag 0)")),
     control(
       "compareTimelineNumbers",
       3,
@@ -263,7 +302,9 @@ function issueRuns(bounds: ClusterBounds, scale: number): RunSpec[] {
       "keepLeadingAfterTimeoutNow",
       INVARIANTS.oneWriter,
       extra.transfer!,
-      5,
+      // One step deeper since TimeoutNow waits for the stopped server: the kept leader must
+      // start it fenced again before it decides primary: caught at 6.
+      6,
     ),
     // The paused warm start cannot elect a new leader under the real core (a paused
     // standby keeps its receiver, so no vote is granted; reported as a liveness issue),
@@ -290,11 +331,124 @@ function issueRuns(bounds: ClusterBounds, scale: number): RunSpec[] {
   ];
 }
 
+/**
+ * One control per Raft invariant and S2 (issue 10 item 4), each from the smallest start
+ * that has what the bug needs. Election safety needs only two candidates in one term: from the cold
+ * start, caught at depth 2 (11 states). Log matching and committed entries need divergent
+ * logs, which the figure-8 start has (a term-2 entry on s1 and s2, a term-3 entry on s5 at
+ * the same index): caught at depth 5 (36,153 and 30,185 states).
+ */
+function raftControls(figure8Bounds: ClusterBounds): RunSpec[] {
+  return [
+    control(
+      "voteTwiceInTerm",
+      3,
+      "cold",
+      "voteTwiceInTerm",
+      INVARIANTS.electionSafety,
+      DEFAULT_BOUNDS,
+      2,
+    ),
+    control(
+      "appendSkipsPrevLogCheck",
+      5,
+      "figure-8",
+      "appendSkipsPrevLogCheck",
+      INVARIANTS.logMatching,
+      figure8Bounds,
+      5,
+    ),
+    control(
+      "commitWithoutMajority",
+      5,
+      "figure-8",
+      "commitWithoutMajority",
+      INVARIANTS.committedNeverLost,
+      figure8Bounds,
+      5,
+    ),
+    // S2: a fence by read-only alone (model option) leaves the write waiting on the fenced
+    // primary, and a voter whose receiver still streams from it flushes the write after the
+    // new primary's promotion. Either alone keeps S2 from this start to depth 6 (fence only:
+    // 382,321 states; receiver rule only: 367,327; both exhaustive); together caught at 6.
+    control(
+      "fenceKeepsWaitingCommits",
+      3,
+      "fenced-write",
+      "voteWhileReceivingWal",
+      INVARIANTS.noAckOnDeposed,
+      { ...DEFAULT_BOUNDS, dropMessages: true, fenceKeepsWaitingCommits: true },
+      6,
+    ),
+  ];
+}
+
+/** A bounded-liveness run (model/liveness.ts): the continuation from every reached state. */
+export interface LivenessRunSpec {
+  readonly options: ClusterModelOptions;
+  readonly scenario: Scenario;
+  readonly maxDepth: number;
+  readonly maxStates: number;
+  /** 1: every reached state; k: every k-th (a sample, reported as such). */
+  readonly sampleEvery: number;
+  /** True for a control: some state must miss the bound. */
+  readonly mustFail: boolean;
+}
+
+/**
+ * The bounded-liveness runs: every state of the real cold run (depth 7) and of the real
+ * failover run (crash-after-ack with lagging observations, depth 5), and the
+ * control whose pre-candidates never win, caught at the cold start itself.
+ */
+export function livenessRuns(large: boolean): LivenessRunSpec[] {
+  const lag = issueBounds(DEFAULT_BOUNDS).lag!;
+  const liveness = (
+    name: string,
+    scenario: Scenario,
+    bounds: ClusterBounds,
+    maxDepth: number,
+    faults: CoreConfig["faults"] = NO_FAULTS,
+  ): LivenessRunSpec => ({
+    options: {
+      name,
+      nodeCount: 3,
+      faults,
+      bounds,
+      start: scenario === "cold" ? "cold" : "warm",
+      invariants: [],
+    },
+    scenario,
+    maxDepth: large ? maxDepth + 1 : maxDepth,
+    maxStates: large ? 1_000_000 : 150_000,
+    sampleEvery: 1,
+    mustFail: faults !== NO_FAULTS,
+  });
+  return [
+    // The depths of the real runs from the same starts: every state they reach.
+    liveness("liveness cold", "cold", DEFAULT_BOUNDS, 7),
+    liveness("liveness crash-after-ack (lag)", "crash-after-ack", lag, 5),
+    // Its warm starts cannot be scripted (no election succeeds): from the cold start.
+    liveness("liveness preVoteCountedInOwnTerm", "cold", DEFAULT_BOUNDS, 1, {
+      ...NO_FAULTS,
+      preVoteCountedInOwnTerm: true,
+    }),
+  ];
+}
+
 /** The runs, default or `--large`. Controls are pinned at the depth where they must be caught. */
 export function modelCheckRuns(large: boolean): RunSpec[] {
   const bounds = large ? LARGE_BOUNDS : DEFAULT_BOUNDS;
   const scale = large ? 4 : 1;
   const figure8Bounds = large ? { ...FIGURE_8_BOUNDS, maxInFlight: 8 } : FIGURE_8_BOUNDS;
+  return withPins(allRuns(large, bounds, scale, figure8Bounds), large);
+}
+
+function allRuns(
+  large: boolean,
+  bounds: ClusterBounds,
+  scale: number,
+  figure8Bounds: ClusterBounds,
+): RunSpec[] {
   return [
     ...issueRuns(bounds, scale),
     // State caps of the default run cut (2026-12-02) to fit the CI budget of ~15 min on
@@ -379,6 +533,7 @@ export function modelCheckRuns(large: boolean): RunSpec[] {
       bounds,
       6,
     ),
+    ...raftControls(figure8Bounds),
     // NOT CAUGHT (open): since issue 9 a vote waits E + 1 ticks and a stopped receiver, so
     // D + 1 breaks the lease only through a 4-tick skew swing of about a dozen actions, past
     // depth 6 (846,265 states at D + 1, 935,452 at D + 2). It needs a warm start near the

@@ -70,6 +70,7 @@ export function warmStart(
     }
   }
   if (scenario === "figure-8") figure8(scripted);
+  if (scenario === "fenced-write") fencedWrite(scripted);
   if (scenario === "transfer" || scenario === "paused" || scenario === "postgres-restart") {
     operatorScenario(scripted, scenario);
   }
@@ -188,6 +189,27 @@ function cutOffUntilNewLeader(scripted: ScriptedRun, node: number): void {
     } else if (scripted.can(ticksAlone)) {
       scripted.take(ticksAlone, "run the candidate's clock ahead");
     } else scripted.take((action) => action.kind === "tick-all", "let time pass");
+  }
+}
+
+/**
+ * "fenced-write" (S2's start): from steady, a client write on the primary p that no standby
+ * has flushed yet; then p is cut off (every message lost) until its lease ends and its
+ * supervisor fences it. The standbys still stream from p (their leader is not yet E ticks
+ * silent). With the real fence the write fails at the fence; with the model option
+ * `fenceKeepsWaitingCommits` it keeps waiting, and the search looks for its acknowledgement
+ * after a newer promotion.
+ */
+function fencedWrite(scripted: ScriptedRun): void {
+  const primary = steadyPrimary(scripted.state);
+  scripted.run({ kind: "write", node: primary });
+  const fenced = () => scripted.state.nodes[primary]!.postgres.fenced;
+  const fence = (action: ClusterAction) => action.kind === "reconcile" && action.node === primary;
+  for (let step = 0; !fenced(); step++) {
+    if (step >= MAX_SCRIPT_STEPS) throw new Error("warm start: the primary was not fenced");
+    if (scripted.state.messages.length > 0) scripted.dropAll();
+    else if (scripted.can(fence)) scripted.take(fence, "fence the primary");
+    else scripted.take((action) => action.kind === "tick-all", "let time pass");
   }
 }
 

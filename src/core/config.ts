@@ -23,6 +23,7 @@ export const NO_FAULTS: FaultSwitches = {
   voteTwiceInTerm: false,
   appendSkipsPrevLogCheck: false,
   commitWithoutMajority: false,
+  preVoteCountedInOwnTerm: false,
 };
 
 /**

@@ -233,8 +233,10 @@ export function handleVoteRequest(
 
 /** Counts a (pre-)vote answer; wins or gives up when a majority has spoken. */
 export function handleVoteResponse(draft: Draft, output: Output, response: VoteResponse): void {
+  // A granted pre-vote answers in the proposed term (handleVoteRequest).
+  const preVoteTerm = draft.config.faults.preVoteCountedInOwnTerm ? draft.term : draft.term + 1;
   const counting = (draft.role === "pre-candidate" && response.preVote &&
-    (!response.granted || response.term === draft.term + 1)) ||
+    (!response.granted || response.term === preVoteTerm)) ||
     (draft.role === "candidate" && !response.preVote && response.term === draft.term);
   if (!counting || !isVoter(draft.membership, response.from)) return;
   draft.votes = { ...draft.votes, [response.from]: response.granted };

@@ -339,6 +339,12 @@ export interface FaultSwitches {
    * it itself, without waiting for a majority to store it.
    */
   readonly commitWithoutMajority: boolean;
+  /**
+   * Liveness: a pre-candidate counts only answers in its current term, forgetting that a
+   * granted pre-vote answers in the proposed term (term + 1), so no pre-vote ever wins and
+   * no election follows the loss of a leader.
+   */
+  readonly preVoteCountedInOwnTerm: boolean;
 }
 
 /** Tuning of the core. Every limit is named here. */
