@@ -152,7 +152,8 @@ async function createNodeCertificate(
   }
 }
 
-async function openssl(args: string[]): Promise<void> {
+/** Runs `openssl` with `args`; throws when it cannot be run or fails, with its output. */
+export async function openssl(args: string[]): Promise<void> {
   let output: Deno.CommandOutput;
   try {
     output = await new Deno.Command("openssl", { args, stdout: "piped", stderr: "piped" })
@@ -185,7 +186,11 @@ async function exists(path: string): Promise<boolean> {
  * `<configDirectory>/tls/` on its host (as {@link writeMemberTlsFiles} lays them out).
  */
 export function memberTlsTemplate(configDirectory: string, id: string): TemplateValues {
-  const files = nodeTlsFilesIn(`${configDirectory}/tls`, id);
+  return tlsTemplateOf(nodeTlsFilesIn(`${configDirectory}/tls`, id));
+}
+
+/** The `[tls]` values of a config whose node uses `files`: TLS on, the three paths. */
+export function tlsTemplateOf(files: NodeTlsFiles): TemplateValues {
   return {
     "tls.enabled": true,
     "tls.ca_file": files.caFile,

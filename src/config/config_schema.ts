@@ -619,8 +619,8 @@ export const CONFIG_FIELDS: Readonly<Record<ConfigKeyPath, ConfigField>> = {
       "standbys, pg_basebackup and pg_rewind connect with sslmode=verify-full, and the REST API",
       "serves HTTPS, and the Raft port takes only peers with a certificate of the cluster CA",
       "naming their node id (subject CN). false: all three in plain text (hactl status, /patroni",
-      "and hactl_tls_enabled say so). hactl init --nodes writes true; hactl init for one node",
-      "writes false, as it cannot make certificates the other members share.",
+      "and hactl_tls_enabled say so). hactl init writes true and makes the certificates;",
+      "hactl init --plain-text writes false.",
     ],
     example: "true",
   },
@@ -636,7 +636,7 @@ function tlsFileField(help: string): ConfigField {
     kind: "string",
     check: absolutePathCheck,
     default: "optional",
-    help: [help, "Required when tls.enabled = true; hactl init --nodes creates it."],
+    help: [help, "Required when tls.enabled = true; hactl init creates it."],
     example: '"/etc/hactl/tls/ca.crt"',
   };
 }

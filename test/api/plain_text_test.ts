@@ -1,7 +1,7 @@
 /**
- * Plain text only by an explicit setting, and never silently: `hactl init` for one node (a real
- * process) writes `tls.enabled = false` with a comment saying what runs in plain text and says it
- * on the console, and the config parses to TLS off; an agent with TLS off says so in
+ * Plain text only by an explicit setting, and never silently: `hactl init --plain-text` for one
+ * node (a real process) writes `tls.enabled = false` with a comment saying what runs in plain text
+ * and says it on the console, and the config parses to TLS off; an agent with TLS off says so in
  * `/patroni` (hactl.tls, hactl.plain_text), in `/metrics` (hactl_tls_enabled 0) and in
  * `hactl status`'s notes, and one with TLS on says the opposite.
  */
@@ -25,7 +25,7 @@ class TlsReportingAgent extends FakeAgent {
   }
 }
 
-Deno.test("hactl init for one node writes plain text explicitly and says so", async () => {
+Deno.test("hactl init --plain-text writes plain text explicitly and says so", async () => {
   const directory = await Deno.makeTempDir({ prefix: "hactl-plain-text-" });
   try {
     const output = await new Deno.Command(Deno.execPath(), {
@@ -38,6 +38,7 @@ Deno.test("hactl init for one node writes plain text explicitly and says so", as
         "node1",
         "--output",
         `${directory}/hactl.toml`,
+        "--plain-text",
       ],
       stdout: "piped",
       stderr: "piped",

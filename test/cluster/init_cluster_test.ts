@@ -2,7 +2,7 @@
  * `hactl init --nodes ... --output-dir DIR`, run as a real process: it writes one config per
  * member that loads, names every other member as a peer and the member's own address, shares one
  * secret file, refuses to overwrite, and rejects a bad node list with exit code 2. The
- * single-node form (`--node-id --output`) still works beside it.
+ * single-node form (`--node-id --output`) still works beside it, with TLS on as well.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { hactl } from "./hactl_process.ts";
@@ -54,6 +54,7 @@ Deno.test("hactl init refuses bad node lists and mixed flags; the one-node form 
       [["--nodes", "node1=10.0.0.1,node2=10.0.0.1"], "address 10.0.0.1 appears twice"],
       [["--nodes", "node1"], 'is not "id=host"'],
       [["--nodes", "node1=10.0.0.1", "--node-id", "node1"], "--node-id is for one node"],
+      [["--nodes", "node1=10.0.0.1", "--plain-text"], "--plain-text is for one node"],
       [["--nodes", "bad id=10.0.0.1"], "would be invalid"],
     ];
     for (const [flags, message] of cases) {
@@ -67,7 +68,10 @@ Deno.test("hactl init refuses bad node lists and mixed flags; the one-node form 
     );
     const single = await hactl(["init", "--node-id", "node1", "--output", `${directory}/one.toml`]);
     assertEquals(single.code, 0, single.output);
-    assert((await Deno.readTextFile(`${directory}/one.toml`)).includes('id = "node1"'));
+    const text = await Deno.readTextFile(`${directory}/one.toml`);
+    assert(text.includes('id = "node1"'));
+    assert(text.includes(`\nenabled = true\n`), "the one-node form is TLS by default too");
+    await Deno.stat(`${directory}/tls/node1.crt`);
   } finally {
     await Deno.remove(directory, { recursive: true });
   }
