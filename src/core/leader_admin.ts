@@ -244,8 +244,26 @@ function startTransfer(
   if (tagged !== null) return answer(output, requestId, `${chosen} may not lead: ${tagged}`, null);
   // Write authority ends now: the primary is fenced before the target catches up, so
   // nothing acknowledged can be missing on it (planned switchover loses nothing).
-  draft.transfer = { target: chosen, requestId, elapsedTicks: 0, timeoutNowSent: false };
+  draft.transfer = {
+    target: chosen,
+    requestId,
+    elapsedTicks: 0,
+    timeoutNowSent: false,
+    readSinceStart: false,
+  };
   sendAppend(draft, output, chosen);
+}
+
+/**
+ * Notes, for a transfer in progress, whether the Postgres read just taken began after the
+ * transfer started (`readTicksAgo` ticks ago, against the ticks the transfer has run).
+ */
+export function noteTransferRead(draft: Draft, readTicksAgo: number): void {
+  const transfer = draft.transfer;
+  if (transfer === null) return;
+  // Ticks are whole: a read begun in the tick the transfer started counts (the shell
+  // serializes reads with its actions, so such a read saw no restart after it began).
+  draft.transfer = { ...transfer, readSinceStart: readTicksAgo <= transfer.elapsedTicks };
 }
 
 /** Sends TimeoutNow once the target has every entry and all WAL of the fenced primary. */
@@ -262,6 +280,9 @@ export function progressTransfer(draft: Draft, output: Output): void {
   // such switchover, and a failed rewind (the target not yet promoted) left it diverged
   // and unable to elect with the third node (found by the scheduled-switchover test).
   if (own?.status === "running" && !own.inRecovery) return;
+  // ...on a read begun after the transfer started: an older read of a stopped server may
+  // predate its restart (found by the model's random walks under lagging observations).
+  if (!transfer.readSinceStart) return;
   if (own?.position && !holdsAllOf(target.position, own.position)) return;
   draft.transfer = { ...transfer, timeoutNowSent: true };
   draft.leaseRemainingTicks = 0;

@@ -16,7 +16,12 @@ import {
 import { handleVoteRequest, handleVoteResponse } from "./election.ts";
 import { broadcastAppend, handleAppendResponse } from "./replication.ts";
 import { handleAppend, handleSnapshot, handleTimeoutNow } from "./follower.ts";
-import { handleAdmin, progressTransfer, promoteCaughtUpLearner } from "./leader_admin.ts";
+import {
+  handleAdmin,
+  noteTransferRead,
+  progressTransfer,
+  promoteCaughtUpLearner,
+} from "./leader_admin.ts";
 import { handleTick } from "./tick.ts";
 import { recordObservation } from "./freshness.ts";
 import { isInitialised } from "./raft_log.ts";
@@ -35,6 +40,7 @@ export function step(state: NodeState, input: Input): StepResult {
       break;
     case "postgres":
       recordObservation(draft, input.observation, input.readTicksAgo);
+      noteTransferRead(draft, input.readTicksAgo);
       promoteCaughtUpLearner(draft, output);
       break;
     case "admin":

@@ -388,6 +388,12 @@ export interface Transfer {
   readonly elapsedTicks: number;
   /** True once TimeoutNow was sent: from then on this leader has no write authority. */
   readonly timeoutNowSent: boolean;
+  /**
+   * True when the latest Postgres read began no earlier than the tick the transfer started
+   * (`readTicksAgo` <= `elapsedTicks`). TimeoutNow needs
+   * it: a read of a stopped server from before the transfer may predate a restart.
+   */
+  readonly readSinceStart: boolean;
 }
 
 /** A pending admin request waiting for its log entry to commit. */

@@ -236,7 +236,12 @@ Deno.test("switchover: the leader fences, stops, waits for the target's WAL, the
   });
   // Fenced but still running: the target holding its position is not enough, the shutdown
   // checkpoint is still to come (regression: TimeoutNow went out here).
-  const onRunning = deliver(node, { ...ackOf(node), from: "n3", matchIndex: 2, position: at(2, 310) });
+  const onRunning = deliver(node, {
+    ...ackOf(node),
+    from: "n3",
+    matchIndex: 2,
+    position: at(2, 310),
+  });
   assertEquals(onRunning.messages.filter((message) => message.kind === "timeout-now").length, 0);
   const stopped = { ...fenced, status: "stopped" as const, position: at(2, 320) };
   node = feed(onRunning.state, { kind: "postgres", observation: stopped, readTicksAgo: 0 }).state;
@@ -352,4 +357,25 @@ Deno.test("the Postgres role of a follower: clone when empty, rejoin when it was
   });
   const paused = { ...follower, applied: { ...follower.applied, paused: true } };
   assertEquals(decidePostgresRole(paused).kind, "hold");
+});
+
+Deno.test("switchover: a read of the stopped server taken before the transfer does not send TimeoutNow", () => {
+  // Found by the model's random walks under lagging observations: the read predates a
+  // restart of the server, which may accept writes again by now.
+  let node = acknowledge(leader(), "n2");
+  node =
+    feed(node, { kind: "postgres", observation: observation(at(2, 300), true), readTicksAgo: 0 })
+      .state;
+  node = feed(node, { kind: "admin", request: { kind: "transfer", requestId: "t1", target: "n3" } })
+    .state;
+  node = feed(node, { kind: "tick", jitterTicks: 0 }).state;
+  node = feed(node, { kind: "tick", jitterTicks: 0 }).state;
+  const stopped = { ...observation(at(2, 320), true), fenced: true, status: "stopped" as const };
+  // A read begun 3 ticks ago: before the transfer started 2 ticks ago.
+  node = feed(node, { kind: "postgres", observation: stopped, readTicksAgo: 3 }).state;
+  const early = deliver(node, { ...ackOf(node), from: "n3", matchIndex: 2, position: at(2, 320) });
+  assertEquals(early.messages.filter((message) => message.kind === "timeout-now").length, 0);
+  // The same read begun after the transfer started counts: the target already holds it.
+  const fresh = feed(early.state, { kind: "postgres", observation: stopped, readTicksAgo: 1 });
+  assertEquals(fresh.messages.filter((message) => message.kind === "timeout-now").length, 1);
 });
