@@ -1,8 +1,9 @@
 /**
  * Model checker benchmark: explores single configurations and prints, per configuration,
  * distinct states, transitions, depth reached, seconds, states per second, and memory per
- * visited state (peak growth of the JavaScript heap and of the resident set over the
- * process before the search, divided by the states).
+ * visited state: the peak growth, over the process before the search, of the JavaScript heap
+ * plus external memory (typed arrays: the fingerprint table, records, frontier) and of the
+ * resident set, divided by the states.
  *
  *   deno run --allow-all model/bench.ts --only "real cold" [--large] [--depth 9] [--states N]
  *   deno run --allow-all model/bench.ts --cold 5 --depth 6      (a cold start at N=5)
@@ -14,6 +15,7 @@
  *
  * @module
  */
+import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
 import { NO_FAULTS } from "../src/core/mod.ts";
 import { createClusterModel } from "./cluster_model.ts";
@@ -21,7 +23,10 @@ import { defaultExploreOptions, explore } from "./explorer.ts";
 import { DEFAULT_BOUNDS, LARGE_BOUNDS, modelCheckRuns, type RunSpec } from "./runs.ts";
 import { startOf } from "./warm_start.ts";
 
-/** Memory is sampled this often during a search (each sample may run a full GC). */
+/** A progress line goes to stderr this often on long searches. */
+const PROGRESS_INTERVAL_MS = 30_000;
+
+/** Memory is sampled at most this often, counted from the end of the last sample (which may run a full GC). */
 const SAMPLE_INTERVAL_MS = 500;
 
 /** The figures of one benchmarked configuration. */
@@ -34,6 +39,9 @@ export interface BenchFigures {
   readonly complete: boolean;
   readonly seconds: number;
   readonly statesPerSecond: number;
+  /** CPU time of the process during the search (user + system): robust to a loaded machine. */
+  readonly cpuSeconds: number;
+  readonly statesPerCpuSecond: number;
   readonly peakHeapMb: number;
   readonly peakRssMb: number;
   readonly heapBytesPerState: number;
@@ -45,16 +53,27 @@ export function benchRun(spec: RunSpec, symmetry = true): BenchFigures {
   const collect = (globalThis as { gc?: () => void }).gc;
   collect?.();
   const before = Deno.memoryUsage();
-  let peakHeap = before.heapUsed;
+  // Typed arrays (the fingerprint table, records, frontier) live outside the JS heap: external.
+  const heapOf = (usage: Deno.MemoryUsage) => usage.heapUsed + usage.external;
+  let peakHeap = heapOf(before);
   let peakRss = before.rss;
-  const sample = () => {
+  let lastSampleEnd = 0;
+  let lastPrint = performance.now();
+  const sample = (force = false, line = "") => {
+    if (line !== "" && performance.now() - lastPrint >= PROGRESS_INTERVAL_MS) {
+      lastPrint = performance.now();
+      console.error(line);
+    }
+    if (!force && performance.now() - lastSampleEnd < SAMPLE_INTERVAL_MS) return;
     collect?.();
     const usage = Deno.memoryUsage();
-    peakHeap = Math.max(peakHeap, usage.heapUsed);
+    peakHeap = Math.max(peakHeap, heapOf(usage));
     peakRss = Math.max(peakRss, usage.rss);
+    lastSampleEnd = performance.now();
   };
   const start = startOf(spec.options, spec.scenario);
   const model = createClusterModel(spec.options, start.state);
+  const cpuBefore = cpuUsage();
   const report = explore(
     model,
     defaultExploreOptions({
@@ -62,11 +81,13 @@ export function benchRun(spec: RunSpec, symmetry = true): BenchFigures {
       maxStates: spec.maxStates,
       symmetry,
       stopOnViolation: true,
-      progressIntervalMs: SAMPLE_INTERVAL_MS,
-      progress: sample,
+      progressIntervalMs: SAMPLE_INTERVAL_MS / 5,
+      progress: (line) => sample(false, line),
     }),
   );
-  sample();
+  const cpu = cpuUsage(cpuBefore);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  sample(true);
   const states = Math.max(report.states, 1);
   return {
     configuration: spec.options.name,
@@ -77,9 +98,11 @@ export function benchRun(spec: RunSpec, symmetry = true): BenchFigures {
     complete: report.complete,
     seconds: report.seconds,
     statesPerSecond: Math.round(report.states / Math.max(report.seconds, 0.001)),
+    cpuSeconds,
+    statesPerCpuSecond: Math.round(report.states / Math.max(cpuSeconds, 0.001)),
     peakHeapMb: Math.round(peakHeap / 1e6),
     peakRssMb: Math.round(peakRss / 1e6),
-    heapBytesPerState: Math.round((peakHeap - before.heapUsed) / states),
+    heapBytesPerState: Math.round((peakHeap - heapOf(before)) / states),
     rssBytesPerState: Math.round((peakRss - before.rss) / states),
   };
 }
@@ -121,6 +144,7 @@ function formatFigures(figures: BenchFigures): string {
     `${figures.states} states (${figures.complete ? "complete" : "cap hit"}),`,
     `${figures.transitions} transitions, depth ${figures.depth},`,
     `${figures.seconds.toFixed(1)} s, ${figures.statesPerSecond} states/s,`,
+    `${figures.cpuSeconds.toFixed(1)} CPU s, ${figures.statesPerCpuSecond} states/CPU s,`,
     `peak heap ${figures.peakHeapMb} MB (${figures.heapBytesPerState} B/state),`,
     `peak RSS ${figures.peakRssMb} MB (${figures.rssBytesPerState} B/state)`,
   ].join(" ");

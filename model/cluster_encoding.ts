@@ -1,206 +1,54 @@
 /**
- * Canonical fingerprints of cluster model states, with node identities renamed for symmetry.
- *
- * Values are hashed structurally (no strings are built): node ids hash as their renamed
- * index; id-keyed collections (membership lists, vote and progress maps, the names in
- * synchronous_standby_names) hash as unordered sets (sorted element fingerprints), which is
- * what hashing the renamed value would give, since the core keeps those sorted or keyed.
- * Object keys are hashed in sorted order. Each object's fingerprint is cached with the
- * renaming it was computed for (or for all renamings when it holds no node id): a step
- * shares every unchanged object with its parent, so mostly only the changed parts are hashed.
- *
- * Left out, because no behaviour depends on them: the configuration (one object shared by
- * all nodes) and the free-text `reason` of vote answers.
+ * Canonical fingerprints of cluster model states, with node identities renamed for symmetry:
+ * each node's core, disk, Postgres and grant (values hashed by {@link StructuralHasher}, model
+ * node indexes renamed), the in-flight messages as a multiset, and the ghost variables.
+ * Node fingerprints are cached per node object and renaming: a node a step did not touch
+ * costs nothing.
  *
  * @module
  */
 import type { ClusterModelState, ModelNode } from "./cluster_types.ts";
 import type { NodeSymmetry } from "./symmetry.ts";
-import {
-  compareFingerprints,
-  type Fingerprint,
-  FingerprintBuilder,
-  fingerprintOf,
-} from "./fingerprint.ts";
+import { compareFingerprints, type Fingerprint, FingerprintBuilder } from "./fingerprint.ts";
+import { renamingKey, StructuralHasher } from "./structural_hasher.ts";
 
-const SKIPPED_KEYS = new Set(["config", "reason"]);
-
-/** Tags keep values of different kinds with equal contents apart. */
+/** Tags of the values hashed here (the hasher uses 1..15 for plain values). */
 const TAG = {
-  null: 1,
-  false: 2,
-  true: 3,
-  number: 4,
-  string: 5,
-  id: 6,
-  idSet: 7,
-  array: 8,
-  object: 9,
-  idMap: 10,
-  entry: 11,
-  sync: 12,
   node: 13,
   state: 14,
-  undefined: 15,
 } as const;
 
-interface CachedFingerprint {
-  readonly fingerprint: Fingerprint;
-  /** Null when the value holds no node id (valid for every renaming). */
-  readonly renaming: string | null;
-}
+/** Node fingerprints cached per node object (nodes are never mutated) and renaming. */
+class NodeFingerprints {
+  readonly #cache = new WeakMap<ModelNode, number[]>();
 
-/** Hashes values with node ids renamed; one instance per node-id list (per model). */
-export class StructuralHasher {
-  readonly #index: ReadonlyMap<string, number>;
-  readonly #cache = new WeakMap<object, CachedFingerprint>();
-  readonly #strings = new Map<string, Fingerprint>();
-  readonly #sortedKeys = new Map<string, string[]>();
-  /** Set while hashing when a node id was met (the value depends on the renaming). */
-  #sawId = false;
+  constructor(readonly hasher: StructuralHasher) {}
 
-  constructor(nodeIds: readonly string[]) {
-    this.#index = new Map(nodeIds.map((id, index) => [id, index]));
-  }
-
-  /** Fingerprint of `value` with ids renamed by `rename` (`key` names the renaming). */
-  hash(value: unknown, rename: readonly number[], key: string): Fingerprint {
-    const builder = new FingerprintBuilder(0);
-    this.feed(builder, value, rename, key);
-    return builder.finish();
-  }
-
-  /** Adds `value` to `builder`. */
-  feed(builder: FingerprintBuilder, value: unknown, rename: readonly number[], key: string): void {
-    if (value === null) builder.word(TAG.null);
-    else if (value === undefined) builder.word(TAG.undefined);
-    else if (typeof value === "boolean") builder.word(value ? TAG.true : TAG.false);
-    else if (typeof value === "number") {
-      builder.word(TAG.number).word(value).word(Math.floor(value / 2 ** 32));
-    } else if (typeof value === "string") this.#feedString(builder, value, rename, key);
-    else if (typeof value === "object") builder.add(this.#object(value, rename, key));
-    else throw new Error(`model hashing: unexpected ${typeof value}`);
-  }
-
-  #feedString(
-    builder: FingerprintBuilder,
-    value: string,
-    rename: readonly number[],
-    key: string,
-  ): void {
-    const node = this.#index.get(value);
-    if (node !== undefined) {
-      this.#sawId = true;
-      builder.word(TAG.id).word(rename[node] ?? -1);
-      return;
-    }
-    const match = value.startsWith("ANY ") ? /^ANY (\d+) \((.*)\)$/.exec(value) : null;
-    if (match !== null) {
-      const names = (match[2] ?? "").split(",").map((name) =>
-        name.trim().replace(/^"(.*)"$/, "$1")
-      );
-      builder.word(TAG.sync).word(Number(match[1]));
-      this.#feedIdSet(builder, names, rename, key);
-      return;
-    }
-    builder.word(TAG.string).add(this.#string(value));
-  }
-
-  #string(value: string): Fingerprint {
-    let fingerprint = this.#strings.get(value);
-    if (fingerprint === undefined) {
-      fingerprint = fingerprintOf(value);
-      this.#strings.set(value, fingerprint);
-    }
-    return fingerprint;
-  }
-
-  /** A set of ids: renamed indexes, sorted. */
-  #feedIdSet(
-    builder: FingerprintBuilder,
-    ids: readonly string[],
-    rename: readonly number[],
-    key: string,
-  ): void {
-    const renamed = ids.map((id) => {
-      const node = this.#index.get(id);
-      if (node === undefined) return -1 - this.#string(id).low; // not a node id: keep it distinct
-      this.#sawId = true;
-      return rename[node] ?? -1;
-    }).sort((a, b) => a - b);
-    builder.word(TAG.idSet).word(renamed.length);
-    for (const node of renamed) builder.word(node);
-    void key;
-  }
-
-  #object(value: object, rename: readonly number[], key: string): Fingerprint {
-    const cached = this.#cache.get(value);
-    if (cached !== undefined && (cached.renaming === null || cached.renaming === key)) {
-      if (cached.renaming !== null) this.#sawId = true;
-      return cached.fingerprint;
-    }
-    const outerSawId = this.#sawId;
-    this.#sawId = false;
-    const fingerprint = Array.isArray(value)
-      ? this.#array(value, rename, key)
-      : this.#record(value as Record<string, unknown>, rename, key);
-    const holdsIds = this.#sawId;
-    this.#sawId = outerSawId || holdsIds;
-    this.#cache.set(value, { fingerprint, renaming: holdsIds ? key : null });
-    return fingerprint;
-  }
-
-  #array(values: readonly unknown[], rename: readonly number[], key: string): Fingerprint {
-    const builder = new FingerprintBuilder(TAG.array);
-    const isIdSet = values.length > 0 &&
-      values.every((item) => typeof item === "string" && this.#index.has(item));
-    if (isIdSet) this.#feedIdSet(builder, values as string[], rename, key);
-    else {
-      builder.word(values.length);
-      for (const item of values) this.feed(builder, item, rename, key);
-    }
-    return builder.finish();
-  }
-
-  #record(value: Record<string, unknown>, rename: readonly number[], key: string): Fingerprint {
-    const keys = this.#keysOf(value);
-    const keyedById = keys.length > 0 && keys.every((name) => this.#index.has(name));
-    if (!keyedById) {
-      const builder = new FingerprintBuilder(TAG.object);
-      for (const name of keys) {
-        if (value[name] === undefined) continue;
-        builder.add(this.#string(name));
-        this.feed(builder, value[name], rename, key);
+  /** {@link nodeFingerprint} of `node` under `rename` (`key`: its {@link renamingKey}). */
+  of(node: ModelNode, rename: readonly number[], key: number): Fingerprint {
+    let cached = this.#cache.get(node);
+    if (cached !== undefined) {
+      for (let slot = 0; slot < cached.length; slot += 3) {
+        if (cached[slot] === key) return { high: cached[slot + 1]!, low: cached[slot + 2]! };
       }
-      return builder.finish();
+    } else {
+      cached = [];
+      this.#cache.set(node, cached);
     }
-    this.#sawId = true;
-    const entries = keys.map((name) => {
-      const entry = new FingerprintBuilder(TAG.entry).word(rename[this.#index.get(name)!] ?? -1);
-      this.feed(entry, value[name], rename, key);
-      return entry.finish();
-    }).sort(compareFingerprints);
-    const builder = new FingerprintBuilder(TAG.idMap).word(entries.length);
-    for (const entry of entries) builder.add(entry);
-    return builder.finish();
-  }
-
-  /** Keys in sorted order, without the skipped ones (cached per key set). */
-  #keysOf(value: Record<string, unknown>): string[] {
-    const raw = Object.keys(value);
-    const shape = raw.join("\u0000");
-    let sorted = this.#sortedKeys.get(shape);
-    if (sorted === undefined) {
-      sorted = raw.filter((name) => !SKIPPED_KEYS.has(name)).sort();
-      this.#sortedKeys.set(shape, sorted);
-    }
-    return sorted;
+    const fingerprint = nodeFingerprint(this.hasher, node, rename, key);
+    if (cached.length >= MAX_CACHED_NODE_RENAMINGS * 3) cached.splice(0, 3);
+    cached.push(key, fingerprint.high, fingerprint.low);
+    return fingerprint;
   }
 }
+
+/** Renamings whose node fingerprint is kept per node object (N signatures and a few orders). */
+const MAX_CACHED_NODE_RENAMINGS = 8;
 
 /** Symmetry (and fingerprints) over the nodes of a cluster model state. */
 export function clusterSymmetry(nodeIds: readonly string[]): NodeSymmetry<ClusterModelState> {
   const hasher = new StructuralHasher(nodeIds);
+  const nodes = new NodeFingerprints(hasher);
   return {
     nodeCount: (state) => state.nodes.length,
     signature: (state, node) => {
@@ -209,11 +57,11 @@ export function clusterSymmetry(nodeIds: readonly string[]): NodeSymmetry<Cluste
       const ranks = promotionRanks(state);
       const own = state.nodes[node]!;
       return new FingerprintBuilder(TAG.node)
-        .add(nodeFingerprint(hasher, own, rename, `s${node}`))
+        .add(nodes.of(own, rename, renamingKey(rename)))
         .word(ranks.get(own.postgres.promotion) ?? -1)
         .finish();
     },
-    fingerprint: (state, rename) => stateFingerprint(hasher, state, rename),
+    fingerprint: (state, rename) => stateFingerprint(nodes, state, rename),
   };
 }
 
@@ -222,7 +70,7 @@ function nodeFingerprint(
   hasher: StructuralHasher,
   node: ModelNode,
   rename: readonly number[],
-  key: string,
+  key: number,
 ): Fingerprint {
   const builder = new FingerprintBuilder(TAG.node);
   hasher.feed(builder, node.core, rename, key);
@@ -248,6 +96,20 @@ function nodeFingerprint(
  * hashed as ranks: states that differ only in how many promotions happened before merge.
  */
 function promotionRanks(state: ClusterModelState): Map<number, number> {
+  // One state is asked for N signatures and one or more renamings in a row.
+  if (state === lastRanked.state) return lastRanked.ranks;
+  const ranks = computePromotionRanks(state);
+  lastRanked = { state, ranks };
+  return ranks;
+}
+
+/** The state whose promotion ranks were computed last (a state is never mutated). */
+let lastRanked: { state: ClusterModelState | null; ranks: Map<number, number> } = {
+  state: null,
+  ranks: new Map(),
+};
+
+function computePromotionRanks(state: ClusterModelState): Map<number, number> {
   const values = new Set<number>([0, state.latestPromotion]);
   for (const node of state.nodes) values.add(node.postgres.promotion);
   for (const acked of state.acked) values.add(acked.promotion);
@@ -256,16 +118,17 @@ function promotionRanks(state: ClusterModelState): Map<number, number> {
 
 /** The fingerprint of `state` under `rename` (old index -> new index). */
 function stateFingerprint(
-  hasher: StructuralHasher,
+  nodes: NodeFingerprints,
   state: ClusterModelState,
   rename: readonly number[],
 ): Fingerprint {
-  const key = rename.join(",");
+  const key = renamingKey(rename);
+  const hasher = nodes.hasher;
   const ranks = promotionRanks(state);
   const ordered = new Array<Fingerprint>(state.nodes.length);
   state.nodes.forEach((node, old) => {
     ordered[rename[old]!] = new FingerprintBuilder(TAG.node)
-      .add(nodeFingerprint(hasher, node, rename, key))
+      .add(nodes.of(node, rename, key))
       .word(ranks.get(node.postgres.promotion) ?? -1)
       .finish();
   });

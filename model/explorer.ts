@@ -169,6 +169,108 @@ function grow(array: Int32Array): Int32Array {
   return larger;
 }
 
+/** One BFS level: state numbers and their eventually-bits, in growable typed arrays. */
+class FrontierLevel {
+  numbers: Int32Array = new Int32Array(1024);
+  bits: Int32Array = new Int32Array(1024);
+  length = 0;
+
+  push(number: number, eventuallyBits: number): void {
+    if (this.length === this.numbers.length) {
+      this.numbers = grow(this.numbers);
+      this.bits = grow(this.bits);
+    }
+    this.numbers[this.length] = number;
+    this.bits[this.length] = eventuallyBits;
+    this.length++;
+  }
+}
+
+/** Every this many rebuilt states, one is checked against its recorded fingerprint. */
+const REBUILD_CHECK_INTERVAL = 1024;
+
+/**
+ * Rebuilds a state from its number by replaying the recorded parent links, keeping the last
+ * state rebuilt at each depth. BFS expands a level in the order it was generated, so the
+ * children of one parent are consecutive: a rebuild is one `nextState` from the cached
+ * parent, and an ancestor is rebuilt once per run of descendants (about 1 + 1/b + 1/b^2
+ * steps per state for branching factor b). The rebuilt state is the one first visited
+ * (`nextState` is deterministic); a sample of rebuilds is checked against the table.
+ */
+class StateCache<State, Action> {
+  readonly #numbers: number[] = [];
+  readonly #states: State[] = [];
+  /** Enabled actions of the cached state at each depth, once asked. */
+  readonly #actions: (readonly Action[] | undefined)[] = [];
+  #rebuilds = 0;
+
+  constructor(
+    readonly model: Model<State, Action>,
+    readonly records: StateRecords,
+    /** The state number the table holds for a state's fingerprint. */
+    readonly lookup: (state: State) => number,
+  ) {}
+
+  /** The state recorded as `number`. */
+  rebuild(number: number): State {
+    const chain: number[] = [];
+    let current = number;
+    while (current >= 0 && this.#numbers[this.records.depth[current]!] !== current) {
+      chain.push(current);
+      current = this.records.parent[current]!;
+      if (chain.length > this.records.count) throw new Error("explorer: cycle in parent links");
+    }
+    let state = current >= 0 ? this.#states[this.records.depth[current]!] : undefined;
+    for (let link = chain.length - 1; link >= 0; link--) {
+      const step = chain[link]!;
+      state = this.#step(state, step);
+      const depth = this.records.depth[step]!;
+      this.#numbers[depth] = step;
+      this.#states[depth] = state;
+      this.#actions[depth] = undefined;
+    }
+    if (state === undefined) throw new Error(`explorer: state #${number} cannot be rebuilt`);
+    if (chain.length > 0 && this.#rebuilds++ % REBUILD_CHECK_INTERVAL === 0) {
+      const found = this.lookup(state);
+      if (found !== number) {
+        throw new NonDeterminismError(
+          `rebuilding state #${number} of ${this.model.name} reached state #${found}; ` +
+            `nextState or actions is not deterministic`,
+        );
+      }
+    }
+    return state;
+  }
+
+  /** The enabled actions of `state`, computed once while it is the cached state at `depth`. */
+  actionsOf(state: State, depth: number): readonly Action[] {
+    if (this.#states[depth] !== state) return this.model.actions(state);
+    let actions = this.#actions[depth];
+    if (actions === undefined) {
+      actions = this.model.actions(state);
+      this.#actions[depth] = actions;
+    }
+    return actions;
+  }
+
+  /** The state `number` from its parent's state (undefined: `number` is an initial state). */
+  #step(parent: State | undefined, number: number): State {
+    const index = this.records.actionIndex[number]!;
+    if (parent === undefined || this.records.parent[number]! < 0) {
+      const initial = this.model.initialStates()[index];
+      if (initial === undefined) throw new Error(`explorer: no initial state #${index}`);
+      return initial;
+    }
+    const action = this.actionsOf(parent, this.records.depth[number]! - 1)[index];
+    if (action === undefined) {
+      throw new NonDeterminismError(
+        `rebuilding state #${number} of ${this.model.name}: action #${index} is not enabled`,
+      );
+    }
+    return this.model.nextState(parent, action);
+  }
+}
+
 /** One entry of the search frontier (or DFS stack). */
 interface Node<State> {
   readonly state: State;
@@ -185,6 +287,7 @@ const MAX_EVENTUALLY_PROPERTIES = 30;
 class Search<State, Action> {
   readonly #table = new FingerprintTable();
   readonly #records = new StateRecords();
+  readonly #states: StateCache<State, Action>;
   readonly #violations: Counterexample<Action>[] = [];
   readonly #violated = new Set<string>();
   readonly #witnesses = new Map<string, Counterexample<Action> | null>();
@@ -198,6 +301,11 @@ class Search<State, Action> {
   #frontierSize = 0;
 
   constructor(readonly model: Model<State, Action>, readonly options: ExploreOptions) {
+    this.#states = new StateCache(
+      model,
+      this.#records,
+      (state) => this.#table.get(model.fingerprint(state, options.symmetry)),
+    );
     this.#eventually = [];
     for (const property of model.properties) {
       if (property.kind === "sometimes") this.#witnesses.set(property.name, null);
@@ -208,14 +316,32 @@ class Search<State, Action> {
     }
   }
 
+  /**
+   * Level by level. A frontier entry is a state number and its eventually-bits (8 bytes),
+   * not a state: the state is rebuilt from its parent link when it is expanded (see
+   * {@link StateCache}), so memory per visited state is a few dozen bytes of typed arrays.
+   */
   breadthFirst(): void {
-    let frontier = this.#initialNodes();
+    let frontier = new FrontierLevel();
+    for (const node of this.#initialNodes()) frontier.push(node.number, node.eventuallyBits);
     for (let depth = 0; frontier.length > 0 && !this.#done(); depth++) {
-      const next: Node<State>[] = [];
+      if (depth >= this.options.maxDepth) {
+        // The last level is never expanded, so never rebuilt (it is the largest one).
+        this.#depthBounded = true;
+        break;
+      }
+      const next = new FrontierLevel();
+      const accept = (child: Node<State>) => {
+        // A state outside the boundary is checked, not expanded: no need to rebuild it.
+        if (child.depth < this.options.maxDepth && !this.model.withinBoundary(child.state)) return;
+        next.push(child.number, child.eventuallyBits);
+      };
       this.#frontierSize = frontier.length;
-      for (const node of frontier) {
+      for (let entry = 0; entry < frontier.length; entry++) {
         if (this.#done()) break;
-        this.#expand(node, (child) => next.push(child));
+        const number = frontier.numbers[entry]!;
+        const state = this.#states.rebuild(number);
+        this.#expand({ state, number, depth, eventuallyBits: frontier.bits[entry]! }, accept);
         this.#frontierSize--;
       }
       frontier = next;
@@ -275,7 +401,7 @@ class Search<State, Action> {
       if (node.depth >= this.options.maxDepth) this.#depthBounded = true;
       return;
     }
-    const actions = this.model.actions(node.state);
+    const actions = this.#states.actionsOf(node.state, node.depth);
     if (actions.length === 0) this.#checkEventually(node);
     actions.forEach((action, index) => {
       if (this.#done()) return;

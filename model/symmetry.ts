@@ -38,6 +38,12 @@ export function canonicalFingerprint<State>(
   const signatures = identity.map((node) => symmetry.signature(state, node));
   const sorted = [...identity].sort((a, b) => compareFingerprints(signatures[a]!, signatures[b]!));
   const groups = tieGroups(sorted, signatures);
+  if (groups.length === count) {
+    // No ties (most states): the sorted order is the only renaming to try.
+    const rename = new Array<number>(count);
+    sorted.forEach((old, position) => rename[old] = position);
+    return symmetry.fingerprint(state, rename);
+  }
   let best: Fingerprint | null = null;
   let tried = 0;
   for (const order of orderings(groups)) {
