@@ -57,7 +57,8 @@ Deno.test({
     const cluster = await LocalCluster.create({
       directory,
       nodes: 1,
-      basePort: 27600,
+      // Ports 23601-23901: apart from every other LocalCluster test (haproxy_test uses 27700-28003).
+      basePort: 23600,
       hactlCommand: testHactlCommand,
     });
     try {
