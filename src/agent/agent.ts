@@ -448,8 +448,13 @@ export class Agent implements AgentHandle {
     // Authority ended. Until a read shows the server fenced, stopped or a standby, the
     // last deadline stands: a fence slower than the lease's margin (the SQL fence may take
     // FENCE_DEADLINE_MS, then an immediate stop) ends in the watchdog's kill, before any
-    // other node can have been elected (docs/SAFETY.md, "the lease in real time").
-    this.watchdog?.renew(mayAcceptWrites(state.postgres) ? "hold" : null);
+    // other node can have been elected (docs/SAFETY.md, "the lease in real time"). Not in a
+    // leadership transfer: no node is elected before TimeoutNow, which waits for the read
+    // of the stopped server, and a kill would cut the fast shutdown that hands the target
+    // the last WAL (measured: a switchover whose old primary was killed mid-shutdown left
+    // it past the fork).
+    const hold = state.transfer === null && mayAcceptWrites(state.postgres);
+    this.watchdog?.renew(hold ? "hold" : null);
   }
 
   /** Writes the committed cluster parameters and reloads Postgres when they change. */
