@@ -21,7 +21,11 @@ export function describeMessage(message: Message): string {
         message.granted ? "granted" : `refused (${message.reason})`
       }`;
     case "append": {
-      const entries = message.entries.map((entry) => `${entry.term}@${entry.index}`).join(",");
+      const entries = message.entries.map((entry) =>
+        `${entry.term}@${entry.index}${
+          entry.command.kind === "noop" ? "" : `:${entry.command.kind}`
+        }`
+      ).join(",");
       return `${head} prev(${message.prevLogTerm},${message.prevLogIndex}) [${entries}] commit ${message.commitIndex} round ${message.round}`;
     }
     case "append-response":

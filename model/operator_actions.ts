@@ -8,7 +8,8 @@
  * needs one request of its kind — a switchover whose target stalls (one transfer, its
  * TimeoutNow delivered late: messages stay in flight as long as the search likes), a pause
  * while a partition deposes the leader (one pause), asynchronous mode with the commit gate
- * (one sync-mode change), a learner added back and promoted (one add-learner; the promotion
+ * (one sync-mode change), the switchover bookkeeping command (one: its applied target is read
+ * by nothing that decides), a learner added back and promoted (one add-learner; the promotion
  * is the core's own), a bootstrap sent to a member (one). A second request only combines
  * hazards already checked one at a time; the dedicated runs give two so that pause can be
  * followed by resume and a mode change by its return.
@@ -19,8 +20,17 @@ import type { AdminRequest, Command, Input } from "../src/core/mod.ts";
 import type { ClusterModelState, ModelNode } from "./cluster_types.ts";
 import type { ModelContext } from "./cluster_step.ts";
 
-/** Maintenance commands an operator proposes (hactl pause/resume, hactl sync-mode). */
-export type MaintenanceCommand = "pause" | "resume" | "asynchronous" | "quorum";
+/**
+ * Maintenance commands an operator proposes (hactl pause/resume, hactl sync-mode), and the
+ * `switchover` bookkeeping command (the member a switchover heads to, or none).
+ */
+export type MaintenanceCommand =
+  | "pause"
+  | "resume"
+  | "asynchronous"
+  | "quorum"
+  | "record-switchover"
+  | "clear-switchover";
 
 /** An operator's request, as a model action. */
 export type OperatorAction =
@@ -55,6 +65,11 @@ export function operatorActions(
     node: index,
     command: applied.syncMode === "quorum" ? "asynchronous" : "quorum",
   });
+  actions.push({
+    kind: "maintenance",
+    node: index,
+    command: applied.switchoverTarget === null ? "record-switchover" : "clear-switchover",
+  });
   context.nodeIds.forEach((id, target) => {
     const member = core.membership.voters.includes(id) || core.membership.learners.includes(id);
     if (!member) actions.push({ kind: "add-learner", node: index, target });
@@ -83,14 +98,25 @@ export function operatorInput(
       request = { kind: "add-learner", requestId, node: context.nodeIds[action.target]! };
       break;
     case "maintenance":
-      request = { kind: "propose", requestId, command: maintenanceCommand(action.command) };
+      request = {
+        kind: "propose",
+        requestId,
+        command: maintenanceCommand(
+          action.command,
+          context.nodeIds[(action.node + 1) % context.nodeIds.length]!,
+        ),
+      };
       break;
   }
   return { kind: "admin", request };
 }
 
-function maintenanceCommand(command: MaintenanceCommand): Command {
+/** The command of a maintenance action; a recorded switchover heads to `peer`. */
+function maintenanceCommand(command: MaintenanceCommand, peer: string): Command {
   switch (command) {
+    case "record-switchover":
+    case "clear-switchover":
+      return { kind: "switchover", target: command === "record-switchover" ? peer : null };
     case "pause":
     case "resume":
       return { kind: "pause", paused: command === "pause" };

@@ -113,9 +113,9 @@ export interface RunSpec {
  * that fact instead (the count is the cap).
  */
 export const PINNED_STATES: Readonly<Record<string, number | "state cap hit">> = {
-  "real steady (operator)": 23_145,
+  "real steady (operator)": 27_473,
   "real transfer": 59_928,
-  "real paused (receiver rule off)": 49_371,
+  "real paused (receiver rule off)": 56_137,
   "real postgres-restart": 27_591,
   "real crash-after-ack (lag)": 34_606,
   "real cold": 56_297,

@@ -28,7 +28,6 @@ async function kindsOf(name: string): Promise<string[]> {
 const COMMANDS_NOT_PROPOSED: Record<string, string> = {
   noop: "written by every new leader itself",
   membership: "refused by propose: membership changes go through add-learner and remove-member",
-  switchover: "bookkeeping of a switchover; the transfer request drives the switchover itself",
 };
 
 const options: ClusterModelOptions = {
