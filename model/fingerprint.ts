@@ -34,7 +34,7 @@ export function fingerprintOf(text: string): Fingerprint {
 }
 
 /** Murmur3's 32-bit finaliser: every input bit affects every output bit. */
-function avalanche(value: number): number {
+export function avalanche(value: number): number {
   let mixed = value;
   mixed ^= mixed >>> 16;
   mixed = Math.imul(mixed, 0x85ebca6b);

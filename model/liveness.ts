@@ -22,6 +22,7 @@
  *
  * @module
  */
+import { formatColumns } from "./table.ts";
 import { decidePostgresRole, leaseDurationTicks } from "../src/core/mod.ts";
 import type { ClusterModelOptions, ClusterModelState, Scenario } from "./cluster_types.ts";
 import {
@@ -266,12 +267,5 @@ export function formatLivenessTable(outcomes: readonly LivenessOutcome[]): strin
     report.seconds.toFixed(1),
     result,
   ]);
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => row[column]!.length))
-  );
-  const line = (cells: readonly string[]) =>
-    cells.map((cell, column) => cell.padEnd(widths[column]!)).join("  ");
-  return [line(header), line(widths.map((width) => "-".repeat(width))), ...rows.map(line)].join(
-    "\n",
-  );
+  return formatColumns(header, rows);
 }

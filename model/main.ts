@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { formatColumns } from "./table.ts";
 import { parseArgs } from "node:util";
 import type { ClusterModelState } from "./cluster_types.ts";
 import { type ClusterAction, createClusterModel } from "./cluster_model.ts";
@@ -192,14 +193,7 @@ function formatTable(outcomes: readonly RunOutcome[]): string {
     String(Math.round(report.states / Math.max(report.seconds, 0.001))),
     result,
   ]);
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => row[column]!.length))
-  );
-  const line = (cells: readonly string[]) =>
-    cells.map((cell, column) => cell.padEnd(widths[column]!)).join("  ");
-  return [line(header), line(widths.map((width) => "-".repeat(width))), ...rows.map(line)].join(
-    "\n",
-  );
+  return formatColumns(header, rows);
 }
 
 if (import.meta.main) Deno.exit(await modelCheck(Deno.args));

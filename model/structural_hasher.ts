@@ -21,7 +21,12 @@
  *
  * @module
  */
-import { type Fingerprint, type FingerprintBuilder, fingerprintOf } from "./fingerprint.ts";
+import {
+  avalanche,
+  type Fingerprint,
+  type FingerprintBuilder,
+  fingerprintOf,
+} from "./fingerprint.ts";
 
 /** Tags keep values of different kinds with equal contents apart. */
 const TAG = {
@@ -85,17 +90,6 @@ export function renamingKey(rename: readonly number[]): number {
   let key = 0;
   for (const index of rename) key = key * 8 + (index & 7);
   return key + 8 ** rename.length;
-}
-
-/** Murmur3's 32-bit finaliser: every input bit affects every output bit. */
-function avalanche(value: number): number {
-  let mixed = value;
-  mixed ^= mixed >>> 16;
-  mixed = Math.imul(mixed, 0x85ebca6b);
-  mixed ^= mixed >>> 13;
-  mixed = Math.imul(mixed, 0xc2b2ae35);
-  mixed ^= mixed >>> 16;
-  return mixed >>> 0;
 }
 
 /** One step of the first lane (FNV-style multiply, xorshift). */

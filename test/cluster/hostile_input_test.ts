@@ -7,6 +7,7 @@
  * the leader's memory stays bounded, the acknowledged key survives, and no agent log shows an
  * uncaught error or unhandled rejection.
  */
+import { forgedAppend } from "./forged_messages.ts";
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { LocalCluster } from "../../src/demo/local_cluster.ts";
 import { readClusterSecret } from "../../src/config/cluster_secret.ts";
@@ -49,21 +50,6 @@ async function sendSigned(message: Message, raftPort: number, secret: string): P
   } finally {
     client.close();
   }
-}
-
-function signedAppend(from: string, to: string, term: number): Message {
-  return {
-    kind: "append",
-    from,
-    to,
-    term,
-    prevLogIndex: 0,
-    prevLogTerm: 0,
-    entries: [],
-    commitIndex: 0,
-    round: 1,
-    leaderPosition: null,
-  } as unknown as Message;
 }
 
 /** Resident memory of a process in MiB, from /proc. */
@@ -189,7 +175,7 @@ async function absurdTerms({ cluster, secret, raftPort, unchanged }: Attack): Pr
   for (const id of cluster.nodes.map((node) => node.id)) {
     const from = cluster.nodes.find((node) => node.id !== id)!.id;
     for (const term of [2 ** 53 - 1, MAX_TERM + 1]) {
-      await sendSigned(signedAppend(from, id, term), raftPort(id), secret);
+      await sendSigned(forgedAppend(from, id, term), raftPort(id), secret);
     }
   }
   await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -198,7 +184,7 @@ async function absurdTerms({ cluster, secret, raftPort, unchanged }: Attack): Pr
 
 async function secondLeader(attack: Attack): Promise<void> {
   const { cluster, primary, followers, termBefore, secret } = attack;
-  const append = signedAppend(followers[0]!, primary, termBefore);
+  const append = forgedAppend(followers[0]!, primary, termBefore);
   await sendSigned(append, attack.raftPort(primary), secret);
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   await attack.unchanged("an append claiming the leader's term");

@@ -7,11 +7,11 @@
  * without a certificate, and a plain-TCP client, never get a hello; the primary and term stay
  * put and no agent log shows an uncaught error.
  */
+import { forgedAppend } from "./forged_messages.ts";
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import tls from "node:tls";
 import { LocalCluster } from "../../src/demo/local_cluster.ts";
 import { readClusterSecret } from "../../src/config/cluster_secret.ts";
-import type { Message } from "../../src/core/types.ts";
 import { deriveFrameKey, encodeFrame, HELLO_BYTES, parseHello } from "../../src/transport/frame.ts";
 import { encodeMessage } from "../../src/transport/message_codec.ts";
 import { RawClient } from "../transport/transport_helpers.ts";
@@ -61,21 +61,6 @@ async function metric(cluster: LocalCluster, id: string, name: string): Promise<
   }
 }
 
-function absurdAppend(from: string, to: string, term: number): Message {
-  return {
-    kind: "append",
-    from,
-    to,
-    term,
-    prevLogIndex: 0,
-    prevLogTerm: 0,
-    entries: [],
-    commitIndex: 0,
-    round: 1,
-    leaderPosition: null,
-  } as unknown as Message;
-}
-
 /** node2's certificate, the secret, and a frame that says node3: refused by the transport. */
 async function impostor(cluster: LocalCluster, directory: string, secret: string, term: number) {
   const ca = await Deno.readTextFile(cluster.caFile!);
@@ -94,7 +79,7 @@ async function impostor(cluster: LocalCluster, directory: string, secret: string
         clusterId: "demo",
         senderId: "node3",
         sequence: 0,
-        payload: encodeMessage(absurdAppend("node3", "node1", term)),
+        payload: encodeMessage(forgedAppend("node3", "node1", term)),
       },
       deriveFrameKey(secret),
       parsed.challenge,
