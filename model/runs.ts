@@ -122,7 +122,7 @@ export const PINNED_STATES: Readonly<Record<string, number | "state cap hit">> =
   "real steady": "state cap hit",
   "real write-in-flight": "state cap hit",
   "real figure-8": "state cap hit",
-  "real steady (priorities, maximum lag 0)": 126_343,
+  "real steady (priorities, maximum lag 0)": 126_803,
 };
 
 /**

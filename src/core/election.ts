@@ -126,29 +126,45 @@ export function voteRefusal(draft: Draft, request: PreVoteRequest | VoteRequest)
   // counts only the votes of voters in its own configuration).
   if (draft.postgres === null) return "local Postgres not observed yet";
   const transfer = request.kind === "vote" && request.transfer;
-  const faults = draft.config.faults;
-  if (!transfer && !faults.skipLeaseWait) {
+  if (!transfer && !draft.config.faults.skipLeaseWait) {
     // Leader stickiness: inside a live leader's lease no vote may depose it (S1).
     if (draft.ticksSinceLeaderContact < draft.config.electionTimeoutTicks) {
       return `heard from a leader ${draft.ticksSinceLeaderContact} ticks ago (its lease may still run)`;
     }
   }
+  return freshnessRefusal(draft, request) ?? standingRefusal(draft, request);
+}
+
+/**
+ * Why this node cannot judge the request yet: its observation may not hold every byte it
+ * flushed for an acknowledged commit. Transient: the shell observes again at once.
+ */
+function freshnessRefusal(draft: Draft, request: PreVoteRequest | VoteRequest): string | null {
+  // A transfer needs no wait: the old leader fenced its primary and the target holds all of
+  // its WAL before TimeoutNow is sent.
+  if (request.kind === "vote" && request.transfer) return null;
+  const faults = draft.config.faults;
   // Freshness implies the lease wait (the read must follow its end), so the skipLeaseWait
   // control skips both.
   const checkFreshness = !faults.voteOnStaleObservation && !faults.skipLeaseWait;
-  if (!transfer && checkFreshness && !observationFreshEnough(draft)) {
-    // The position compared below must hold every byte flushed for an acknowledged commit
-    // (config.ts, next to leaseDurationTicks). A transfer needs no wait: the old leader
-    // fenced its primary and the target holds all of its WAL before TimeoutNow is sent.
+  if (checkFreshness && !observationFreshEnough(draft)) {
+    // The position compared must hold every byte flushed for an acknowledged commit
+    // (config.ts, next to leaseDurationTicks).
     return `observation too old: read ${draft.observationAgeTicks} ticks ago, before this ` +
       `node's lease wait ended; waiting for a fresh one`;
   }
-  if (!transfer && !faults.voteWhileReceivingWal && draft.postgres.receivingWal) {
+  if (!faults.voteWhileReceivingWal && draft.postgres?.receivingWal === true) {
     // A running receiver may flush WAL of commits acknowledged after the read; without a
     // live leader the shell stops it (decidePostgresRole) and observes again.
     return "the local standby still runs a WAL receiver; waiting for an observation after " +
       "it stopped";
   }
+  return null;
+}
+
+/** Why the request must be refused on the votes, logs and positions as they stand. */
+function standingRefusal(draft: Draft, request: PreVoteRequest | VoteRequest): string | null {
+  const faults = draft.config.faults;
   const votedForOther = draft.votedFor !== null && draft.votedFor !== request.from;
   if (request.kind === "vote" && votedForOther && !faults.voteTwiceInTerm) {
     return `already voted for ${draft.votedFor} in term ${draft.term}`;
@@ -161,7 +177,7 @@ export function voteRefusal(draft: Draft, request: PreVoteRequest | VoteRequest)
       lastTerm(draft)
     }, ${lastIndex(draft)})`;
   }
-  const own = draft.postgres.position;
+  const own = draft.postgres?.position ?? null;
   if (own !== null && !faults.voteIgnoresPosition) {
     const refusal = positionRefusal(draft, own, request.position);
     if (refusal !== null) return refusal;
@@ -207,6 +223,22 @@ function positionRefusal(draft: Draft, own: WalPosition, candidate: WalPosition)
   }
 }
 
+/**
+ * A higher-priority candidate asked before this node's observation was fresh enough to
+ * judge it (it cannot be, until its own lease wait has ended and a read followed): give
+ * that candidate one more election timeout before this node campaigns itself, so its retry
+ * (due within E + jitter) meets a fresh observation here. Without it the outranked node's
+ * single deferral often ran out first and it won instead (measured on a real cluster).
+ * Timing only: no vote changes. Bounded: it repeats only while this node's own read is not
+ * fresh, and the shell observes at once (`needsFreshObservation`).
+ */
+function deferToWaitingCandidate(draft: Draft, request: PreVoteRequest, refusal: string): void {
+  // The very refusal given was the freshness one (not stickiness, not a standing reason).
+  if (draft.role === "leader" || refusal !== freshnessRefusal(draft, request)) return;
+  const outranking = outrankingVoter(draft.applied, [request.from], draft.id, draft.leader);
+  if (outranking === request.from) resetElectionTimer(draft);
+}
+
 /** Answers a pre-vote or vote request (term handling already done by the caller). */
 export function handleVoteRequest(
   draft: Draft,
@@ -218,6 +250,9 @@ export function handleVoteRequest(
   if (refusal === null && !preVote) {
     draft.votedFor = request.from;
     resetElectionTimer(draft);
+  }
+  if (request.kind === "pre-vote" && refusal !== null) {
+    deferToWaitingCandidate(draft, request, refusal);
   }
   send(output, {
     kind: "vote-response",

@@ -148,3 +148,32 @@ Deno.test("the leader being replaced outranks nobody: its followers do not wait 
   assertEquals(failoverPriority(applied, "n2"), 9);
   assertEquals(failoverPriority(applied, "n3"), 1);
 });
+
+Deno.test("a preferred candidate refused only for freshness gets one more timeout before the outranked node campaigns", () => {
+  // Regression (cluster test failover_priority, 1 run in 5): n3 (priority 5) asked before
+  // n1's lease wait had ended; n1 refused "observation too old" and, one deferral later,
+  // campaigned before n3's retry (E + jitter after its first try) and won.
+  const timeout = TEST_CONFIG.electionTimeoutTicks;
+  const jitter = TEST_CONFIG.electionTimeoutJitterTicks;
+  const entries = entriesWith(VOTERS, [[tagKey("n3", "failover_priority"), "5"]]);
+  const asked = tickTimes(memberNode("n1", VOTERS, { entries }), timeout).state;
+  const preVote = {
+    kind: "pre-vote" as const,
+    from: "n3",
+    to: "n1",
+    term: asked.term + 1,
+    lastLogIndex: entries.length,
+    lastLogTerm: 1,
+    position: at(1, 100),
+  };
+  const answered = deliver(asked, preVote);
+  const [response] = answered.messages;
+  assert(response?.kind === "vote-response" && !response.granted, JSON.stringify(response));
+  assert(response.reason.startsWith("observation too old"), response.reason);
+  // n3 retries within E + jitter - 1 ticks; n1 waits a full timeout plus its deferral.
+  const wait = ticksToFirstPreVote(answered.state, 100);
+  assert(wait > timeout + jitter - 1, `n1 campaigned ${wait} ticks after refusing n3`);
+  // A refusal on a standing reason (a lower priority asks) defers nothing.
+  const lower = deliver(asked, { ...preVote, from: "n2" });
+  assertEquals(ticksToFirstPreVote(lower.state, 100), ticksToFirstPreVote(asked, 100));
+});
