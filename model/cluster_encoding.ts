@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { ClusterModelState, ModelNode } from "./cluster_types.ts";
+import type { ClusterModelState, ModelNode, PostgresModel } from "./cluster_types.ts";
 import type { NodeSymmetry } from "./symmetry.ts";
 import { compareFingerprints, type Fingerprint, FingerprintBuilder } from "./fingerprint.ts";
 import { renamingKey, StructuralHasher } from "./structural_hasher.ts";
@@ -49,21 +49,51 @@ const MAX_CACHED_NODE_RENAMINGS = 8;
 export function clusterSymmetry(nodeIds: readonly string[]): NodeSymmetry<ClusterModelState> {
   const hasher = new StructuralHasher(nodeIds);
   const nodes = new NodeFingerprints(hasher);
+  const signatureRenamings = new SignatureRenamings();
   return {
     nodeCount: (state) => state.nodes.length,
     signature: (state, node) => {
       // Erase identities: this node is 0, every other node is 1.
-      const rename = state.nodes.map((_, index) => index === node ? 0 : 1);
+      const renaming = signatureRenamings.of(state.nodes.length, node);
       const ranks = promotionRanks(state);
       const own = state.nodes[node]!;
       return new FingerprintBuilder(TAG.node)
-        .add(nodes.of(own, rename, renamingKey(rename)))
+        .add(nodes.of(own, renaming.rename, renaming.key))
         .word(ranks.get(own.postgres.promotion) ?? -1)
         .finish();
     },
     fingerprint: (state, rename) => stateFingerprint(nodes, state, rename),
   };
 }
+
+/** The signature renamings (node `node` is 0, every other node 1) and their keys, made once. */
+class SignatureRenamings {
+  readonly #byCount: { rename: number[]; key: number }[][] = [];
+
+  of(count: number, node: number): { readonly rename: readonly number[]; readonly key: number } {
+    let renamings = this.#byCount[count];
+    if (renamings === undefined) {
+      renamings = Array.from({ length: count }, (_, own) => {
+        const rename = Array.from({ length: count }, (_, index) => index === own ? 0 : 1);
+        return { rename, key: renamingKey(rename) };
+      });
+      this.#byCount[count] = renamings;
+    }
+    return renamings[node]!;
+  }
+}
+
+/** Marks the cannot-start fault in a fingerprint (no status, index or count takes it). */
+const CANNOT_START_WORD = 0x5ca7_0001;
+
+/** Postgres statuses as hashed (the first three as before absent data was modelled). */
+const STATUS_CODES: Readonly<Record<PostgresModel["status"], number>> = {
+  stopped: 0,
+  running: 1,
+  starting: 2,
+  absent: 3,
+  cloning: 4,
+};
 
 /** One node: core, disk, clock lead, Postgres, grant; node indexes held by the model renamed. */
 function nodeFingerprint(
@@ -76,9 +106,12 @@ function nodeFingerprint(
   hasher.feed(builder, node.core, rename, key);
   hasher.feed(builder, node.disk, rename, key);
   const postgres = node.postgres;
-  const status = postgres.status === "running" ? 1 : postgres.status === "starting" ? 2 : 0;
-  builder.word(node.clockLead).word(status).word(postgres.inRecovery ? 1 : 0)
+  builder.word(node.clockLead).word(STATUS_CODES[postgres.status]).word(postgres.inRecovery ? 1 : 0)
     .word(postgres.fenced ? 1 : 0);
+  // Hashed only when set: runs without replay lag keep their fingerprints.
+  if (postgres.replayBehind) builder.word(1);
+  // Hashed only when set, as a word no other field here takes (runs without it keep theirs).
+  if (postgres.cannotStart === true) builder.word(CANNOT_START_WORD);
   builder.word(postgres.source < 0 ? -1 : rename[postgres.source] ?? -1);
   hasher.feed(builder, postgres.synchronousStandbyNames, rename, key);
   hasher.feed(builder, postgres.wal, rename, key);
@@ -115,6 +148,18 @@ function computePromotionRanks(state: ClusterModelState): Map<number, number> {
   for (const acked of state.acked) values.add(acked.promotion);
   return new Map([...values].sort((a, b) => a - b).map((value, rank) => [value, rank]));
 }
+
+/** The (term, node) pairs of a ghost election record, kept per record object (never mutated). */
+function electedPairs(elected: ClusterModelState["elected"]): readonly [number, number][] {
+  let pairs = electedCache.get(elected);
+  if (pairs === undefined) {
+    pairs = Object.entries(elected).map(([term, node]) => [Number(term), node]);
+    electedCache.set(elected, pairs);
+  }
+  return pairs;
+}
+
+const electedCache = new WeakMap<object, readonly [number, number][]>();
 
 /** The fingerprint of `state` under `rename` (old index -> new index). */
 function stateFingerprint(
@@ -155,10 +200,9 @@ function stateFingerprint(
   ).sort((a, b) => a - b);
   builder.word(acked.length);
   for (const write of acked) builder.word(write);
-  const elected = Object.entries(state.elected).map(([term, node]) =>
-    Number(term) * 16 + (rename[node] ?? 15)
-  )
-    .sort((a, b) => a - b);
+  const elected = electedPairs(state.elected).map(([term, node]) =>
+    term * 16 + (rename[node] ?? 15)
+  ).sort((a, b) => a - b);
   builder.word(elected.length);
   for (const entry of elected) builder.word(entry);
   builder.word(state.proposals).word(state.committed.length);
@@ -168,5 +212,15 @@ function stateFingerprint(
   hasher.feed(builder, state.electionClash, rename, key);
   hasher.feed(builder, state.coreFailure, rename, key);
   hasher.feed(builder, state.transientViolation, rename, key);
+  // Hashed only when set: states of runs without these faults keep their fingerprints.
+  if (state.failedRewinds > 0 || state.unreplayedRecords > 0) {
+    builder.word(state.failedRewinds).word(state.unreplayedRecords);
+  }
+  // Hashed only when set: states of runs that never install a snapshot keep their fingerprints.
+  if (state.snapshotInstalled) builder.word(1);
+  // Likewise for the cannot-start fault, behind its own word.
+  if (state.postgresStartFailures > 0) {
+    builder.word(CANNOT_START_WORD).word(state.postgresStartFailures);
+  }
   return builder.finish();
 }

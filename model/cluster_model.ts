@@ -3,7 +3,9 @@
  * explorer: a network of in-flight messages (deliver any, drop, duplicate: reordering is
  * choosing any), node crash and restart, Postgres crash and slow restart, clock ticks under
  * bounded drift, client writes and their acknowledgement, WAL streaming, promotion, fencing
- * within its deadline, rewind, lagging Postgres observations, and every operator request.
+ * within its deadline, rewind, lagging Postgres observations, and every operator request;
+ * a data directory lost to a failed rewind and cloned again, a new cluster's initdb and
+ * clones, and a standby whose replay lags (model/postgres_model.ts).
  *
  * Only the environment is modelled. Each node's behaviour is `step` of the real core, its
  * Postgres role is `decidePostgresRole` of the real core.
@@ -21,13 +23,27 @@ import {
   SYSTEM_IDENTIFIER_KEY,
 } from "../src/core/mod.ts";
 import type { Model } from "./explorer.ts";
-import type { ClusterModelOptions, ClusterModelState, ModelNode } from "./cluster_types.ts";
 import {
+  type ClusterModelOptions,
+  type ClusterModelState,
+  COLD_START_SNAPSHOT_INDEX,
+  type ModelNode,
+  type PostgresModel,
+} from "./cluster_types.ts";
+import {
+  absentPostgres,
+  failedRewind,
+  finishClone,
   finishStart,
+  hasNoData,
   INITIAL_POSTGRES,
   isWritable,
+  observe,
+  type ReconcileContext,
   reconcilePostgres,
+  stopForGood,
   streamNext,
+  streamUnreplayed,
 } from "./postgres_model.ts";
 import {
   describeOperatorAction,
@@ -61,7 +77,16 @@ type NodeActionKind =
   | "reconcile"
   | "observe"
   | "started"
-  | "postgres-crash";
+  | "postgres-crash"
+  | "postgres-cannot-start"
+  | DataActionKind;
+
+/**
+ * Actions of a node's data directory and replay: a rewind the core asked for fails and
+ * leaves the directory absent, a clone the core asked for ends, a standby receives a record
+ * without replaying it, a standby's replay catches up.
+ */
+type DataActionKind = "rewind-fails" | "cloned" | "stream-unreplayed" | "replay";
 
 /**
  * How many ticks a node's shell may let pass between two reads of its Postgres when
@@ -89,6 +114,11 @@ export const MODEL_TIMING: Partial<CoreConfig> = {
   // A transfer times out two ticks after it starts: short, so that a TimeoutNow delivered
   // after the timeout (a stalled target, issue 9 item 3) is a few steps deep.
   transferTimeoutTicks: 2,
+  // A leader hands over when its Postgres has not run as a primary for this long
+  // (primary_watch.ts): one tick past the longest election timeout, the least the core
+  // accepts, and past the lagging read interval (6), so that a fair schedule promotes and
+  // reads a healthy new primary first; one "advance" reaches it after a fault.
+  primaryStartTimeoutTicks: 8,
   // The watchdog's commit gate: named as the synchronous standby when no remote standby is
   // required (asynchronous mode); the model's gate confirms only while the lease runs.
   commitGate: "gate",
@@ -99,19 +129,22 @@ export function modelNodeIds(count: number): string[] {
   return Array.from({ length: count }, (_, index) => `n${index + 1}`);
 }
 
-/** The core configuration of a model instance (timing above, faults from the options). */
+/** The core configuration of a model instance (timing above; faults and log limit from the options). */
 export function modelCoreConfig(options: ClusterModelOptions): CoreConfig {
-  return defaultCoreConfig({ ...MODEL_TIMING, faults: options.faults });
+  const logLimit = options.maxLogEntries === undefined
+    ? {}
+    : { maxLogEntries: options.maxLogEntries };
+  return defaultCoreConfig({ ...MODEL_TIMING, faults: options.faults, ...logLimit });
 }
 
 /** Every node a voter of term 1 with the same committed snapshot; Postgres standbys of one base backup. */
 export function coldStartState(options: ClusterModelOptions): ClusterModelState {
   const ids = modelNodeIds(options.nodeCount);
   const config = modelCoreConfig(options);
-  const disk: PersistentState = {
+  const disk: PersistentState = options.uninitialised ? EMPTY_DISK : {
     hardState: { term: 1, votedFor: null, commitIndex: 1 },
     snapshot: {
-      lastIndex: 1,
+      lastIndex: COLD_START_SNAPSHOT_INDEX,
       lastTerm: 1,
       state: {
         membership: { voters: ids, learners: [] },
@@ -128,7 +161,7 @@ export function coldStartState(options: ClusterModelOptions): ClusterModelState 
       core: createNode(id, config, disk, options.bounds.jitterChoices[0] ?? 0),
       disk,
       clockLead: 0,
-      postgres: INITIAL_POSTGRES,
+      postgres: options.uninitialised ? absentPostgres(INITIAL_POSTGRES) : INITIAL_POSTGRES,
       grant: null,
     })),
     messages: [],
@@ -141,17 +174,28 @@ export function coldStartState(options: ClusterModelOptions): ClusterModelState 
     membershipChanges: 0,
     operatorRequests: 0,
     postgresCrashes: 0,
+    postgresStartFailures: 0,
+    failedRewinds: 0,
+    unreplayedRecords: 0,
     latestPromotion: 0,
     elected: {},
     committed: [],
     electionClash: null,
     coreFailure: null,
     transientViolation: null,
+    snapshotInstalled: false,
   });
   // The shell reports its Postgres right after start.
   ids.forEach((_, index) => work.runCore(index, work.observation(index)));
   return work.freeze();
 }
+
+/** The storage of a node that belongs to no cluster yet. */
+const EMPTY_DISK: PersistentState = {
+  hardState: { term: 0, votedFor: null, commitIndex: 0 },
+  snapshot: null,
+  entries: [],
+};
 
 /** The shared, immutable context of one model instance. */
 export function contextOf(options: ClusterModelOptions): ModelContext {
@@ -249,8 +293,14 @@ function pushNodeActions(
     return;
   }
   if (state.crashes < bounds.maxCrashes) actions.push({ kind: "crash", node: index });
-  if (state.postgresCrashes < bounds.maxPostgresCrashes && node.postgres.status !== "stopped") {
+  const postmaster = node.postgres.status === "running" || node.postgres.status === "starting";
+  if (state.postgresCrashes < bounds.maxPostgresCrashes && postmaster) {
     actions.push({ kind: "postgres-crash", node: index });
+  }
+  // A primary (fenced or not, running or starting) stops and cannot start again.
+  const primaryServer = postmaster && !node.postgres.inRecovery;
+  if (state.postgresStartFailures < (bounds.maxPostgresStartFailures ?? 0) && primaryServer) {
+    actions.push({ kind: "postgres-cannot-start", node: index });
   }
   if (node.postgres.status === "starting") actions.push({ kind: "started", node: index });
   if (bounds.observationLag && observationUseful(node)) {
@@ -267,6 +317,7 @@ function pushNodeActions(
     actions.push({ kind: "stream", node: index });
   }
   if (reconciled(context, state, index) !== null) actions.push({ kind: "reconcile", node: index });
+  pushDataActions(context, state, node, index, actions);
   if (state.membershipChanges < bounds.maxMembershipChanges && node.core.role === "leader") {
     for (const voter of node.core.membership.voters) {
       const target = context.nodeIds.indexOf(voter);
@@ -274,6 +325,29 @@ function pushNodeActions(
     }
   }
   actions.push(...operatorActions(context, state, node, index));
+}
+
+function pushDataActions(
+  context: ModelContext,
+  state: ClusterModelState,
+  node: ModelNode,
+  index: number,
+  actions: ClusterAction[],
+): void {
+  const bounds = context.bounds;
+  const postgres = node.postgres;
+  if (postgres.status === "cloning") actions.push({ kind: "cloned", node: index });
+  if (postgres.replayBehind && postgres.status === "running") {
+    actions.push({ kind: "replay", node: index });
+  }
+  const source = state.nodes[postgres.source]?.postgres;
+  if (
+    state.unreplayedRecords < bounds.maxUnreplayedRecords && source !== undefined &&
+    streamUnreplayed(postgres, source) !== null
+  ) actions.push({ kind: "stream-unreplayed", node: index });
+  if (state.failedRewinds < bounds.maxFailedRewinds && rewindFailure(context, state, index)) {
+    actions.push({ kind: "rewind-fails", node: index });
+  }
 }
 
 /**
@@ -308,10 +382,10 @@ function observationUseful(node: ModelNode): boolean {
   const core = node.core;
   if (core === null) return false;
   if (core.observationAgeTicks > 0 || core.postgres === null) return true;
-  return core.postgres.status !== (node.postgres.status === "running" ? "running" : "stopped") ||
-    core.postgres.inRecovery !== node.postgres.inRecovery ||
-    core.postgres.fenced !== (node.postgres.status !== "running" || node.postgres.fenced) ||
-    core.postgres.position?.lsn !== node.postgres.wal.length;
+  const now = observe(node.postgres);
+  return core.postgres.status !== now.status || core.postgres.inRecovery !== now.inRecovery ||
+    core.postgres.fenced !== now.fenced || core.postgres.position?.lsn !== now.position?.lsn ||
+    core.postgres.replayCaughtUp !== now.replayCaughtUp;
 }
 
 /** Ticking one node alone keeps every running clock within `drift` ticks of the slowest. */
@@ -338,12 +412,31 @@ function messageKey(message: Message): string {
 function reconciled(context: ModelContext, state: ClusterModelState, index: number) {
   const node = state.nodes[index]!;
   if (node.core === null) return null;
-  return reconcilePostgres(node.postgres, decidePostgresRole(node.core), {
+  return reconcilePostgres(
+    node.postgres,
+    decidePostgresRole(node.core),
+    reconcileContextOf(context, state),
+  );
+}
+
+/** The absent Postgres a failed pg_rewind leaves, or null when no rewind would run now. */
+function rewindFailure(context: ModelContext, state: ClusterModelState, index: number) {
+  const node = state.nodes[index]!;
+  if (node.core === null) return null;
+  return failedRewind(
+    node.postgres,
+    decidePostgresRole(node.core),
+    reconcileContextOf(context, state),
+  );
+}
+
+function reconcileContextOf(context: ModelContext, state: ClusterModelState): ReconcileContext {
+  return {
     nodeIds: context.nodeIds,
     postgresOf: (other) => state.nodes[other]!.postgres,
     nextPromotion: state.latestPromotion + 1,
     nextTimeline: nextTimeline(state),
-  });
+  };
 }
 
 /**
@@ -519,11 +612,11 @@ function tickAlone(work: Work, index: number): void {
 function normaliseClocks(work: Work): void {
   const running = work.nodes.filter((node) => node.core !== null).map((node) => node.clockLead);
   const slowest = running.length === 0 ? 0 : Math.min(...running);
-  work.nodes = work.nodes.map((node) =>
-    node.core === null
-      ? { ...node, clockLead: 0 }
-      : { ...node, clockLead: node.clockLead - slowest }
-  );
+  work.nodes = work.nodes.map((node) => {
+    const lead = node.core === null ? 0 : node.clockLead - slowest;
+    // An unchanged node stays the same object: its fingerprints are cached per object.
+    return lead === node.clockLead ? node : { ...node, clockLead: lead };
+  });
 }
 
 function networkAction(work: Work, kind: "deliver" | "drop" | "duplicate", index: number): void {
@@ -553,6 +646,10 @@ function nodeAction(
     case "restart":
     case "postgres-crash":
       return machineAction(context, work, kind, index);
+    case "postgres-cannot-start":
+      work.postgresStartFailures++;
+      work.setPostgres(index, stopForGood(node.postgres));
+      return;
     case "observe":
       work.runCore(index, work.observation(index));
       return;
@@ -580,9 +677,64 @@ function nodeAction(
       if (next === null) return;
       if (next.promotion > node.postgres.promotion) work.latestPromotion = next.promotion;
       work.setPostgres(index, next);
+      // Only initdb turns an absent directory into a running server (a clone starts first).
+      if (node.postgres.status === "absent" && next.status === "running") {
+        recordSystemIdentifier(work, index);
+      }
       return;
     }
+    case "rewind-fails":
+    case "cloned":
+    case "stream-unreplayed":
+    case "replay":
+      return dataAction(context, state, work, kind, index);
   }
+}
+
+/**
+ * After initdb the shell proposes the new system identifier (the agent's housekeeping, as
+ * soon as its leader may): from then on a leader without data holds instead of running
+ * initdb again. The model proposes it at once, in the same action.
+ */
+function recordSystemIdentifier(work: Work, index: number): void {
+  work.runCore(index, {
+    kind: "admin",
+    request: {
+      kind: "propose",
+      requestId: "system-identifier",
+      command: { kind: "kv", key: SYSTEM_IDENTIFIER_KEY, value: "model" },
+    },
+  });
+}
+
+/** See {@link DataActionKind}. */
+function dataAction(
+  context: ModelContext,
+  state: ClusterModelState,
+  work: Work,
+  kind: DataActionKind,
+  index: number,
+): void {
+  const postgres = work.node(index).postgres;
+  const source = work.nodes[postgres.source]?.postgres;
+  let next: PostgresModel | null = null;
+  switch (kind) {
+    case "rewind-fails":
+      work.failedRewinds++;
+      next = rewindFailure(context, state, index);
+      break;
+    case "cloned":
+      if (source !== undefined) next = finishClone(postgres, source);
+      break;
+    case "stream-unreplayed":
+      work.unreplayedRecords++;
+      if (source !== undefined) next = streamUnreplayed(postgres, source);
+      break;
+    case "replay":
+      next = { ...postgres, replayBehind: false };
+      break;
+  }
+  if (next !== null) work.setPostgres(index, next);
 }
 
 /** The machine or its Postgres stops, or the machine comes back. */
@@ -593,7 +745,10 @@ function machineAction(
   index: number,
 ): void {
   const node = work.node(index);
-  const stopped = { ...node.postgres, status: "stopped" as const, fenced: false };
+  // A machine crash during a clone kills pg_basebackup: its new directory is discarded.
+  const stopped = hasNoData(node.postgres)
+    ? absentPostgres(node.postgres)
+    : { ...node.postgres, status: "stopped" as const, fenced: false };
   switch (kind) {
     case "crash":
       // The machine stops: volatile core state is lost, Postgres stops, disks keep what was flushed.

@@ -62,12 +62,16 @@ export class Work {
   membershipChanges: number;
   operatorRequests: number;
   postgresCrashes: number;
+  postgresStartFailures: number;
+  failedRewinds: number;
+  unreplayedRecords: number;
   latestPromotion: number;
   elected: Record<string, number>;
   committed: readonly CommittedEntry[];
   electionClash: string | null;
   coreFailure: string | null;
   transientViolation: string | null;
+  snapshotInstalled: boolean;
 
   constructor(readonly context: ModelContext, state: ClusterModelState) {
     this.nodes = [...state.nodes];
@@ -81,12 +85,16 @@ export class Work {
     this.membershipChanges = state.membershipChanges;
     this.operatorRequests = state.operatorRequests;
     this.postgresCrashes = state.postgresCrashes;
+    this.postgresStartFailures = state.postgresStartFailures;
+    this.failedRewinds = state.failedRewinds;
+    this.unreplayedRecords = state.unreplayedRecords;
     this.latestPromotion = state.latestPromotion;
     this.elected = state.elected;
     this.committed = state.committed;
     this.electionClash = state.electionClash;
     this.coreFailure = null;
     this.transientViolation = state.transientViolation;
+    this.snapshotInstalled = false;
   }
 
   /** Inside a macro: checks the invariants on the state so far; true when one failed. */
@@ -111,12 +119,16 @@ export class Work {
       membershipChanges: this.membershipChanges,
       operatorRequests: this.operatorRequests,
       postgresCrashes: this.postgresCrashes,
+      postgresStartFailures: this.postgresStartFailures,
+      failedRewinds: this.failedRewinds,
+      unreplayedRecords: this.unreplayedRecords,
       latestPromotion: this.latestPromotion,
       elected: this.elected,
       committed: this.committed,
       electionClash: this.electionClash,
       coreFailure: this.coreFailure,
       transientViolation: this.transientViolation,
+      snapshotInstalled: this.snapshotInstalled,
     };
   }
 
@@ -155,6 +167,12 @@ export class Work {
       }
       if (this.messages.length < this.context.bounds.maxInFlight) this.messages.push(message);
     }
+    // A snapshot message that replaced the core's snapshot was installed (one it already
+    // covers is only acknowledged).
+    if (
+      input.kind === "message" && input.message.kind === "snapshot" &&
+      result.state.snapshot !== node.core.snapshot
+    ) this.snapshotInstalled = true;
     this.#noteElection(index, node, result.state);
     this.#noteCommits(result.state);
     this.setNode(index, { core: result.state, disk, grant });

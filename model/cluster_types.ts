@@ -17,8 +17,12 @@ export interface WalRecord {
 export interface PostgresModel {
   /** The flushed WAL, in order; its length is the LSN. */
   readonly wal: readonly WalRecord[];
-  /** "starting": asked to start, not yet accepting connections (crash recovery). */
-  readonly status: "running" | "starting" | "stopped";
+  /**
+   * "starting": asked to start, not yet accepting connections (crash recovery). "absent":
+   * no usable data directory (a failed pg_rewind damaged it); "cloning": pg_basebackup from
+   * `source` runs into a new directory, the data directory still absent. Both hold no WAL.
+   */
+  readonly status: "running" | "starting" | "stopped" | "absent" | "cloning";
   readonly inRecovery: boolean;
   /** A primary that refuses writes (the shell's SQL fence); it still streams WAL. */
   readonly fenced: boolean;
@@ -28,6 +32,14 @@ export interface PostgresModel {
   readonly synchronousStandbyNames: string;
   /** Sequence number of the promotion (or primary start) that made this server primary; 0 if never. */
   readonly promotion: number;
+  /** A standby holds received WAL it has not replayed yet (its position is the received LSN). */
+  readonly replayBehind: boolean;
+  /**
+   * Set on a stopped server whose every start fails (a PANIC in crash recovery, a bad
+   * setting): only a rewind, which replaces what broke it, starts it again (as a standby).
+   * Absent otherwise (so that runs without the fault keep their fingerprints).
+   */
+  readonly cannotStart?: true;
 }
 
 /** Ghost record of the last real vote a node granted, with its own WAL at that moment (for D2). */
@@ -90,7 +102,16 @@ export type Scenario =
   | "transfer"
   | "paused"
   | "postgres-restart"
-  | "fenced-write";
+  | "fenced-write"
+  | "snapshot-catch-up"
+  | "clock-swing"
+  | "rejoin"
+  | "rejoin-data-lost"
+  | "bootstrap"
+  | "asynchronous";
+
+/** Last index of the committed snapshot every node holds at the cold start (cluster_model.ts). */
+export const COLD_START_SNAPSHOT_INDEX = 1;
 
 /** The whole model state. Plain data; never mutated. */
 export interface ClusterModelState {
@@ -109,6 +130,12 @@ export interface ClusterModelState {
   readonly operatorRequests: number;
   /** Crashes of a Postgres alone (its agent keeps running) so far. */
   readonly postgresCrashes: number;
+  /** Primaries stopped for good ("cannot start", {@link PostgresModel.cannotStart}) so far. */
+  readonly postgresStartFailures: number;
+  /** pg_rewind runs that failed and left the data directory unusable (absent) so far. */
+  readonly failedRewinds: number;
+  /** WAL records a standby received without replaying them at once, so far. */
+  readonly unreplayedRecords: number;
   /** Highest promotion sequence number so far. */
   readonly latestPromotion: number;
   /** Ghost: term -> index of the node elected in it (election safety across time). */
@@ -121,6 +148,11 @@ export interface ClusterModelState {
   readonly coreFailure: string | null;
   /** An invariant that failed inside a macro action (at an intermediate state), or null. */
   readonly transientViolation: string | null;
+  /**
+   * Ghost: during the last action a core installed a leader's snapshot (InstallSnapshot
+   * applied). Reset by every action, as {@link coreFailure}: it marks the step, not history.
+   */
+  readonly snapshotInstalled: boolean;
 }
 
 /** Every bound of the exploration, each with the reason it is enough in {@link defaultBounds}. */
@@ -142,6 +174,18 @@ export interface ClusterBounds {
   readonly maxOperatorRequests: number;
   /** Crashes of a Postgres alone, its agent running on (the watchdog's kill, an OOM kill). */
   readonly maxPostgresCrashes: number;
+  /**
+   * Primaries (a server not in recovery) that stop and cannot start again until rewound
+   * (absent or 0: never offered); why one is enough, in runs.ts at the bounds that set it.
+   */
+  readonly maxPostgresStartFailures?: number;
+  /**
+   * Rewinds that fail and leave the data directory absent, to be re-cloned (0: never
+   * offered). Why one is enough, in runs.ts at the bounds that set it.
+   */
+  readonly maxFailedRewinds: number;
+  /** Records a standby may receive without replaying them at once (0: replay keeps up). */
+  readonly maxUnreplayedRecords: number;
   /**
    * Postgres observations are a separate action of each node (the shell observes on its own
    * schedule), bounded by the observation interval; false: every change is observed at once.
@@ -185,4 +229,15 @@ export interface ClusterModelOptions {
    * `config/tags/n2/failover_priority`), in the committed snapshot of the cold start.
    */
   readonly initialKeyValues?: Readonly<Record<string, string>>;
+  /**
+   * The cores' log limit (`maxLogEntries`: compaction, and InstallSnapshot to a follower
+   * behind the snapshot); absent: the core's default, which the model's logs never reach.
+   */
+  readonly maxLogEntries?: number;
+  /**
+   * Every node starts uninitialised: an empty disk (no term, no log) and no Postgres data
+   * directory, as a new cluster before `hactl run --bootstrap` on one node (the "bootstrap"
+   * warm start). Absent or false: the cold start of a cluster already created.
+   */
+  readonly uninitialised?: boolean;
 }

@@ -12,10 +12,10 @@
  */
 import { decidePostgresRole, type NodeState } from "../src/core/mod.ts";
 import type { Property, Transition } from "./explorer.ts";
-import type { ClusterModelState } from "./cluster_types.ts";
+import { type ClusterModelState, COLD_START_SNAPSHOT_INDEX } from "./cluster_types.ts";
 import type { ClusterAction } from "./cluster_model.ts";
 import type { ModelContext } from "./cluster_step.ts";
-import { isWritable, parseSynchronousStandbyNames } from "./postgres_model.ts";
+import { hasNoData, isWritable, parseSynchronousStandbyNames } from "./postgres_model.ts";
 import {
   atLeastAsUpToDate,
   isMajorityOf,
@@ -102,6 +102,17 @@ export function stateCheckpoint(
   };
 }
 
+/** Names of the non-vacuity properties a run can list in its `mustReach` beyond the basic four. */
+export const REACHABLE = {
+  leaderCompacts: "a leader's log is compacted",
+  snapshotInstalled: "InstallSnapshot applied",
+  postgresAbsent: "a core sees its Postgres absent",
+  recloned: "an absent Postgres is re-cloned",
+  leaderReplayBehind: "a leader's standby has not replayed all it received",
+  quorumReturns: "a writable primary returns to quorum mode",
+  learnerPromoted: "a learner is promoted to voter",
+} as const;
+
 /** Non-vacuity: the exploration must reach these, or its bounds are too tight to mean anything. */
 export function sometimesProperties(): Property<ClusterModelState, ClusterAction>[] {
   return [
@@ -126,12 +137,81 @@ export function sometimesProperties(): Property<ClusterModelState, ClusterAction
       holds: (state) =>
         state.nodes.some((node) => isWritable(node.postgres) && node.postgres.promotion >= 2),
     },
+    {
+      kind: "sometimes",
+      name: REACHABLE.leaderCompacts,
+      holds: (state) =>
+        cores(state).some((core) =>
+          core.role === "leader" && (core.snapshot?.lastIndex ?? 0) > COLD_START_SNAPSHOT_INDEX
+        ),
+    },
+    {
+      kind: "sometimes",
+      name: REACHABLE.snapshotInstalled,
+      holds: (state) => state.snapshotInstalled,
+    },
+    {
+      kind: "sometimes",
+      name: REACHABLE.postgresAbsent,
+      holds: (state) => cores(state).some((core) => core.postgres?.status === "absent"),
+    },
+    {
+      kind: "sometimes",
+      // Only a failed rewind makes a directory absent: after one, none is absent any more.
+      name: REACHABLE.recloned,
+      holds: (state) =>
+        state.failedRewinds > 0 && state.nodes.every((node) => !hasNoData(node.postgres)),
+    },
+    {
+      kind: "sometimes",
+      name: REACHABLE.quorumReturns,
+      // The asynchronous start begins with every core in asynchronous mode.
+      holds: (state) =>
+        state.nodes.some((node) =>
+          node.core?.applied.syncMode === "quorum" && isWritable(node.postgres) &&
+          node.postgres.synchronousStandbyNames.startsWith("ANY")
+        ),
+    },
+    {
+      kind: "sometimes",
+      name: REACHABLE.learnerPromoted,
+      holds: (state) => cores(state).some(promotedLearner),
+    },
+    {
+      kind: "sometimes",
+      name: REACHABLE.leaderReplayBehind,
+      holds: (state) =>
+        cores(state).some((core) =>
+          core.role === "leader" && core.postgres?.status === "running" &&
+          core.postgres.inRecovery && !core.postgres.replayCaughtUp
+        ),
+    },
   ];
 }
 
-function cores(state: ClusterModelState): NodeState[] {
-  return state.nodes.flatMap((node) => node.core === null ? [] : [node.core]);
+/** True when a voter of the core's membership was a learner in an earlier entry of its log. */
+function promotedLearner(core: NodeState): boolean {
+  const learners = new Set<string>();
+  for (const entry of core.log) {
+    if (entry.command.kind !== "membership") continue;
+    for (const learner of entry.command.membership.learners) learners.add(learner);
+  }
+  return core.membership.voters.some((voter) => learners.has(voter));
 }
+
+/** The running cores of `state`; every check asks, so the last state's list is kept (states are never mutated). */
+function cores(state: ClusterModelState): readonly NodeState[] {
+  if (lastCores.state === state) return lastCores.cores;
+  const running: NodeState[] = [];
+  for (const node of state.nodes) if (node.core !== null) running.push(node.core);
+  lastCores = { state, cores: running };
+  return running;
+}
+
+let lastCores: { state: ClusterModelState | null; cores: readonly NodeState[] } = {
+  state: null,
+  cores: [],
+};
 
 /** At most one leader per term, ever (a ghost record of every election). */
 function electionSafety(_context: ModelContext, state: ClusterModelState): string | null {
@@ -214,7 +294,7 @@ function electableHoldsCommitted(
   const voterSets = new Map<string, readonly string[]>();
   for (const view of views) {
     const voters = specMembership(view).voters;
-    if (voters.length > 0) voterSets.set([...voters].sort().join(","), voters);
+    if (voters.length > 0) voterSets.set(voterSetKey(voters), voters);
   }
   for (const [index, candidate] of views.entries()) {
     const id = context.nodeIds[index]!;
@@ -239,6 +319,18 @@ function electableHoldsCommitted(
   }
   return null;
 }
+
+/** A voter list as a set ("n1,n3"), kept per list object (lists are never mutated). */
+function voterSetKey(voters: readonly string[]): string {
+  let key = voterSetKeys.get(voters);
+  if (key === undefined) {
+    key = [...voters].sort().join(",");
+    voterSetKeys.set(voters, key);
+  }
+  return key;
+}
+
+const voterSetKeys = new WeakMap<readonly string[], string>();
 
 /**
  * Across time: an entry once known committed (ghost record, kept even after every node that
@@ -321,9 +413,10 @@ function oneWriter(context: ModelContext, state: ClusterModelState): string | nu
   const authorities = cores(state).filter((core) => decidePostgresRole(core).kind === "primary")
     .map((core) => core.id);
   if (authorities.length > 1) return `primary role on ${authorities.join(" and ")} at once`;
-  const writable = state.nodes.flatMap((node, index) =>
-    isWritable(node.postgres) ? [context.nodeIds[index]] : []
-  );
+  const writable: string[] = [];
+  state.nodes.forEach((node, index) => {
+    if (isWritable(node.postgres)) writable.push(context.nodeIds[index]!);
+  });
   if (writable.length > 1) return `Postgres accepts writes on ${writable.join(" and ")} at once`;
   return null;
 }
@@ -375,7 +468,7 @@ function syncSetMeetsEveryMajority(
  * ANY floor(N/2). Kept for the syncSetIgnoresMembership control, whose wrong set still meets
  * every majority within the model's bounds (a removal only shrinks majorities).
  */
-function syncSetFormula(_context: ModelContext, state: ClusterModelState): string | null {
+function syncSetFormula(context: ModelContext, state: ClusterModelState): string | null {
   for (const core of cores(state)) {
     const role = decidePostgresRole(core);
     if (role.kind !== "primary" || core.applied.syncMode !== "quorum") continue;
@@ -385,6 +478,9 @@ function syncSetFormula(_context: ModelContext, state: ClusterModelState): strin
     const rule = parseSynchronousStandbyNames(role.synchronousStandbyNames);
     const names = [...(rule?.names ?? [])].sort();
     const count = rule?.count ?? 0;
+    // No remote standby required (a single voter): the commit gate alone, if there is one.
+    const gate = context.config.commitGate;
+    if (expectedCount === 0 && gate !== null && names.join(",") === gate) continue;
     if (
       count !== expectedCount || names.join(",") !== (expectedCount === 0 ? "" : others.join(","))
     ) {

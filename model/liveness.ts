@@ -3,7 +3,9 @@
  * from every state an exhaustive run reaches.
  *
  * "Faults stop" means: crashed agents restart (systemd), no message is dropped or
- * duplicated, no operator request is made, and the environment is fair. From each reached
+ * duplicated, no operator request is made but the resume of a paused cluster (a paused
+ * cluster does not fail over by design, so the operator resumes it: see `resumeRequest`),
+ * and the environment is fair. From each reached
  * state a deterministic fault-free continuation runs in a round-robin: restart every crashed
  * node; let every supervisor do its work (start, reconcile: fence, promote, follow, rewind;
  * stream WAL; observe) until none is left; then one synchronous round (every clock ticks
@@ -44,11 +46,21 @@ const MAX_SETTLE_ACTIONS = 64;
 const TIE_BREAK_ROUNDS = 4;
 
 /**
+ * Rounds the operator's resume of a paused cluster adds once a leader exists: the resume
+ * entry appended and acknowledged (one round, which commits and applies it), and one more
+ * for the leader's lease round before it decides primary.
+ */
+const RESUME_ROUNDS = 2;
+
+/**
  * Rounds within which a writable primary must exist after faults stop:
  * lease wait + freshness (E + J + 1), the lagging read interval (when lag is modelled),
  * one split vote retried (E + J + TIE_BREAK_ROUNDS), the lease of a leader cut off at the
- * start (L), the transfer timeout of an abandoned switchover, and six rounds of one
- * election and promotion (pre-vote, vote, no-op append, its answer, lease, reconcile).
+ * start (L), the transfer timeout of an abandoned switchover, six rounds of one
+ * election and promotion (pre-vote, vote, no-op append, its answer, lease, reconcile), and
+ * the operator's resume when the run may pause (operator requests allowed). When a primary
+ * may be unable to start, its leader first waits out `primaryStartTimeoutTicks` before it
+ * hands over (src/core/primary_watch.ts); the other voters' wait starts from there.
  */
 export function livenessBoundTicks(options: ClusterModelOptions): number {
   const config = contextOf(options).config;
@@ -56,7 +68,12 @@ export function livenessBoundTicks(options: ClusterModelOptions): number {
   const lag = options.bounds.observationLag ? OBSERVATION_INTERVAL_TICKS : 0;
   const splitVote = config.electionTimeoutTicks + config.electionTimeoutJitterTicks +
     TIE_BREAK_ROUNDS;
-  return wait + lag + splitVote + leaseDurationTicks(config) + config.transferTimeoutTicks + 6;
+  const resume = options.bounds.maxOperatorRequests > 0 ? RESUME_ROUNDS : 0;
+  const handOver = (options.bounds.maxPostgresStartFailures ?? 0) > 0
+    ? config.primaryStartTimeoutTicks
+    : 0;
+  return wait + lag + splitVote + leaseDurationTicks(config) + config.transferTimeoutTicks + 6 +
+    resume + handOver;
 }
 
 /** True when some core decides "primary" and its Postgres accepts writes. */
@@ -80,28 +97,55 @@ function firstOf(
 }
 
 /**
+ * The operator's resume of a paused cluster, when one is due: to the leader whose applied
+ * state is paused and whose log holds no resume after what it applied. A paused cluster by
+ * design neither promotes nor fails over (postgres_role.ts, `pausedRole`: a paused leader
+ * holds), so no fair continuation without the operator reaches a primary; the operator runs
+ * `hactl resume` against whichever node leads and retries (once a tick) while the leader
+ * refuses it (a transfer under way) or loses it (deposed before it commits). Not subject to
+ * the run's request budget: the continuation is not part of the explored space.
+ */
+function resumeRequest(state: ClusterModelState): ClusterAction | undefined {
+  const leader = state.nodes.findIndex(({ core }) =>
+    core !== null && core.role === "leader" && core.applied.paused &&
+    !core.log.some((entry) =>
+      entry.index > core.appliedIndex && entry.command.kind === "pause" && !entry.command.paused
+    )
+  );
+  return leader < 0 ? undefined : { kind: "maintenance", node: leader, command: "resume" };
+}
+
+/**
  * Runs the fault-free continuation from `start`; returns the rounds (ticks) it took to reach
  * a writable primary, or null when none was reached within `maxTicks`. `restartCrashed`
- * false keeps crashed nodes down (to show a state that needs them back).
+ * false keeps crashed nodes down (to show a state that needs them back); `resumePaused`
+ * false leaves a paused cluster paused (to show a state that needs the operator).
  */
 export function ticksToWritablePrimary(
   context: ModelContext,
   start: ClusterModelState,
   maxTicks: number,
   restartCrashed = true,
+  resumePaused = true,
 ): number | null {
   const settleKinds: ClusterAction["kind"][] = [
     ...(restartCrashed ? ["restart" as const] : []),
     "started",
+    // A clone ends and a standby's replay catches up (faults stop: neither stalls forever).
+    "cloned",
+    "replay",
     "reconcile",
     "stream",
     "observe",
   ];
   let state = start;
   for (let tick = 0; tick <= maxTicks; tick++) {
+    let resumeAsked = !resumePaused;
     for (let settle = 0; settle < MAX_SETTLE_ACTIONS; settle++) {
       if (hasWritablePrimary(state)) return tick;
-      const work = firstOf(enabledActions(context, state), settleKinds);
+      const resume = resumeAsked ? undefined : resumeRequest(state);
+      if (resume !== undefined) resumeAsked = true;
+      const work = resume ?? firstOf(enabledActions(context, state), settleKinds);
       if (work === undefined) break;
       state = applyAction(context, state, work);
     }
@@ -178,13 +222,15 @@ export function checkBoundedLiveness(
       }
       if (depth >= maxDepth) continue;
       for (const action of model.actions(entry.state)) {
+        // At the cap no new state is kept: stop computing successors (a state already seen
+        // among the rest would change nothing), the frontier is still checked.
+        if (seen.size >= maxStates) {
+          complete = false;
+          break;
+        }
         const after = model.nextState(entry.state, action);
         const key = keyOf(after);
         if (seen.has(key)) continue;
-        if (seen.size >= maxStates) {
-          complete = false;
-          continue;
-        }
         seen.add(key);
         next.push({ state: after, path: [...entry.path, model.describeAction(action)] });
       }

@@ -167,6 +167,11 @@ function describeBounds(spec: RunSpec): string {
   return `depth<=${spec.maxDepth} term<=${bounds.maxTerm} msgs<=${bounds.maxInFlight} crash<=${bounds.maxCrashes} ` +
     `writes<=${bounds.maxWrites} dup<=${bounds.maxDuplicates} drift<=${bounds.clockDriftTicks}` +
     (bounds.maxProposals > 0 ? ` proposals<=${bounds.maxProposals}` : "") +
+    (bounds.maxFailedRewinds > 0 ? ` failed-rewinds<=${bounds.maxFailedRewinds}` : "") +
+    (bounds.maxUnreplayedRecords > 0 ? ` unreplayed<=${bounds.maxUnreplayedRecords}` : "") +
+    ((bounds.maxPostgresStartFailures ?? 0) > 0
+      ? ` cannot-start<=${bounds.maxPostgresStartFailures}`
+      : "") +
     (bounds.dropMessages ? " drops" : "");
 }
 

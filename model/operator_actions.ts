@@ -10,13 +10,20 @@
  * while a partition deposes the leader (one pause), asynchronous mode with the commit gate
  * (one sync-mode change), the switchover bookkeeping command (one: its applied target is read
  * by nothing that decides), a learner added back and promoted (one add-learner; the promotion
- * is the core's own), a bootstrap sent to a member (one). A second request only combines
+ * is the core's own), a bootstrap sent to a member (one; a new cluster's own bootstrap and
+ * its learners are spent by the "bootstrap" warm start, model/warm_start.ts). A second request only combines
  * hazards already checked one at a time; the dedicated runs give two so that pause can be
  * followed by resume and a mode change by its return.
  *
  * @module
  */
-import type { AdminRequest, Command, Input } from "../src/core/mod.ts";
+import {
+  type AdminRequest,
+  type Command,
+  type Input,
+  isInitialised,
+  type NodeState,
+} from "../src/core/mod.ts";
 import type { ClusterModelState, ModelNode } from "./cluster_types.ts";
 import type { ModelContext } from "./cluster_step.ts";
 
@@ -39,7 +46,7 @@ export type OperatorAction =
   | { readonly kind: "maintenance"; readonly node: number; readonly command: MaintenanceCommand }
   /** Add `target`, not a member, as a learner (the core promotes it once caught up). */
   | { readonly kind: "add-learner"; readonly node: number; readonly target: number }
-  /** `hactl bootstrap` run against a node that already belongs to the cluster. */
+  /** `hactl run --bootstrap` on a node: a new cluster, or ignored by a member. */
   | { readonly kind: "bootstrap"; readonly node: number };
 
 /** Operator actions are offered only to the node that can act on them (leaders, for admin requests). */
@@ -51,7 +58,9 @@ export function operatorActions(
 ): OperatorAction[] {
   const core = node.core;
   if (core === null || state.operatorRequests >= context.bounds.maxOperatorRequests) return [];
-  const actions: OperatorAction[] = [{ kind: "bootstrap", node: index }];
+  const actions: OperatorAction[] = bootstrapAllowed(state, core)
+    ? [{ kind: "bootstrap", node: index }]
+    : [];
   if (core.role !== "leader") return actions;
   actions.push({ kind: "transfer", node: index, target: -1 });
   for (const voter of core.membership.voters) {
@@ -75,6 +84,16 @@ export function operatorActions(
     if (!member) actions.push({ kind: "add-learner", node: index, target });
   });
   return actions;
+}
+
+/**
+ * `hactl run --bootstrap` is run on one node of a new cluster: offered to a member (the core
+ * ignores it) or, while no node belongs to a cluster, to any. Bootstrapping a second node
+ * beside an existing cluster makes a second cluster: an operator's error the core cannot see.
+ */
+function bootstrapAllowed(state: ClusterModelState, core: NodeState): boolean {
+  return isInitialised(core) ||
+    state.nodes.every((node) => node.disk.snapshot === null && node.disk.entries.length === 0);
 }
 
 /** The core input an operator action gives its node. */
@@ -139,6 +158,6 @@ export function describeOperatorAction(context: ModelContext, action: OperatorAc
     case "add-learner":
       return `admin: ${ids[action.node]} adds ${ids[action.target]} as a learner`;
     case "bootstrap":
-      return `bootstrap ${ids[action.node]} (already a member)`;
+      return `bootstrap ${ids[action.node]}`;
   }
 }

@@ -13,6 +13,15 @@
  * server accepts connections at a later, separate action ("started"), as it was asked to
  * start (writable or fenced) whatever the core decides meanwhile.
  *
+ * A data directory can also be absent: a pg_rewind that fails half-way leaves damaged
+ * timeline history files, which the shell reports as no usable data (`absent`, position
+ * null) so that the core has it re-cloned (src/agent/reconciler.ts, `#observeUsableData`).
+ * A clone (pg_basebackup into a new directory, swapped in when it completes) is asked for
+ * by one reconcile and finishes at a later, separate action ("cloned"), as a start does;
+ * meanwhile the data directory stays absent. A standby may have received WAL it has not
+ * replayed yet (`replayBehind`): its position (the received LSN) does not change, only
+ * `replayCaughtUp`, which the core waits for before it promotes.
+ *
  * @module
  */
 import type {
@@ -32,6 +41,37 @@ export const INITIAL_POSTGRES: PostgresModel = {
   source: -1,
   synchronousStandbyNames: "",
   promotion: 0,
+  replayBehind: false,
+};
+
+/** A node whose data directory is unusable or gone: what a failed pg_rewind leaves. */
+export function absentPostgres(postgres: PostgresModel): PostgresModel {
+  return {
+    ...withoutStartFault(postgres),
+    wal: [],
+    status: "absent",
+    inRecovery: false,
+    fenced: false,
+    source: -1,
+    synchronousStandbyNames: "",
+    replayBehind: false,
+  };
+}
+
+/** True when the data directory is absent (none yet, or a clone into a new one runs). */
+export function hasNoData(postgres: PostgresModel): boolean {
+  return postgres.status === "absent" || postgres.status === "cloning";
+}
+
+/** The shell's observation of a node without a data directory (src/postgres/observe.ts). */
+const ABSENT_OBSERVATION: PostgresObservation = {
+  status: "absent",
+  inRecovery: false,
+  position: null,
+  replayCaughtUp: false,
+  synchronousStandbyNames: null,
+  fenced: false,
+  receivingWal: false,
 };
 
 /** Timeline of the last record (1 for an empty history). */
@@ -89,13 +129,16 @@ export function receiverDown(postgres: PostgresModel, source: PostgresModel | un
  * server is reported stopped (it accepts no connection yet).
  */
 export function observe(postgres: PostgresModel, receiverIsDown = false): PostgresObservation {
+  if (hasNoData(postgres)) return ABSENT_OBSERVATION;
   const primary = isWritable(postgres);
   const running = postgres.status === "running";
   return {
     status: running ? "running" : "stopped",
     inRecovery: postgres.inRecovery,
     position: receiverIsDown && running ? fallenBackPositionOf(postgres) : positionOf(postgres),
-    replayCaughtUp: true,
+    // As the shell reads it: a stopped standby may hold WAL it has not replayed, so only a
+    // running one that replayed all it received is caught up; a primary always is.
+    replayCaughtUp: !postgres.inRecovery || (running && !postgres.replayBehind),
     synchronousStandbyNames: primary ? postgres.synchronousStandbyNames : null,
     fenced: !running || postgres.fenced,
     // A standby given a source streams from it (the receiver restarts by itself).
@@ -132,6 +175,21 @@ export interface SyncRule {
 
 /** Parses the forms hactl writes (quorum, or one quoted name); throws on anything else so a format change is noticed. */
 export function parseSynchronousStandbyNames(text: string): SyncRule | null {
+  // Invariants and steps parse the same few texts again and again: remember them.
+  const known = parsedSyncRules.get(text);
+  if (known !== undefined) return known;
+  const rule = parseSyncRule(text);
+  if (parsedSyncRules.size >= MAX_PARSED_SYNC_RULES) parsedSyncRules.clear();
+  parsedSyncRules.set(text, rule);
+  return rule;
+}
+
+/** Parsed synchronous_standby_names texts (a rule is never mutated). */
+const parsedSyncRules = new Map<string, SyncRule | null>();
+/** Bound on {@link parsedSyncRules}; a model run uses a few dozen texts. */
+const MAX_PARSED_SYNC_RULES = 4096;
+
+function parseSyncRule(text: string): SyncRule | null {
   if (text.trim() === "") return null;
   const single = /^"([^"]*)"$/.exec(text.trim());
   if (single !== null) return { count: 1, names: [single[1]!] }; // one name: FIRST 1 (name)
@@ -153,6 +211,18 @@ export function streamNext(standby: PostgresModel, source: PostgresModel): Postg
     return null;
   }
   return { ...standby, wal: [...standby.wal, source.wal[length]!] };
+}
+
+/**
+ * The standby's WAL after receiving the next record without replaying it yet (replay
+ * conflicts, a slow disk), or null when it cannot receive one.
+ */
+export function streamUnreplayed(
+  standby: PostgresModel,
+  source: PostgresModel,
+): PostgresModel | null {
+  const next = streamNext(standby, source);
+  return next === null ? null : { ...next, replayBehind: true };
 }
 
 /** Inputs the environment needs to carry out a role. */
@@ -177,6 +247,16 @@ export function reconcilePostgres(
   context: ReconcileContext,
 ): PostgresModel | null {
   if (postgres.status === "starting") return null; // the shell waits for the start to finish
+  // Without a data directory every handler of the shell returns at once, but clone's and
+  // initdb's.
+  if (postgres.status === "cloning") return null; // the shell waits for pg_basebackup
+  if (postgres.status === "absent") {
+    if (role.kind === "initdb") return initdb(postgres);
+    if (role.kind !== "clone") return null;
+    const source = context.nodeIds.indexOf(role.source);
+    return source < 0 ? null : { ...postgres, status: "cloning", source };
+  }
+  if (postgres.cannotStart === true) return restartBroken(postgres, role, context);
   if (role.kind !== "primary" && role.kind !== "hold" && isWritable(postgres)) {
     return { ...postgres, fenced: true };
   }
@@ -189,8 +269,9 @@ export function reconcilePostgres(
         role.source === null ? -1 : context.nodeIds.indexOf(role.source),
       );
     case "rejoin":
+      return rejoin(postgres, context.nodeIds.indexOf(role.source), context);
     case "clone":
-      return rejoin(postgres, context.nodeIds.indexOf(role.source), role.kind, context);
+      return null; // decided on a stale read of an absent directory: the shell clones only into none
     case "fenced":
       if (role.shutDown) {
         // A transfer: the fenced primary is stopped (the shell's fast shutdown) and stays
@@ -206,6 +287,91 @@ export function reconcilePostgres(
     case "hold":
       return null;
   }
+}
+
+/**
+ * pg_basebackup from `source` ends: with the source running, the copy (its WAL to the end
+ * of the backup) is swapped in and started as a standby streaming from it; otherwise the
+ * clone fails, its directory is removed and the data directory stays absent (the shell
+ * tries again on its next round, as the core asks).
+ */
+export function finishClone(postgres: PostgresModel, source: PostgresModel): PostgresModel {
+  if (source.status !== "running") return { ...postgres, status: "absent", source: -1 };
+  return {
+    ...postgres,
+    wal: [...source.wal],
+    status: "running",
+    inRecovery: true,
+    fenced: false,
+    synchronousStandbyNames: "",
+    replayBehind: false,
+  };
+}
+
+/**
+ * The environment's other outcome of a rewind the core asked for (`rejoin`, once the
+ * server is fenced): pg_rewind fails half-way and leaves the data directory unusable
+ * (damaged history files), which the shell reports as absent; the core then asks for a
+ * clone. Null when no rewind would run now. A rewind that cannot start (the source's WAL
+ * is gone) is re-cloned with the old directory in place until the clone is swapped in: a
+ * stopped deposed primary, then the source's WAL, which the model reaches by a rewind and
+ * streaming, so only the absent directory is a case of its own.
+ */
+export function failedRewind(
+  postgres: PostgresModel,
+  role: PostgresRole,
+  context: ReconcileContext,
+): PostgresModel | null {
+  if (role.kind !== "rejoin" || isWritable(postgres)) return null;
+  return reconcilePostgres(postgres, role, context) === null ? null : absentPostgres(postgres);
+}
+
+/**
+ * The cannot-start fault: the primary's server stops (immediate shutdown) and no later start
+ * succeeds, as after a PANIC in crash recovery or a setting it refuses (the real test:
+ * test/cluster/primary_start_failure_test.ts). What the shell reads is a stopped server.
+ */
+export function stopForGood(postgres: PostgresModel): PostgresModel {
+  return { ...postgres, status: "stopped", fenced: false, cannotStart: true };
+}
+
+/** The same server without the cannot-start fault (its data was replaced). */
+function withoutStartFault(postgres: PostgresModel): PostgresModel {
+  if (postgres.cannotStart !== true) return postgres;
+  const { cannotStart: _repaired, ...rest } = postgres;
+  return rest;
+}
+
+/**
+ * A supervisor action on a server that cannot start: every start fails and changes nothing;
+ * only a rewind (role rejoin), which replaces the files that broke it with the source's,
+ * starts it, as a standby of that source.
+ */
+function restartBroken(
+  postgres: PostgresModel,
+  role: PostgresRole,
+  context: ReconcileContext,
+): PostgresModel | null {
+  if (role.kind !== "rejoin") return null;
+  const rejoined = rejoin(postgres, context.nodeIds.indexOf(role.source), context);
+  return rejoined === null ? null : withoutStartFault(rejoined);
+}
+
+/**
+ * initdb and the first start (src/agent/reconciler.ts `#initdb`): a primary with an empty
+ * WAL on timeline 1, started fenced like every primary start; the core unfences it once it
+ * sees it running. Local and short, so one action.
+ */
+function initdb(postgres: PostgresModel): PostgresModel {
+  return {
+    ...postgres,
+    wal: [],
+    status: "running",
+    inRecovery: false,
+    fenced: true,
+    source: -1,
+    synchronousStandbyNames: "",
+  };
 }
 
 /** The server that was starting now accepts connections, as it was asked to start. */
@@ -224,9 +390,11 @@ function becomePrimary(
   }
   if (postgres.status === "running" && postgres.inRecovery) {
     const timeline = context.nextTimeline;
+    // Postgres replays every received record before it ends recovery.
     return {
       ...postgres,
       wal: [...postgres.wal, { timeline, write: 0 }],
+      replayBehind: false,
       inRecovery: false,
       fenced: false,
       source: -1,
@@ -269,15 +437,13 @@ function followSource(postgres: PostgresModel, source: number): PostgresModel | 
 function rejoin(
   postgres: PostgresModel,
   source: number,
-  kind: "rejoin" | "clone",
   context: ReconcileContext,
 ): PostgresModel | null {
   if (source < 0) return null;
   const sourcePostgres = context.postgresOf(source);
-  // pg_rewind and pg_basebackup both read from a running source.
+  // pg_rewind reads from a running source.
   if (sourcePostgres.status !== "running") return null;
-  const keep = kind === "clone" ? 0 : commonPrefixLength(postgres.wal, sourcePostgres.wal);
-  const wal = kind === "clone" ? [...sourcePostgres.wal] : postgres.wal.slice(0, keep);
+  const wal = postgres.wal.slice(0, commonPrefixLength(postgres.wal, sourcePostgres.wal));
   const next: PostgresModel = {
     ...postgres,
     wal,

@@ -54,8 +54,15 @@ const ANY_RENAMING = -1;
 /** Renamings cached per object: the N signature renamings and a few canonical orders. */
 const MAX_CACHED_RENAMINGS = 8;
 
-/** Flat triples (renaming key, high, low); key {@link ANY_RENAMING}: valid for every renaming. */
-type CachedFingerprints = number[];
+/**
+ * What is cached for one object: its fingerprints as flat triples (renaming key, high, low;
+ * key {@link ANY_RENAMING}: valid for every renaming) and, for a record holding node ids,
+ * its entries split by whether they hold one (see `#record`). One WeakMap entry holds both.
+ */
+interface CachedObject {
+  readonly fingerprints: number[];
+  parts: RecordParts | null;
+}
 
 /** A string as hashing sees it. */
 interface StringInfo {
@@ -80,6 +87,12 @@ interface RecordParts {
   /** Keys whose entry holds a node id: hashed again for each renaming. */
   readonly idEntries: readonly string[];
 }
+
+/** The id entries of a record that has none. */
+const NO_ID_ENTRIES: readonly string[] = [];
+
+/** Scratch for the renamed indexes of an id set (sorted in place; never held across calls). */
+const ID_SET_SCRATCH: number[] = [];
 
 /**
  * A number naming a renaming (old index -> new index): its entries as base-8 digits, plus
@@ -107,13 +120,15 @@ function stepSecond(lane: number, word: number): number {
 /** Hashes values with node ids renamed; one instance per node-id list (per model). */
 export class StructuralHasher {
   readonly #index: ReadonlyMap<string, number>;
-  readonly #cache = new WeakMap<object, CachedFingerprints>();
-  readonly #records = new WeakMap<object, RecordParts>();
+  readonly #cache = new WeakMap<object, CachedObject>();
   /** Everything hashing needs to know of a string, looked up once per use. */
   readonly #strings = new Map<string, StringInfo>();
   /** The result of the last `#value`: two 32-bit lanes. */
   #high = 0;
   #low = 0;
+  /** The sum of a record's id entries, left by `#recordParts`. */
+  #idHigh = 0;
+  #idLow = 0;
   /** Set while hashing when a node id was met (the value depends on the renaming). */
   #sawId = false;
   /** Values hashed so far: what caching an object saves. */
@@ -200,15 +215,28 @@ export class StructuralHasher {
 
   /** A set of ids: renamed indexes, sorted, in two lanes seeded by `tag`. */
   #idSet(ids: readonly string[], rename: readonly number[], tag: number): void {
-    const renamed = ids.map((id) => {
-      const info = this.#info(id);
-      if (info.node < 0) return -1 - info.low; // not a node id: keep it distinct
-      this.#sawId = true;
-      return rename[info.node] ?? -1;
-    }).sort((a, b) => a - b);
+    // Renamed indexes in ascending order (an insertion sort: id sets are small).
+    // Only the first ids.length slots are written, then read: stale slots beyond stay unread.
+    const renamed = ID_SET_SCRATCH;
+    for (let position = 0; position < ids.length; position++) {
+      const info = this.#info(ids[position]!);
+      let index: number;
+      if (info.node < 0) index = -1 - info.low; // not a node id: keep it distinct
+      else {
+        this.#sawId = true;
+        index = rename[info.node] ?? -1;
+      }
+      let slot = position;
+      while (slot > 0 && renamed[slot - 1]! > index) {
+        renamed[slot] = renamed[slot - 1]!;
+        slot--;
+      }
+      renamed[slot] = index;
+    }
     let first = stepFirst(0x9e3779b9 ^ TAG.idSet, tag);
-    let second = stepSecond(0x85ebca6b ^ TAG.idSet, tag ^ renamed.length);
-    for (const node of renamed) {
+    let second = stepSecond(0x85ebca6b ^ TAG.idSet, tag ^ ids.length);
+    for (let position = 0; position < ids.length; position++) {
+      const node = renamed[position]!;
       first = stepFirst(first, node);
       second = stepSecond(second, node);
     }
@@ -223,24 +251,29 @@ export class StructuralHasher {
   /** An object's fingerprint, from the cache when it holds one for this renaming. */
   #object(value: object, rename: readonly number[], key: number): void {
     const cached = this.#cache.get(value);
-    if (cached !== undefined && this.#fromCache(cached, key)) return;
+    if (cached !== undefined && this.#fromCache(cached.fingerprints, key)) return;
     const outerSawId = this.#sawId;
     this.#sawId = false;
     const workBefore = this.#work;
+    let parts: RecordParts | null = null;
     if (Array.isArray(value)) this.#array(value, rename, key);
-    else this.#record(value as Record<string, unknown>, rename, key);
+    else parts = this.#record(value as Record<string, unknown>, rename, key, cached);
     const holdsIds = this.#sawId;
     this.#sawId = outerSawId || holdsIds;
     if (this.#work - workBefore < MIN_CACHED_WORK) return;
-    if (!holdsIds) this.#cache.set(value, [ANY_RENAMING, this.#high, this.#low]);
-    else if (cached === undefined) this.#cache.set(value, [key, this.#high, this.#low]);
-    else {
-      if (cached.length >= MAX_CACHED_RENAMINGS * 3) cached.splice(0, 3);
-      cached.push(key, this.#high, this.#low);
+    if (!holdsIds) {
+      this.#cache.set(value, { fingerprints: [ANY_RENAMING, this.#high, this.#low], parts: null });
+    } else if (cached === undefined) {
+      this.#cache.set(value, { fingerprints: [key, this.#high, this.#low], parts });
+    } else {
+      const fingerprints = cached.fingerprints;
+      if (fingerprints.length >= MAX_CACHED_RENAMINGS * 3) fingerprints.splice(0, 3);
+      fingerprints.push(key, this.#high, this.#low);
+      cached.parts ??= parts;
     }
   }
 
-  #fromCache(cached: CachedFingerprints, key: number): boolean {
+  #fromCache(cached: readonly number[], key: number): boolean {
     for (let slot = 0; slot < cached.length; slot += 3) {
       const slotKey = cached[slot];
       if (slotKey !== ANY_RENAMING && slotKey !== key) continue;
@@ -280,29 +313,43 @@ export class StructuralHasher {
    * entries that hold no node id is kept per record object, so hashing it again under
    * another renaming only visits the entries that do.
    */
-  #record(value: Record<string, unknown>, rename: readonly number[], key: number): void {
-    let parts = this.#records.get(value);
-    if (parts === undefined) {
-      const workBefore = this.#work;
+  #record(
+    value: Record<string, unknown>,
+    rename: readonly number[],
+    key: number,
+    cached: CachedObject | undefined,
+  ): RecordParts | null {
+    let parts = cached?.parts ?? null;
+    let high: number;
+    let low: number;
+    if (parts === null) {
+      // First visit: the split also sums the id entries under this renaming.
       parts = this.#recordParts(value, rename, key);
-      const work = this.#work - workBefore;
-      if (parts.idEntries.length > 0 && work >= MIN_CACHED_WORK) this.#records.set(value, parts);
+      high = (parts.high + this.#idHigh) | 0;
+      low = (parts.low + this.#idLow) | 0;
+    } else {
+      high = parts.high;
+      low = parts.low;
+      const idEntries = parts.idEntries;
+      for (let position = 0; position < idEntries.length; position++) {
+        const name = idEntries[position]!;
+        this.#entry(name, value[name], rename, key);
+        high = (high + this.#high) | 0;
+        low = (low + this.#low) | 0;
+      }
     }
-    let high = parts.high;
-    let low = parts.low;
     if (parts.idEntries.length > 0) this.#sawId = true;
-    for (const name of parts.idEntries) {
-      this.#entry(name, value[name], rename, key);
-      high = (high + this.#high) | 0;
-      low = (low + this.#low) | 0;
-    }
     const tag = parts.keyedById ? TAG.idMap : TAG.object;
     const first = stepFirst(stepFirst(0x9e3779b9 ^ tag, parts.count), high);
     const second = stepSecond(stepSecond(0x85ebca6b ^ tag, low), parts.count);
     this.#finish(first, second);
+    return parts.idEntries.length > 0 ? parts : null;
   }
 
-  /** Splits a record's entries into those that hold no node id (summed) and those that do. */
+  /**
+   * Splits a record's entries into those that hold no node id (summed) and those that do
+   * (their sum under `rename` is left in `#idHigh`, `#idLow`).
+   */
   #recordParts(
     value: Record<string, unknown>,
     rename: readonly number[],
@@ -311,9 +358,11 @@ export class StructuralHasher {
     const outerSawId = this.#sawId;
     let high = 0;
     let low = 0;
+    let idHigh = 0;
+    let idLow = 0;
     let count = 0;
     let keyedById = true;
-    const idEntries: string[] = [];
+    let idEntries: string[] | null = null;
     const names = Object.keys(value);
     for (let position = 0; position < names.length; position++) {
       const name = names[position]!;
@@ -324,14 +373,25 @@ export class StructuralHasher {
       if (keyedById && !this.#index.has(name)) keyedById = false;
       this.#sawId = false;
       this.#entry(name, item, rename, key);
-      if (this.#sawId) idEntries.push(name);
-      else {
+      if (this.#sawId) {
+        (idEntries ??= []).push(name);
+        idHigh = (idHigh + this.#high) | 0;
+        idLow = (idLow + this.#low) | 0;
+      } else {
         high = (high + this.#high) | 0;
         low = (low + this.#low) | 0;
       }
     }
     this.#sawId = outerSawId;
-    return { high, low, count, keyedById: keyedById && count > 0, idEntries };
+    this.#idHigh = idHigh;
+    this.#idLow = idLow;
+    return {
+      high,
+      low,
+      count,
+      keyedById: keyedById && count > 0,
+      idEntries: idEntries ?? NO_ID_ENTRIES,
+    };
   }
 
   /** One (key, value) entry of a record, mixed well (entries are summed); id keys renamed. */

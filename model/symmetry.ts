@@ -33,17 +33,23 @@ export function canonicalFingerprint<State>(
   enabled: boolean,
 ): Fingerprint {
   const count = symmetry.nodeCount(state);
-  const identity = Array.from({ length: count }, (_, index) => index);
-  if (!enabled) return symmetry.fingerprint(state, identity);
-  const signatures = identity.map((node) => symmetry.signature(state, node));
-  const sorted = [...identity].sort((a, b) => compareFingerprints(signatures[a]!, signatures[b]!));
-  const groups = tieGroups(sorted, signatures);
-  if (groups.length === count) {
+  if (!enabled) return symmetry.fingerprint(state, identityOf(count));
+  // Called for every transition: plain loops, no closures or intermediate arrays.
+  const signatures = new Array<Fingerprint>(count);
+  for (let node = 0; node < count; node++) signatures[node] = symmetry.signature(state, node);
+  const sorted = sortedBySignature(signatures);
+  let tied = false;
+  for (let position = 1; position < count && !tied; position++) {
+    tied =
+      compareFingerprints(signatures[sorted[position - 1]!]!, signatures[sorted[position]!]!) === 0;
+  }
+  if (!tied) {
     // No ties (most states): the sorted order is the only renaming to try.
     const rename = new Array<number>(count);
-    sorted.forEach((old, position) => rename[old] = position);
+    for (let position = 0; position < count; position++) rename[sorted[position]!] = position;
     return symmetry.fingerprint(state, rename);
   }
+  const groups = tieGroups(sorted, signatures);
   let best: Fingerprint | null = null;
   let tried = 0;
   for (const order of orderings(groups)) {
@@ -55,7 +61,33 @@ export function canonicalFingerprint<State>(
     const fingerprint = symmetry.fingerprint(state, rename);
     if (best === null || compareFingerprints(fingerprint, best) < 0) best = fingerprint;
   }
-  return best ?? symmetry.fingerprint(state, identity);
+  return best ?? symmetry.fingerprint(state, identityOf(count));
+}
+
+/** Identity renamings by node count (shared, never mutated). */
+const IDENTITIES: number[][] = [];
+
+function identityOf(count: number): readonly number[] {
+  let identity = IDENTITIES[count];
+  if (identity === undefined) {
+    identity = Array.from({ length: count }, (_, index) => index);
+    IDENTITIES[count] = identity;
+  }
+  return identity;
+}
+
+/** Node indexes ordered by signature (insertion sort, stable: N is at most a handful). */
+function sortedBySignature(signatures: readonly Fingerprint[]): number[] {
+  const sorted = new Array<number>(signatures.length);
+  for (let node = 0; node < signatures.length; node++) {
+    let slot = node;
+    while (slot > 0 && compareFingerprints(signatures[sorted[slot - 1]!]!, signatures[node]!) > 0) {
+      sorted[slot] = sorted[slot - 1]!;
+      slot--;
+    }
+    sorted[slot] = node;
+  }
+  return sorted;
 }
 
 /** Every ordering of `count` nodes (order[new position] = old index). */

@@ -93,6 +93,7 @@ export function failoverCommand(
         candidate === null ? "to the most advanced standby" : `to ${candidate}`
       } started`,
       output,
+      outcomeWatched: parsed.switches.wait === true,
     });
     if (code !== 0 || parsed.switches.wait !== true) return code;
     return await reportWait(parsed.apis, formerLeader, candidate, timeoutMs, output);

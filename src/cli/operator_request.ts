@@ -23,6 +23,12 @@ export async function sendOperatorRequest(options: {
   readonly method?: "POST" | "PATCH" | "DELETE";
   /** The line printed when done, from the answer's body (instead of `doneMessage`). */
   readonly describeDone?: (body: unknown) => string;
+  /**
+   * True when the caller goes on to watch for the outcome itself (`--wait`): an answer that
+   * timed out is then a note, not a failure (a switchover under load may outlast the API's
+   * 10 s wait for the core's answer and still complete).
+   */
+  readonly outcomeWatched?: boolean;
 }): Promise<number> {
   const { parsed, output } = options;
   let outcome: OperatorOutcome | null = null;
@@ -44,6 +50,10 @@ export async function sendOperatorRequest(options: {
       }
       return 0;
     case "timed-out":
+      if (options.outcomeWatched === true) {
+        output.error(`${options.path} at ${outcome.api}: ${outcome.error}; watching for the outcome`);
+        return 0;
+      }
       output.error(
         `${options.path} at ${outcome.api}: ${outcome.error}; the request may still take ` +
           "effect, check with hactl status",

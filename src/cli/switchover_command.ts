@@ -18,7 +18,8 @@ import {
 import { sendOperatorRequest } from "./operator_request.ts";
 import { UsageError } from "./usage_error.ts";
 import { parseScheduleTimeText } from "../agent/scheduled_switchover.ts";
-import { currentLeader, waitForNewPrimary } from "./wait_for_primary.ts";
+import { currentLeader, waitForNewPrimary, writablePrimaryOf } from "./wait_for_primary.ts";
+import { collectStatuses } from "./status_command.ts";
 
 /** How long --wait waits for the new primary by default. */
 export const DEFAULT_WAIT_TIMEOUT_SECONDS = 60;
@@ -77,6 +78,7 @@ export function switchoverCommand(
         target === null ? "to the most advanced standby" : `to ${target}`
       } started`,
       output,
+      outcomeWatched: wait,
     });
     if (code !== 0 || !wait) return code;
     return await reportWait(parsed.apis, formerLeader, target, timeoutMs, output);
@@ -163,7 +165,12 @@ export async function reportWait(
 ): Promise<number> {
   const primary = await waitForNewPrimary({ apis, formerLeader, target, timeoutMs });
   if (primary === null) {
-    output.error(`no new writable primary within ${timeoutMs / 1000} s; see hactl list`);
+    const now = writablePrimaryOf(await collectStatuses(apis));
+    const wanted = target === null ? "no new writable primary" : `${target} is not the primary`;
+    output.error(
+      `${wanted} after ${timeoutMs / 1000} s (the writable primary now: ${now ?? "none"}); ` +
+        "see hactl list and hactl history",
+    );
     return 1;
   }
   output.out(`${primary} is the primary and accepts writes`);

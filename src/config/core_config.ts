@@ -13,7 +13,11 @@
  *
  * @module
  */
-import { type CoreConfig, defaultCoreConfig } from "../core/mod.ts";
+import {
+  type CoreConfig,
+  defaultCoreConfig,
+  PRIMARY_START_TIMEOUT_ELECTION_TIMEOUTS,
+} from "../core/mod.ts";
 import type { AgentConfig } from "./config_schema.ts";
 
 /**
@@ -31,6 +35,26 @@ export function leaseSafetyTicksFor(tickMs: number): number {
   return Math.max(MIN_LEASE_SAFETY_TICKS, Math.ceil(WATCHDOG_KILL_MARGIN_MS / tickMs) - 1);
 }
 
+/**
+ * Least real time a leader gives its Postgres to run as a primary before it hands over
+ * (src/core/config.ts, PRIMARY_START_TIMEOUT_ELECTION_TIMEOUTS, says why): a short tick must
+ * not make it shorter than a healthy start.
+ */
+export const PRIMARY_START_TIMEOUT_MS = 8_000;
+
+/**
+ * The hand-over bound in ticks: five of the longest election timeouts, and at least
+ * {@link PRIMARY_START_TIMEOUT_MS} (160 ticks at the default 50 ms tick, either way).
+ */
+export function primaryStartTimeoutTicksFor(config: Pick<AgentConfig, "raft">): number {
+  const raft = config.raft;
+  const longest = raft.electionTimeoutTicks + raft.electionTimeoutJitterTicks;
+  return Math.max(
+    PRIMARY_START_TIMEOUT_ELECTION_TIMEOUTS * longest,
+    Math.ceil(PRIMARY_START_TIMEOUT_MS / raft.tickMs),
+  );
+}
+
 /** The core configuration of a node's file (`overrides` for what the agent adds). */
 export function coreConfigOf(
   config: Pick<AgentConfig, "raft">,
@@ -42,6 +66,7 @@ export function coreConfigOf(
     heartbeatIntervalTicks: config.raft.heartbeatIntervalTicks,
     clockDriftPermille: config.raft.clockDriftPermille,
     leaseSafetyTicks: leaseSafetyTicksFor(config.raft.tickMs),
+    primaryStartTimeoutTicks: primaryStartTimeoutTicksFor(config),
     ...overrides,
   });
 }

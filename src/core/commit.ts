@@ -9,6 +9,7 @@ import { applyCommand } from "./cluster_state.ts";
 import { entriesBetween, lastIndex, termAt } from "./raft_log.ts";
 import { majorityValue } from "./quorum.ts";
 import type { LogEntry } from "./types.ts";
+import { quorumSwitchCommitCap } from "./quorum_switch.ts";
 
 /**
  * Leader: advance the commit index to what a majority has stored. Only an entry of the
@@ -22,10 +23,12 @@ export function advanceLeaderCommit(draft: Draft, output: Output): void {
     setCommitIndex(draft, output, lastIndex(draft));
     return;
   }
-  const candidate = majorityValue(
+  const stored = majorityValue(
     voters,
     (voter) => voter === draft.id ? lastIndex(draft) : (draft.progress[voter]?.matchIndex ?? 0),
   );
+  // A return to quorum mode commits only once the primary runs with the quorum names.
+  const candidate = Math.min(stored, quorumSwitchCommitCap(draft));
   if (candidate <= draft.commitIndex) return;
   if (termAt(draft, candidate) !== draft.term && !draft.config.faults.commitOldTermByCount) return;
   setCommitIndex(draft, output, candidate);

@@ -24,6 +24,8 @@ export const NO_FAULTS: FaultSwitches = {
   appendSkipsPrevLogCheck: false,
   commitWithoutMajority: false,
   preVoteCountedInOwnTerm: false,
+  commitBeforeQuorumNames: false,
+  voteWithoutData: false,
 };
 
 /**
@@ -46,8 +48,34 @@ export function ageCapTicks(config: CoreConfig): number {
   return config.electionTimeoutTicks + config.electionTimeoutJitterTicks;
 }
 
+/**
+ * How many of the longest election timeouts (E + jitter) a leader gives its Postgres to run
+ * as a primary before it hands leadership over (`primaryStartTimeoutTicks`, primary_watch.ts),
+ * unless configured otherwise: 5 x 32 ticks = 8 s at the default 50 ms tick.
+ *
+ * Why this value. It must exceed what a healthy start takes, or a crashed primary that would
+ * come back is failed over instead: the shell notices a dead postmaster at once, starts it
+ * fenced, waits for connections (crash recovery), observes it running and unfences it, every
+ * read at most OBSERVE_INTERVAL_MS (1 s) apart (src/agent/reconciler.ts): 2.2 to 3.6 s from
+ * an immediate stop to the first write on a loaded 2-core host
+ * (test/cluster/primary_start_failure_test.ts, which also shows no hand-over then).
+ * After a start that fails, the shell tries again about every 2 s (1 s back-off, 1 s read
+ * interval): 8 s is at least three failed starts, as for a standby
+ * (MAX_STANDBY_START_FAILURES) before it is re-cloned. It must stay short next to the
+ * failover target: a leader whose Postgres cannot start (a PANIC in crash recovery, a bad
+ * setting, a data directory it cannot read) otherwise keeps the cluster without a writable
+ * primary for as long as it leads. A crash recovery longer than this (much WAL since the last
+ * checkpoint) is handed over too, which is safe (a hand-over is a transfer or a step-down)
+ * and usually sooner than waiting. The agent scales it to the tick it runs with
+ * (src/config/core_config.ts).
+ */
+export const PRIMARY_START_TIMEOUT_ELECTION_TIMEOUTS = 5;
+
 /** Defaults, tuned for a 50 ms tick: election timeout 0.8-1.6 s, heartbeat 100 ms. */
 export function defaultCoreConfig(overrides: Partial<CoreConfig> = {}): CoreConfig {
+  const timing = { electionTimeoutTicks: 16, electionTimeoutJitterTicks: 16, ...overrides };
+  const longestElectionTimeoutTicks = timing.electionTimeoutTicks +
+    timing.electionTimeoutJitterTicks;
   const config: CoreConfig = {
     electionTimeoutTicks: 16,
     electionTimeoutJitterTicks: 16,
@@ -60,6 +88,7 @@ export function defaultCoreConfig(overrides: Partial<CoreConfig> = {}): CoreConf
     maxLagBytes: null,
     learnerCatchUpBytes: 16 * 1024 * 1024,
     transferTimeoutTicks: 200,
+    primaryStartTimeoutTicks: PRIMARY_START_TIMEOUT_ELECTION_TIMEOUTS * longestElectionTimeoutTicks,
     commitGate: null,
     faults: NO_FAULTS,
     ...overrides,
@@ -77,6 +106,7 @@ export function validateCoreConfig(config: CoreConfig): void {
     "maxEntriesPerMessage",
     "maxKeyValueEntries",
     "transferTimeoutTicks",
+    "primaryStartTimeoutTicks",
   ] as const;
   for (const key of positive) {
     assert(
@@ -85,6 +115,13 @@ export function validateCoreConfig(config: CoreConfig): void {
     );
   }
   assert(config.electionTimeoutJitterTicks >= 1, "electionTimeoutJitterTicks must be at least 1");
+  // A new leader needs time to commit its first entry, win its lease and promote.
+  assert(
+    config.primaryStartTimeoutTicks >
+      config.electionTimeoutTicks + config.electionTimeoutJitterTicks,
+    `primaryStartTimeoutTicks (${config.primaryStartTimeoutTicks}) must exceed the longest ` +
+      `election timeout (${config.electionTimeoutTicks + config.electionTimeoutJitterTicks} ticks)`,
+  );
   assert(
     config.commitGate === null || /^[A-Za-z0-9._-]{1,63}$/.test(config.commitGate),
     `commitGate must be null or an application name of letters, digits, ".", "_", "-", got ${config.commitGate}`,

@@ -40,6 +40,10 @@ export function campaignBlocker(draft: Draft): string | null {
   const tagged = failoverTagBlocker(draft.applied, draft.id);
   if (tagged !== null) return tagged;
   if (draft.postgres === null) return "local Postgres not observed yet";
+  if (draft.campaignWaitsForPostgres) {
+    // It handed leadership over because its Postgres did not run (primary_watch.ts).
+    return "handed leadership over: its Postgres did not run as a primary; waiting until it runs";
+  }
   const position = draft.postgres.position;
   if (position === null) return "no local Postgres data";
   return lagBlocker(draft, position);
@@ -178,6 +182,16 @@ function standingRefusal(draft: Draft, request: PreVoteRequest | VoteRequest): s
     }, ${lastIndex(draft)})`;
   }
   const own = draft.postgres?.position ?? null;
+  const transfer = request.kind === "vote" && request.transfer;
+  if (own === null && !transfer && !faults.voteWithoutData) {
+    // No data directory (a failed rewind left it unusable, or it was lost): whatever WAL it
+    // held, acknowledged commits included, is gone from here, so this node cannot vouch
+    // that the candidate holds it; granting could elect a node without a commit that only a
+    // crashed node still holds (found by the model, rejoin-data-lost). A transfer target
+    // holds the old leader's whole WAL, so that vote is still granted.
+    return "no local Postgres data: cannot tell whether the candidate holds the WAL this " +
+      "node held; it votes again once re-cloned";
+  }
   if (own !== null && !faults.voteIgnoresPosition) {
     const refusal = positionRefusal(draft, own, request.position);
     if (refusal !== null) return refusal;

@@ -10,6 +10,7 @@ import { assert } from "./assert.ts";
 import { ageCapTicks, OBSERVATION_MARGIN_TICKS } from "./config.ts";
 import type { Draft } from "./draft.ts";
 import type { NodeState, PostgresObservation } from "./types.ts";
+import { quorumSwitchAwaitsRead } from "./quorum_switch.ts";
 
 /**
  * Records an observation whose read began `readTicksAgo` ticks ago: its age is what the
@@ -57,12 +58,13 @@ export function knowsLiveLeader(state: NodeState): boolean {
 /**
  * True when the shell should observe the local Postgres at once: this node is past its
  * lease wait (it may vote or campaign) and its observation predates the end of that wait,
- * so it would refuse votes with "observation too old". The shell calls it after each step
+ * so it would refuse votes with "observation too old"; or it leads and a return to quorum
+ * mode waits for a read that shows the new names (quorum_switch.ts). The shell calls it after each step
  * and runs at most one observation at a time. (A receiver still running is not a reason:
  * the shell observes as soon as it has stopped one.)
  */
 export function needsFreshObservation(state: NodeState): boolean {
-  if (state.role === "leader") return false;
+  if (state.role === "leader") return quorumSwitchAwaitsRead(state);
   // Before the wait (plus the margin) has ended, no read can count yet.
   const waitTicks = state.config.electionTimeoutTicks + OBSERVATION_MARGIN_TICKS;
   if (state.ticksSinceLeaderContact < waitTicks) return false;

@@ -242,16 +242,29 @@ function startTransfer(
   }
   const tagged = failoverTagBlocker(draft.applied, chosen);
   if (tagged !== null) return answer(output, requestId, `${chosen} may not lead: ${tagged}`, null);
-  // Write authority ends now: the primary is fenced before the target catches up, so
-  // nothing acknowledged can be missing on it (planned switchover loses nothing).
+  beginTransfer(draft, output, chosen, requestId);
+}
+
+/**
+ * Starts a transfer to `target` (a voter allowed to lead); `requestId` null when the core
+ * started it itself (primary_watch.ts). Write authority ends now: the primary is fenced
+ * before the target catches up, so nothing acknowledged can be missing on it (planned
+ * switchover loses nothing).
+ */
+export function beginTransfer(
+  draft: Draft,
+  output: Output,
+  target: NodeId,
+  requestId: string | null,
+): void {
   draft.transfer = {
-    target: chosen,
+    target,
     requestId,
     elapsedTicks: 0,
     timeoutNowSent: false,
     readSinceStart: false,
   };
-  sendAppend(draft, output, chosen);
+  sendAppend(draft, output, target);
 }
 
 /**

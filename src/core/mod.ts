@@ -20,6 +20,7 @@ export {
   leaseDurationTicks,
   NO_FAULTS,
   OBSERVATION_MARGIN_TICKS,
+  PRIMARY_START_TIMEOUT_ELECTION_TIMEOUTS,
   validateCoreConfig,
 } from "./config.ts";
 export {

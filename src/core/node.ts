@@ -75,6 +75,9 @@ export function createNode(
     leaseRemainingTicks: 0,
     ticksWithoutQuorum: 0,
     transfer: null,
+    ticksWithoutPrimary: 0,
+    campaignWaitsForPostgres: false,
+    quorumSwitch: null,
     pending: [],
   };
 }

@@ -8,6 +8,7 @@ import { hasWriteAuthority } from "./lease.ts";
 import { knowsLiveLeader } from "./freshness.ts";
 import type { NodeId, NodeState, PostgresRole } from "./types.ts";
 import { hasNoSyncTag } from "./cluster_config.ts";
+import { quorumNamesInForce } from "./quorum_switch.ts";
 
 /** Key in the cluster key-value map recording that the first primary was created. */
 export const SYSTEM_IDENTIFIER_KEY = "postgres/system-identifier";
@@ -25,7 +26,7 @@ export function synchronousStandbyNames(state: NodeState): string {
 }
 
 function remoteStandbyNames(state: NodeState): string {
-  if (state.applied.syncMode !== "quorum") return "";
+  if (!quorumNamesInForce(state)) return "";
   const faults = state.config.faults;
   const membership = faults.syncSetIgnoresMembership && state.bootstrapMembership !== null
     ? state.bootstrapMembership
@@ -105,6 +106,14 @@ function pausedRole(state: NodeState): PostgresRole {
   const detach = postgres !== null && postgres.status === "running" && postgres.inRecovery &&
     postgres.receivingWal && state.role !== "leader" && standbySource(state) === null;
   if (detach) return { kind: "standby", source: null };
+  // Pause stops failover and lifecycle actions, not durability: a writable primary still
+  // gets the synchronous names the log asks for (a return to quorum mode waits for them
+  // before it commits, quorum_switch.ts; without this a paused cluster could never commit
+  // it, nor the resume behind it).
+  const names = synchronousStandbyNames(state);
+  if (writable && state.role === "leader" && postgres.synchronousStandbyNames !== names) {
+    return { kind: "primary", synchronousStandbyNames: names };
+  }
   return { kind: "hold", reason: "cluster is paused (maintenance mode)" };
 }
 

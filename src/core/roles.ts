@@ -71,6 +71,7 @@ function leaveLeadership(draft: Draft, output: Output, newLeader: NodeId | null)
   }
   draft.pending = [];
   draft.transfer = null;
+  draft.ticksWithoutPrimary = 0;
   draft.progress = {};
   draft.roundAgeTicks = {};
   draft.leaseRemainingTicks = 0;
@@ -115,6 +116,7 @@ export function becomeLeader(draft: Draft, output: Output): void {
   draft.ticksWithoutQuorum = 0;
   draft.heartbeatElapsedTicks = 0;
   draft.transfer = null;
+  draft.ticksWithoutPrimary = 0;
   draft.pending = [];
   const next = lastIndex(draft) + 1;
   const progress: Record<NodeId, PeerProgress> = {};

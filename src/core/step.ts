@@ -24,6 +24,10 @@ import {
 } from "./leader_admin.ts";
 import { handleTick } from "./tick.ts";
 import { recordObservation } from "./freshness.ts";
+import { notePrimaryObservation } from "./primary_watch.ts";
+import { confirmQuorumSwitch, trackQuorumSwitch } from "./quorum_switch.ts";
+import { synchronousStandbyNames } from "./postgres_role.ts";
+import { advanceLeaderCommit } from "./commit.ts";
 import { isInitialised } from "./raft_log.ts";
 import { MAX_TERM } from "./bounds.ts";
 import type { Input, Message, NodeState, PersistRequest, StepResult } from "./types.ts";
@@ -40,7 +44,9 @@ export function step(state: NodeState, input: Input): StepResult {
       break;
     case "postgres":
       recordObservation(draft, input.observation, input.readTicksAgo);
+      notePrimaryObservation(draft);
       noteTransferRead(draft, input.readTicksAgo);
+      noteQuorumSwitchRead(draft, output, input.readTicksAgo);
       promoteCaughtUpLearner(draft, output);
       break;
     case "admin":
@@ -53,7 +59,15 @@ export function step(state: NodeState, input: Input): StepResult {
   syncProgressWithMembership(draft);
   // Any input may complete a transfer's preconditions (target caught up, primary fenced).
   progressTransfer(draft, output);
+  trackQuorumSwitch(draft);
   return finishStep(state, draft, output);
+}
+
+/** A read may confirm a pending return to quorum mode, and so let its entry commit. */
+function noteQuorumSwitchRead(draft: Draft, output: Output, readTicksAgo: number): void {
+  if (draft.quorumSwitch === null || draft.quorumSwitch.confirmed) return;
+  confirmQuorumSwitch(draft, synchronousStandbyNames(draft), readTicksAgo);
+  if (draft.quorumSwitch.confirmed && draft.role === "leader") advanceLeaderCommit(draft, output);
 }
 
 /** Creates a single-voter cluster on a node that belongs to none. */

@@ -8,9 +8,11 @@ import { becomeFollower } from "./roles.ts";
 import { priorityDeferralTicks, startElection } from "./election.ts";
 import { broadcastAppend } from "./replication.ts";
 import { ageLease } from "./lease.ts";
+import { ageQuorumSwitch } from "./quorum_switch.ts";
 import { ageCapTicks } from "./config.ts";
 import { answer, promoteCaughtUpLearner } from "./leader_admin.ts";
 import { isInitialised } from "./raft_log.ts";
+import { handOverDue, watchPrimaryStart } from "./primary_watch.ts";
 import type { NodeId, PeerProgress } from "./types.ts";
 
 /** Handles one tick with the shell's fresh jitter draw. */
@@ -33,6 +35,7 @@ function leaderTick(draft: Draft, output: Output): void {
   draft.ticksWithoutQuorum = Math.min(draft.ticksWithoutQuorum + 1, config.electionTimeoutTicks);
   ageLease(draft);
   agePeers(draft);
+  ageQuorumSwitch(draft);
   // Check-quorum: a leader that heard no majority for an election timeout steps down.
   // Write authority already ended with the lease, which is shorter; a fresh leader gets
   // one election timeout to gather its first majority.
@@ -42,6 +45,8 @@ function leaderTick(draft: Draft, output: Output): void {
     }
   }
   if (draft.transfer !== null && !ageTransfer(draft, output)) return;
+  // A leader whose Postgres does not run as a primary in time hands over (primary_watch.ts).
+  if (!watchPrimaryStart(draft, output)) return;
   draft.heartbeatElapsedTicks += 1;
   if (draft.heartbeatElapsedTicks >= config.heartbeatIntervalTicks) broadcastAppend(draft, output);
   promoteCaughtUpLearner(draft, output);
@@ -64,7 +69,10 @@ function ageTransfer(draft: Draft, output: Output): boolean {
     draft.transfer = { ...transfer, elapsedTicks };
     return true;
   }
-  const stepDown = transfer.timeoutNowSent && !draft.config.faults.keepLeadingAfterTimeoutNow;
+  // A hand-over for a Postgres that did not run (primary_watch.ts) is not retried: the
+  // leader steps down and the others elect.
+  const stepDown = (transfer.timeoutNowSent && !draft.config.faults.keepLeadingAfterTimeoutNow) ||
+    handOverDue(draft);
   if (transfer.requestId) {
     const outcome = stepDown
       ? `${draft.id} stepped down (TimeoutNow was sent; a late election may still follow)`

@@ -345,6 +345,18 @@ export interface FaultSwitches {
    * no election follows the loss of a leader.
    */
   readonly preVoteCountedInOwnTerm: boolean;
+  /**
+   * D1's premise: a leader commits a return to quorum mode before its primary runs with the
+   * quorum names, so commits are acknowledged by the commit gate alone while the log says
+   * quorum (src/core/quorum_switch.ts).
+   */
+  readonly commitBeforeQuorumNames: boolean;
+  /**
+   * D1: a voter whose Postgres data directory is absent (a failed rewind, a lost disk)
+   * grants votes without a position to compare, so a candidate missing a commit that only
+   * the lost directory and a crashed node held can win.
+   */
+  readonly voteWithoutData: boolean;
 }
 
 /** Tuning of the core. Every limit is named here. */
@@ -372,6 +384,12 @@ export interface CoreConfig {
   /** A leadership transfer that has not completed in this many ticks is abandoned. */
   readonly transferTimeoutTicks: number;
   /**
+   * A leader whose Postgres has not been seen running as a primary for this many ticks
+   * (since it became leader, or since it last saw it so) hands leadership over: to a
+   * caught-up standby by a transfer, else by stepping down (src/core/primary_watch.ts).
+   */
+  readonly primaryStartTimeoutTicks: number;
+  /**
    * The application_name of a local commit gate (the watchdog's replication client that
    * acknowledges WAL only while the lease runs), named as the synchronous standby whenever
    * no remote standby is required; null when there is none (the model, tests).
@@ -394,6 +412,17 @@ export interface Transfer {
    * it: a read of a stopped server from before the transfer may predate a restart.
    */
   readonly readSinceStart: boolean;
+}
+
+/**
+ * A leader's wait before it commits a return to quorum mode (src/core/quorum_switch.ts):
+ * the entry's index, ticks since the leader saw it in its log, and whether an observation
+ * read since then showed the quorum names in effect (or a server that cannot acknowledge).
+ */
+export interface QuorumSwitchWait {
+  readonly index: number;
+  readonly ageTicks: number;
+  readonly confirmed: boolean;
 }
 
 /** A pending admin request waiting for its log entry to commit. */
@@ -469,6 +498,19 @@ export interface NodeState {
    */
   readonly ticksWithoutQuorum: number;
   readonly transfer: Transfer | null;
+  /**
+   * Leader only: ticks its latest observation has not shown its Postgres running as a
+   * primary (since it became leader, or since a read showed it so), capped at
+   * `primaryStartTimeoutTicks` (the hand-over, primary_watch.ts).
+   */
+  readonly ticksWithoutPrimary: number;
+  /**
+   * True after this node handed leadership over because its Postgres did not run as a
+   * primary in time: it does not campaign until it observes its Postgres running.
+   */
+  readonly campaignWaitsForPostgres: boolean;
+  /** A return to quorum mode waiting for the primary's names (leader only), else null. */
+  readonly quorumSwitch: QuorumSwitchWait | null;
   readonly pending: readonly PendingRequest[];
 }
 

@@ -68,6 +68,32 @@ async function leaderChangeKeepsSyncMode(cluster: LocalCluster): Promise<void> {
   }
 }
 
+/** The primary's synchronous_standby_names. */
+async function primaryNames(cluster: LocalCluster): Promise<string> {
+  const primary = await cluster.primary();
+  assert(primary !== null, "a primary");
+  return (await showOnEvery(cluster, "synchronous_standby_names"))[NODES.indexOf(primary)]!;
+}
+
+/**
+ * Asynchronous mode, then quorum again: when `edit-config` returns, the primary already
+ * names the quorum (before the fix it committed the mode and acknowledged with the commit
+ * gate alone until its next reconcile; found by the model's walks).
+ */
+async function returnToQuorumIsInForce(cluster: LocalCluster): Promise<void> {
+  const config = cluster.node("node3").configPath;
+  const set = (mode: string) => hactl(["edit-config", "--config", config, "--set", `sync_mode=${mode}`]);
+  const away = await set("asynchronous");
+  assertEquals(away.code, 0, away.output);
+  await cluster.waitFor("the primary names only the commit gate", async () => {
+    return (await primaryNames(cluster)).includes("hactl.gate");
+  }, 30_000);
+  const back = await set("quorum");
+  assertEquals(back.code, 0, back.output);
+  const names = await primaryNames(cluster);
+  assert(names.startsWith("ANY 1 ("), `the primary's names when edit-config returned: ${names}`);
+}
+
 async function editConfigReloadsAndMarksPending(cluster: LocalCluster): Promise<void> {
   const config = cluster.node("node3").configPath;
   const edited = await hactl([
@@ -282,6 +308,7 @@ async function failoverPriorityPicksTheSurvivor(cluster: LocalCluster): Promise<
 const STAGES = (hookLog: string): [string, (cluster: LocalCluster) => Promise<void>][] => [
   ["the first leader seeds the cluster configuration from its file", seededFromTheFirstLeader],
   ["a leader change does not change the sync mode", leaderChangeKeepsSyncMode],
+  ["back to quorum mode: in force on the primary when edit-config returns", returnToQuorumIsInForce],
   ["hooks run with Patroni's arguments on every role change", hooksSawTheSwitchover(hookLog)],
   ["hactl history records the bootstrap and the switchover", historyRecordsPromotions],
   [

@@ -141,12 +141,29 @@ async function switchoverWaitsForWrites(cluster: LocalCluster): Promise<void> {
     "--timeout",
     "90",
   ]);
-  assertEquals(result.code, 0, result.output);
+  if (result.code !== 0) {
+    // Failed once in a full CI run (1 of ~6) with no more than the exit code to go on.
+    throw new Error(`switchover --wait: ${result.output}\n${await diagnosis(cluster)}`);
+  }
   assert(result.output.includes("node1 is the primary and accepts writes"), result.output);
   const sql = cluster.superuser("node1");
   const [row] = await sql`SELECT pg_is_in_recovery() AS standby`;
   await sql.end();
   assertEquals(row!.standby, false, "node1 accepts writes when --wait returns");
+}
+
+/** What `hactl list` shows and each agent logged about leadership, for a failure message. */
+async function diagnosis(cluster: LocalCluster): Promise<string> {
+  const list = await hactl(["list", "--config", configOf(cluster, "node2")]);
+  const parts = [`hactl list:\n${list.output}`];
+  for (const id of MEMBERS) {
+    const log = await Deno.readTextFile(cluster.node(id).logPath).catch(() => "");
+    const lines = log.split("\n").filter((line) =>
+      /transfer|switchover|TimeoutNow|leader|promot|fence|rewind|error|warn/i.test(line)
+    );
+    parts.push(`${id}'s log (leadership lines, last 40):\n${lines.slice(-40).join("\n")}`);
+  }
+  return parts.join("\n");
 }
 
 const MEMBERS = ["node1", "node2", "node3"] as const;

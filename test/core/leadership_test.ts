@@ -122,6 +122,10 @@ Deno.test("the lease is shorter than any voter's stickiness, under the configure
 Deno.test("a leader keeps authority while heartbeats are acknowledged", () => {
   let node = acknowledge(leader(), "n2");
   for (let round = 0; round < 50; round++) {
+    // The shell reads its promoted primary (without it the leader hands over: primary_watch.ts).
+    node =
+      feed(node, { kind: "postgres", observation: observation(at(2, 120), true), readTicksAgo: 0 })
+        .state;
     node = tickTimes(node, TEST_CONFIG.heartbeatIntervalTicks).state;
     node = acknowledge(node, round % 2 === 0 ? "n2" : "n3");
     assert(hasWriteAuthority(node), `authority lost at round ${round}`);
@@ -129,7 +133,12 @@ Deno.test("a leader keeps authority while heartbeats are acknowledged", () => {
 });
 
 Deno.test("the keepWritingWithoutMajority control keeps authority without a majority", () => {
-  const config = { ...TEST_CONFIG, faults: { ...NO_FAULTS, keepWritingWithoutMajority: true } };
+  const config = {
+    ...TEST_CONFIG,
+    faults: { ...NO_FAULTS, keepWritingWithoutMajority: true },
+    // Its Postgres is never promoted here: no hand-over for that within the 100 ticks.
+    primaryStartTimeoutTicks: 1000,
+  };
   let node = acknowledge(leader(config), "n2");
   node = tickTimes(node, 100).state;
   assertEquals(node.role, "leader");

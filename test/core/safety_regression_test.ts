@@ -16,6 +16,7 @@ import {
   leaseDurationTicks,
   type Message,
   needsFreshObservation,
+  synchronousStandbyNames,
   NO_FAULTS,
   type NodeState,
   type WalPosition,
@@ -280,6 +281,15 @@ function pausedThenPartitioned(faults: Partial<FaultSwitches>): NodeState {
     position: at(1, 100),
   }).state;
   assert(state.applied.paused, "the pause committed");
+  // Pause still keeps the synchronous names the log asks for (quorum_switch.ts) ...
+  assertEquals(decidePostgresRole(state).kind, "primary", "paused: the names are set");
+  const names = synchronousStandbyNames(state);
+  state = feed(state, {
+    kind: "postgres",
+    observation: { ...observation(at(1, 100), true), synchronousStandbyNames: names },
+    readTicksAgo: 0,
+  }).state;
+  // ... and otherwise changes nothing.
   assertEquals(decidePostgresRole(state).kind, "hold", "paused, with authority: no change");
   return tickTimes(state, leaseDurationTicks(state.config) + TEST_CONFIG.electionTimeoutTicks)
     .state;

@@ -3,13 +3,15 @@
 // itself, so a kind added there and not driven by the model fails this test. A scripted
 // walk through the model's own actions (each checked enabled) feeds the real core a tick,
 // messages, observations, every admin request kind and a bootstrap; a removed member is
-// added back as a learner and the core promotes it to voter.
+// added back as a learner and the core promotes it to voter. From the rejoin warm start,
+// the data actions (a failed rewind, a clone, replay lag and catch-up) feed the core every
+// Postgres status it accepts (absent included) and both replay states.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import type { Input } from "../../src/core/mod.ts";
+import { decidePostgresRole, type Input } from "../../src/core/mod.ts";
 import { type ClusterAction, contextOf, enabledActions } from "../../model/cluster_model.ts";
 import type { ClusterModelOptions } from "../../model/cluster_types.ts";
 import type { ModelContext } from "../../model/cluster_step.ts";
-import { DEFAULT_BOUNDS } from "../../model/runs.ts";
+import { DEFAULT_BOUNDS, issueBounds } from "../../model/runs.ts";
 import { warmStart } from "../../model/warm_start.ts";
 import { ScriptedRun } from "../../model/scripted_run.ts";
 import { NO_FAULTS } from "../../src/core/mod.ts";
@@ -106,3 +108,58 @@ function settle(run: ScriptedRun, done: () => boolean, what: string): void {
     run.run(action);
   }
 }
+
+/** The string literals of the union type `name` in `file` (a type of string literals). */
+async function literalsOf(file: string, name: string, field = ""): Promise<string[]> {
+  const source = await Deno.readTextFile(new URL(file, import.meta.url));
+  const start = source.indexOf(field === "" ? `type ${name} =` : `interface ${name} {`);
+  assert(start >= 0, `${file} has no type ${name}`);
+  const from = field === "" ? start : source.indexOf(`readonly ${field}:`, start);
+  const body = source.slice(from, source.indexOf(";", from));
+  return [...body.matchAll(/"([a-z-]+)"/g)].map((match) => match[1]!).sort();
+}
+
+Deno.test("the model feeds every Postgres status and replay state, by its data actions", async () => {
+  const statuses = new Set<string>();
+  const replay = new Set<boolean>();
+  const record = (input: Input) => {
+    if (input.kind !== "postgres") return;
+    statuses.add(input.observation.status);
+    replay.add(input.observation.replayCaughtUp);
+  };
+  const dataOptions: ClusterModelOptions = {
+    ...options,
+    bounds: {
+      ...issueBounds(DEFAULT_BOUNDS).rejoin!,
+      maxUnreplayedRecords: 2,
+      maxPostgresCrashes: 1,
+    },
+  };
+  const context: ModelContext = { ...contextOf(dataOptions), onInput: record };
+  const run = new ScriptedRun(context, warmStart(dataOptions, "rejoin").state);
+  const offered = new Set<string>();
+  const note = () =>
+    enabledActions(context, run.state).forEach((action) => offered.add(action.kind));
+  // A standby that has not flushed the write in flight may receive it without replaying it.
+  enabledActions(context, warmStart(dataOptions, "write-in-flight").state)
+    .forEach((action) => offered.add(action.kind));
+  const deposed = run.state.nodes.findIndex((node) =>
+    node.core !== null && decidePostgresRole(node.core).kind === "rejoin"
+  );
+  const own = (kind: ClusterAction["kind"]) => (action: ClusterAction) =>
+    action.kind === kind && "node" in action && action.node === deposed;
+  note();
+  for (const kind of ["rewind-fails", "reconcile", "cloned"] as const) {
+    run.take(own(kind), kind);
+    note();
+  }
+  run.take((action) => action.kind === "replay", "replay");
+  run.take((action) => action.kind === "postgres-crash", "crash a Postgres");
+  const dataKinds = await literalsOf("../../model/cluster_model.ts", "DataActionKind");
+  assertEquals(dataKinds.filter((kind) => !offered.has(kind)), []);
+  assertEquals(
+    [...statuses].sort(),
+    await literalsOf("../../src/core/types.ts", "PostgresObservation", "status"),
+  );
+  assertEquals([...replay].sort(), [false, true]);
+});

@@ -1,14 +1,16 @@
 // Proves the bounded-liveness check can pass and can fail: the liveness corner of
 // docs/SAFETY.md (the freshest Postgres and the longest Raft log on different survivors) gets a
 // writable primary within the bound once the crashed leader returns and none while it stays
-// down; the preVoteCountedInOwnTerm fault is caught; and a changed state count of a pinned real
-// run fails it with the message that says what to do.
+// down; the preVoteCountedInOwnTerm fault is caught; a paused cluster gets one only through the
+// operator's resume (retried while a transfer refuses it); the operator and paused liveness runs
+// pass (one step shallower here); and a changed state count of a pinned real run fails it with
+// the message that says what to do.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { NO_FAULTS } from "../../src/core/mod.ts";
 import { type ClusterAction, contextOf } from "../../model/cluster_model.ts";
 import type { ClusterModelOptions } from "../../model/cluster_types.ts";
-import { DEFAULT_BOUNDS, modelCheckRuns } from "../../model/runs.ts";
-import { warmStart } from "../../model/warm_start.ts";
+import { DEFAULT_BOUNDS, livenessRuns, modelCheckRuns } from "../../model/runs.ts";
+import { startOf, warmStart } from "../../model/warm_start.ts";
 import { ScriptedRun } from "../../model/scripted_run.ts";
 import {
   checkBoundedLiveness,
@@ -73,6 +75,42 @@ Deno.test("bounded liveness catches a pre-candidate that never wins (preVoteCoun
   assertEquals(checkBoundedLiveness(options, "cold", 1, 1000).failure, null);
   const faulty = { ...options, faults: { ...NO_FAULTS, preVoteCountedInOwnTerm: true } };
   assert(checkBoundedLiveness(faulty, "cold", 1, 1000).failure !== null);
+});
+
+/** The paused liveness run's options and the continuation context. */
+function pausedRun() {
+  const spec = livenessRuns(false).find((run) => run.options.name === "liveness paused")!;
+  return { spec, context: contextOf(spec.options), bound: livenessBoundTicks(spec.options) };
+}
+
+Deno.test("a paused cluster cut from its leader gets a writable primary only through resume", () => {
+  const { spec, context, bound } = pausedRun();
+  const start = startOf(spec.options, "paused").state;
+  assert(start.nodes.some((node) => node.core?.role === "leader" && node.core.applied.paused));
+  assert(ticksToWritablePrimary(context, start, bound) !== null, "no primary after resume");
+  assertEquals(ticksToWritablePrimary(context, start, bound, true, false), null);
+});
+
+Deno.test("the operator's resume is retried while a leadership transfer refuses it", () => {
+  const { spec, context, bound } = pausedRun();
+  const scripted = new ScriptedRun(context, startOf(spec.options, "paused").state);
+  const leader = scripted.state.nodes.findIndex((node) => node.core?.role === "leader");
+  scripted.take(
+    (action) => action.kind === "transfer" && action.node === leader && action.target >= 0,
+    "ask the paused leader for a transfer",
+  );
+  assert(scripted.state.nodes[leader]!.core!.transfer !== null);
+  assert(ticksToWritablePrimary(context, scripted.state, bound) !== null);
+});
+
+Deno.test("bounded liveness holds from the operator and paused states (one step shallower)", () => {
+  for (const name of ["liveness steady (operator)", "liveness paused"]) {
+    const spec = livenessRuns(false).find((run) => run.options.name === name)!;
+    assertEquals(spec.mustFail, false);
+    const report = checkBoundedLiveness(spec.options, spec.scenario, spec.maxDepth - 1, 20_000);
+    assertEquals(report.failure, null, `${name}: ${report.failure?.path.join(", ")}`);
+    assert(report.complete, `${name}: every state to depth ${spec.maxDepth - 1}`);
+  }
 });
 
 Deno.test("a real run whose state count differs from its pin fails with what to do", () => {

@@ -62,22 +62,20 @@ export class WalkRandom {
  * running agent, drops, both jitters, and room in flight for a full heartbeat round plus a
  * candidate's requests at the walk's N. Terms are not bounded: a walk goes on past maxTerm.
  *
- * Operator requests: one (as the exhaustive "operator" run, model/operator_actions.ts), with
- * or without lagging observations. The walks found two bugs when more were allowed
- * (2026-12-02; `allCombinations`, in the test HACTL_WALK_ALL_COMBINATIONS=1, allows two):
- * a switchover under lagging observations broke S1, D1 or D2 (walk N=3 seed 102 fault level
- * 3: S1; N=5 seed 82 fault level 2: an acknowledged write lost): the old leader sent
- * TimeoutNow on a read of its stopped server taken before the transfer, so the target was
- * elected behind. Fixed: TimeoutNow needs a read begun since the transfer started
- * (`readSinceStart`, src/core/leader_admin.ts); those walks pass now. Open: a return from
- * asynchronous to quorum mode leaves the primary acknowledging with the commit gate alone
- * until its next reconcile (the sync-set invariant; found again with two requests, e.g.
- * HACTL_PROPERTY_SEED=11), so the default keeps one request.
+ * Operator requests: two (the exhaustive "operator" run has one, model/operator_actions.ts),
+ * so that one request can undo another (asynchronous mode and back, pause and resume), with or
+ * without lagging observations. With two the walks found two bugs (2026-12-02): a switchover
+ * under lagging observations broke S1, D1 or D2 (walk N=3 seed 102 fault level 3: S1; N=5 seed
+ * 82 fault level 2: an acknowledged write lost): the old leader sent TimeoutNow on a read of
+ * its stopped server taken before the transfer, so the target was elected behind (fixed:
+ * TimeoutNow needs a read begun since the transfer started, `readSinceStart`,
+ * src/core/leader_admin.ts); and a return from asynchronous to quorum mode acknowledged with
+ * the commit gate alone until the primary's next reconcile (the sync-set invariant,
+ * HACTL_PROPERTY_SEED=11; fixed: src/core/quorum_switch.ts). Both walks pass now.
  */
 export function walkBounds(
   nodeCount: number,
   observationLag: boolean,
-  allCombinations = false,
 ): ClusterBounds {
   return {
     ...DEFAULT_BOUNDS,
@@ -87,7 +85,7 @@ export function walkBounds(
     maxProposals: 3,
     maxDuplicates: 4,
     maxMembershipChanges: 1,
-    maxOperatorRequests: allCombinations ? 2 : 1,
+    maxOperatorRequests: 2,
     maxPostgresCrashes: 1,
     observationLag,
     jitterChoices: [1, 0],
@@ -260,6 +258,9 @@ const BASE_WEIGHTS: Readonly<Record<string, number>> = {
   "maintenance": 0.03,
   "add-learner": 0.2,
   "bootstrap": 0.02,
+  // Only offered where walkBounds are raised for them (test/model/absent_data_test.ts).
+  "cloned": 2,
+  "replay": 2,
 };
 const FAULT_WEIGHTS: Readonly<Record<string, number>> = {
   "drop": 0.5,
@@ -267,6 +268,8 @@ const FAULT_WEIGHTS: Readonly<Record<string, number>> = {
   "round-cut": 0.3,
   "crash": 0.06,
   "postgres-crash": 0.04,
+  "rewind-fails": 0.5,
+  "stream-unreplayed": 0.5,
 };
 /** Per action and fault level, the odds that a cut of one node starts. */
 const CUT_ODDS_PER_LEVEL = 0.004;

@@ -34,8 +34,6 @@ import {
 /** Walks per node count: 250 at N=3 and at N=5 take 12 s on a quiet 2-core machine, 35 s loaded. */
 const RUNS = Number(Deno.env.get("HACTL_PROPERTY_RUNS") ?? "250");
 const SEED = Number(Deno.env.get("HACTL_PROPERTY_SEED") ?? Date.now() % 1_000_000_000);
-/** Lifts the operator-request limits of walkBounds (reproduces its open findings). */
-const ALL_COMBINATIONS = Deno.env.get("HACTL_WALK_ALL_COMBINATIONS") === "1";
 /** Actions per walk: a dozen elections' worth, far past the exhaustive depth of 5 to 7. */
 const WALK_STEPS = 400;
 /**
@@ -46,7 +44,7 @@ const RUNS_FOR_NON_VACUITY = 200;
 
 function safetyParameters(nodeCount: number, seed: number, faultLevel: number): WalkParameters {
   const lag = observationLagOf(seed);
-  const bounds = walkBounds(nodeCount, lag, ALL_COMBINATIONS);
+  const bounds = walkBounds(nodeCount, lag);
   const options = walkOptions(nodeCount, lag, NO_FAULTS, "all", bounds);
   const maxLogEntries = maxLogEntriesOf(seed);
   return { nodeCount, seed, faultLevel, steps: WALK_STEPS, options, maxLogEntries };

@@ -75,3 +75,17 @@ Deno.test("cached hashes equal cold ones, across renamings of shared objects", (
     assertEquals(hashOf(shared, rename, warm), hashOf(shared, rename));
   }
 });
+
+Deno.test("a quorum rule's names are a set even with names that are not node ids", () => {
+  // The id set sorts renamed indexes and non-id names together (in a reused scratch array):
+  // any order of the same names gives the same hash, other names or counts do not.
+  const rule = (names: string) => ({ sync: `ANY 2 (${names})` });
+  const orders = ['"n3", "gate", "n1"', '"gate", "n1", "n3"', '"n1", "n3", "gate"'];
+  const hashes = orders.map((names) => JSON.stringify(hashOf(rule(names))));
+  assertEquals(new Set(hashes).size, 1);
+  notDeepStrictEqual(hashOf(rule('"n3", "other", "n1"')), hashOf(rule(orders[0]!)));
+  notDeepStrictEqual(hashOf({ sync: 'ANY 1 ("n3", "gate", "n1")' }), hashOf(rule(orders[0]!)));
+  // A longer set first, then a shorter one: no stale scratch entry leaks into the second.
+  assertEquals(hashOf(rule(orders[0]!)), hashOf(rule(orders[1]!)));
+  assertEquals(hashOf({ voters: ["n2"] }), hashOf({ voters: ["n2"] }, IDENTITY));
+});

@@ -10,7 +10,8 @@
  *   [timers=0,2,4]`: voters that agree on one committed membership entry in term 1, each
  *   Postgres a standby at 1:100, the first election timers at E plus the given jitters
  *   (default 0); `fresh n1 [...]` makes uninitialised nodes instead.
- * - `observe n1 [lsn=N] [tl=T] [history=1@100,2@300] [primary] [stopped|absent] [fenced] [behind]`
+ * - `observe n1 [lsn=N] [tl=T] [history=1@100,2@300] [primary] [stopped|absent] [fenced] [behind]
+ *   [names=desired|old] [read-ago=TICKS]`
  * - `tick n1|all [count] [quiet]`, `deliver [from=] [to=] [kind=]`, `drop [from=] [to=] [kind=]`
  * - `admin n1 transfer [n2] | pause | resume | kv KEY VALUE | add-learner n4 | remove n3 |
  *   sync-mode MODE`, `bootstrap n1`, `restart n1`, `status [n1 ...]`, `pending`.
@@ -24,6 +25,7 @@ import {
   NO_FAULTS,
   type PersistentState,
   type PostgresObservation,
+  synchronousStandbyNames,
   type TimelineSwitch,
 } from "../../../src/core/mod.ts";
 import { formatNode } from "./format.ts";
@@ -100,7 +102,21 @@ function parseHistory(text: string | undefined): TimelineSwitch[] {
   });
 }
 
-function observationOf(command: CommandLine): PostgresObservation {
+/**
+ * The synchronous_standby_names an `observe` reports: `names=desired` is what the node's
+ * core asks of its primary now (what a reconcile would have set), `names=old` the value of
+ * asynchronous mode without a commit gate (empty); a primary reports the empty value unless
+ * told otherwise, a standby none.
+ */
+function namesOf(world: InteractionWorld, command: CommandLine, primary: boolean): string | null {
+  const names = command.options.get("names");
+  if (names === "desired") return synchronousStandbyNames(world.state(command.words[0]!));
+  if (names === "old") return "";
+  if (names !== undefined) throw new Error(`names=${names}: expected desired or old`);
+  return primary ? "" : null;
+}
+
+function observationOf(world: InteractionWorld, command: CommandLine): PostgresObservation {
   const words = new Set(command.words.slice(1));
   const primary = words.has("primary");
   const status = words.has("absent") ? "absent" : words.has("stopped") ? "stopped" : "running";
@@ -113,7 +129,7 @@ function observationOf(command: CommandLine): PostgresObservation {
       history: parseHistory(command.options.get("history")),
     },
     replayCaughtUp: !words.has("behind"),
-    synchronousStandbyNames: primary ? "" : null,
+    synchronousStandbyNames: namesOf(world, command, primary),
     fenced: words.has("fenced"),
     receivingWal: words.has("receiving"),
   };
@@ -138,7 +154,7 @@ function createNodes(world: InteractionWorld, command: CommandLine): string[] {
     if (command.name === "cluster") {
       world.step(id, {
         kind: "postgres",
-        observation: observationOf(parseCommand(`observe ${id}`)),
+        observation: observationOf(world, parseCommand(`observe ${id}`)),
         readTicksAgo: 0,
       });
     }
@@ -199,8 +215,8 @@ function runCommand(world: InteractionWorld, command: CommandLine): string[] {
     case "observe":
       return world.step(first, {
         kind: "postgres",
-        observation: observationOf(command),
-        readTicksAgo: 0,
+        observation: observationOf(world, command),
+        readTicksAgo: integerOption(command, "read-ago", 0),
       });
     case "tick":
       return tick(world, command);
