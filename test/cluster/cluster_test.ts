@@ -149,7 +149,11 @@ Deno.test({
             let next = 200;
             while (performance.now() - killedAt < 60_000) {
               try {
-                await writer.run((sql) => sql`INSERT INTO accounts VALUES (${next}, 'writer')`);
+                // A retried row may have committed unacknowledged (the connection broke after
+                // the commit): ON CONFLICT keeps the retry from failing on it for ever.
+                await writer.run((sql) =>
+                  sql`INSERT INTO accounts VALUES (${next}, 'writer') ON CONFLICT DO NOTHING`
+                );
                 acknowledged.push(next);
                 next++;
                 if (next >= 210) break;
