@@ -85,6 +85,8 @@ class SignatureRenamings {
 
 /** Marks the cannot-start fault in a fingerprint (no status, index or count takes it). */
 const CANNOT_START_WORD = 0x5ca7_0001;
+/** Marks the unreadable fault in a fingerprint (likewise a word nothing else takes). */
+const UNREADABLE_WORD = 0x5ca7_0002;
 
 /** Postgres statuses as hashed (the first three as before absent data was modelled). */
 const STATUS_CODES: Readonly<Record<PostgresModel["status"], number>> = {
@@ -112,6 +114,7 @@ function nodeFingerprint(
   if (postgres.replayBehind) builder.word(1);
   // Hashed only when set, as a word no other field here takes (runs without it keep theirs).
   if (postgres.cannotStart === true) builder.word(CANNOT_START_WORD);
+  if (postgres.unreadable === true) builder.word(UNREADABLE_WORD);
   builder.word(postgres.source < 0 ? -1 : rename[postgres.source] ?? -1);
   hasher.feed(builder, postgres.synchronousStandbyNames, rename, key);
   hasher.feed(builder, postgres.wal, rename, key);

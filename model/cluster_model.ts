@@ -79,6 +79,7 @@ type NodeActionKind =
   | "started"
   | "postgres-crash"
   | "postgres-cannot-start"
+  | "postgres-unreadable"
   | DataActionKind;
 
 /**
@@ -302,6 +303,9 @@ function pushNodeActions(
   if (state.postgresStartFailures < (bounds.maxPostgresStartFailures ?? 0) && primaryServer) {
     actions.push({ kind: "postgres-cannot-start", node: index });
   }
+  if (unreadableOffered(bounds, state, node)) {
+    actions.push({ kind: "postgres-unreadable", node: index });
+  }
   if (node.postgres.status === "starting") actions.push({ kind: "started", node: index });
   if (bounds.observationLag && observationUseful(node)) {
     actions.push({ kind: "observe", node: index });
@@ -371,6 +375,20 @@ function timeMayPass(
       other.core.observationAgeTicks < OBSERVATION_INTERVAL_TICKS)
   );
   return { every: node.every(Boolean), node };
+}
+
+/**
+ * The unreadable fault is offered on a node with data whose reads do not fail yet, while
+ * fewer than `maxUnreadablePostgres` nodes have it (it is never repaired, so the flags count it).
+ */
+function unreadableOffered(
+  bounds: ClusterModelOptions["bounds"],
+  state: ClusterModelState,
+  node: ModelNode,
+): boolean {
+  const limit = bounds.maxUnreadablePostgres ?? 0;
+  if (limit === 0 || node.postgres.unreadable === true || hasNoData(node.postgres)) return false;
+  return state.nodes.filter((other) => other.postgres.unreadable === true).length < limit;
 }
 
 /**
@@ -649,6 +667,9 @@ function nodeAction(
     case "postgres-cannot-start":
       work.postgresStartFailures++;
       work.setPostgres(index, stopForGood(node.postgres));
+      return;
+    case "postgres-unreadable":
+      work.setPostgres(index, { ...node.postgres, unreadable: true });
       return;
     case "observe":
       work.runCore(index, work.observation(index));

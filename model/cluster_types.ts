@@ -40,6 +40,12 @@ export interface PostgresModel {
    * Absent otherwise (so that runs without the fault keep their fingerprints).
    */
   readonly cannotStart?: true;
+  /**
+   * Set when every read of the shell fails for good (an unreadable data directory, a hanging
+   * socket): the shell then reports `unreadable` (src/agent/reconciler.ts,
+   * `MAX_FAILED_OBSERVATIONS`), whatever the server does. Absent otherwise (fingerprints).
+   */
+  readonly unreadable?: true;
 }
 
 /** Ghost record of the last real vote a node granted, with its own WAL at that moment (for D2). */
@@ -179,6 +185,11 @@ export interface ClusterBounds {
    * (absent or 0: never offered); why one is enough, in runs.ts at the bounds that set it.
    */
   readonly maxPostgresStartFailures?: number;
+  /**
+   * Nodes whose Postgres turns unreadable for good ({@link PostgresModel.unreadable}; absent
+   * or 0: never offered); why one is enough, in runs.ts at the bounds that set it.
+   */
+  readonly maxUnreadablePostgres?: number;
   /**
    * Rewinds that fail and leave the data directory absent, to be re-cloned (0: never
    * offered). Why one is enough, in runs.ts at the bounds that set it.

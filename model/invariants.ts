@@ -10,9 +10,13 @@
  *
  * @module
  */
-import { decidePostgresRole, type NodeState } from "../src/core/mod.ts";
+import { decidePostgresRole, type NodeState, type PostgresRole } from "../src/core/mod.ts";
 import type { Property, Transition } from "./explorer.ts";
-import { type ClusterModelState, COLD_START_SNAPSHOT_INDEX } from "./cluster_types.ts";
+import {
+  type ClusterModelState,
+  COLD_START_SNAPSHOT_INDEX,
+  type PostgresModel,
+} from "./cluster_types.ts";
 import type { ClusterAction } from "./cluster_model.ts";
 import type { ModelContext } from "./cluster_step.ts";
 import { hasNoData, isWritable, parseSynchronousStandbyNames } from "./postgres_model.ts";
@@ -213,6 +217,18 @@ let lastCores: { state: ClusterModelState | null; cores: readonly NodeState[] } 
   cores: [],
 };
 
+/** `decidePostgresRole` of a core, kept per core object (cores are never mutated; it reads only the core). */
+function roleOf(core: NodeState): PostgresRole {
+  let role = roles.get(core);
+  if (role === undefined) {
+    role = decidePostgresRole(core);
+    roles.set(core, role);
+  }
+  return role;
+}
+
+const roles = new WeakMap<NodeState, PostgresRole>();
+
 /** At most one leader per term, ever (a ghost record of every election). */
 function electionSafety(_context: ModelContext, state: ClusterModelState): string | null {
   if (state.electionClash !== null) return state.electionClash;
@@ -227,8 +243,10 @@ function electionSafety(_context: ModelContext, state: ClusterModelState): strin
 /** Two logs with an entry of the same index and term agree on every entry up to it. */
 function logMatching(_context: ModelContext, state: ClusterModelState): string | null {
   const all = cores(state);
-  for (const [position, first] of all.entries()) {
-    for (const second of all.slice(position + 1)) {
+  for (let position = 0; position < all.length; position++) {
+    const first = all[position]!;
+    for (let later = position + 1; later < all.length; later++) {
+      const second = all[later]!;
       let matched = false;
       const top = Math.min(lastIndexOf(first), lastIndexOf(second));
       for (let index = top; index > 0; index--) {
@@ -256,7 +274,8 @@ function lastIndexOf(core: NodeState): number {
  */
 function leaderCompleteness(context: ModelContext, state: ClusterModelState): string | null {
   const all = cores(state);
-  for (const leader of all.filter((core) => core.role === "leader")) {
+  for (const leader of all) {
+    if (leader.role !== "leader") continue;
     for (const node of all) {
       if (node.term > leader.term) continue;
       for (let index = (node.snapshot?.lastIndex ?? 0) + 1; index <= node.commitIndex; index++) {
@@ -288,25 +307,24 @@ function electableHoldsCommitted(
   state: ClusterModelState,
 ): string | null {
   if (state.committed.length === 0) return null;
-  const views = state.nodes.map((node): SpecLog =>
-    node.core ?? { snapshot: node.disk.snapshot, log: node.disk.entries }
-  );
+  // Loops rather than map/filter/spread: this runs on every intermediate state of a round.
+  const nodes = state.nodes;
+  const views: SpecLog[] = [];
+  const voterLists: (readonly string[])[] = [];
   const voterSets = new Map<string, readonly string[]>();
-  for (const view of views) {
+  for (let index = 0; index < nodes.length; index++) {
+    const node = nodes[index]!;
+    const view: SpecLog = node.core ?? { snapshot: node.disk.snapshot, log: node.disk.entries };
     const voters = specMembership(view).voters;
+    views.push(view);
+    voterLists.push(voters);
     if (voters.length > 0) voterSets.set(voterSetKey(voters), voters);
   }
-  for (const [index, candidate] of views.entries()) {
+  for (let index = 0; index < views.length; index++) {
+    const candidate = views[index]!;
     const id = context.nodeIds[index]!;
-    if (!specMembership(candidate).voters.includes(id)) continue;
-    const electable = [...voterSets.values()].every((voters) => {
-      const granting = voters.filter((voter) => {
-        const view = views[context.nodeIds.indexOf(voter)];
-        return view !== undefined && atLeastAsUpToDate(candidate, view);
-      });
-      return granting.length * 2 > voters.length;
-    });
-    if (!electable) continue;
+    if (!voterLists[index]!.includes(id)) continue;
+    if (!winsEveryVoterSet(context, views, candidate, voterSets)) continue;
     for (const entry of state.committed) {
       if (entry.index <= (candidate.snapshot?.lastIndex ?? 0)) continue;
       const held = termAt(candidate, entry.index);
@@ -318,6 +336,24 @@ function electableHoldsCommitted(
     }
   }
   return null;
+}
+
+/** True when `candidate`'s log is at least as up to date as a majority of every voter set. */
+function winsEveryVoterSet(
+  context: ModelContext,
+  views: readonly SpecLog[],
+  candidate: SpecLog,
+  voterSets: ReadonlyMap<string, readonly string[]>,
+): boolean {
+  for (const voters of voterSets.values()) {
+    let granting = 0;
+    for (const voter of voters) {
+      const view = views[context.nodeIds.indexOf(voter)];
+      if (view !== undefined && atLeastAsUpToDate(candidate, view)) granting++;
+    }
+    if (granting * 2 <= voters.length) return false;
+  }
+  return true;
 }
 
 /** A voter list as a set ("n1,n3"), kept per list object (lists are never mutated). */
@@ -410,9 +446,19 @@ function mostAdvancedSurvivor(
  * Postgres accepts writes (the world).
  */
 function oneWriter(context: ModelContext, state: ClusterModelState): string | null {
-  const authorities = cores(state).filter((core) => decidePostgresRole(core).kind === "primary")
-    .map((core) => core.id);
-  if (authorities.length > 1) return `primary role on ${authorities.join(" and ")} at once`;
+  // Loops, and lists only when two are found: this runs on every intermediate state too.
+  const all = cores(state);
+  let primaries = 0;
+  for (const core of all) if (roleOf(core).kind === "primary") primaries++;
+  if (primaries > 1) {
+    const authorities = all.filter((core) => roleOf(core).kind === "primary").map((core) =>
+      core.id
+    );
+    return `primary role on ${authorities.join(" and ")} at once`;
+  }
+  let writables = 0;
+  for (const node of state.nodes) if (isWritable(node.postgres)) writables++;
+  if (writables < 2) return null;
   const writable: string[] = [];
   state.nodes.forEach((node, index) => {
     if (isWritable(node.postgres)) writable.push(context.nodeIds[index]!);
@@ -440,23 +486,96 @@ function syncSetMeetsEveryMajority(
   context: ModelContext,
   state: ClusterModelState,
 ): string | null {
-  for (const [index, node] of state.nodes.entries()) {
+  const nodes = state.nodes;
+  for (let index = 0; index < nodes.length; index++) {
+    const node = nodes[index]!;
     const core = node.core;
     if (core === null || !isWritable(node.postgres) || core.applied.syncMode !== "quorum") continue;
-    const rule = parseSynchronousStandbyNames(node.postgres.synchronousStandbyNames);
-    const names = rule?.names ?? [];
-    const acknowledgerSets = subsetsOf(names).filter((set) => set.length === (rule?.count ?? 0));
-    for (const voters of [specMembership(core).voters, core.applied.membership.voters]) {
-      for (const acknowledgers of acknowledgerSets) {
-        const holders = new Set([context.nodeIds[index]!, ...acknowledgers]);
-        const others = new Set(voters.filter((voter) => !holders.has(voter)));
-        if (isMajorityOf(others, voters)) {
-          return `${
-            context.nodeIds[index]
-          } acknowledges with "${node.postgres.synchronousStandbyNames}" ` +
-            `once ${acknowledgers.join(",") || "nobody"} flushed, but ${[...others].join(",")} ` +
-            `are a majority of the voters ${voters.join(",")}`;
-        }
+    // The answer depends only on this node's core and Postgres objects (never mutated).
+    let known = syncSetResults.get(core);
+    if (known === undefined || known.postgres !== node.postgres || known.context !== context) {
+      known = {
+        postgres: node.postgres,
+        context,
+        problem: syncSetProblemOf(context, index, core, node.postgres),
+      };
+      syncSetResults.set(core, known);
+    }
+    if (known.problem !== null) return known.problem;
+  }
+  return null;
+}
+
+/** What `syncSetMeetsEveryMajority` finds on one writable primary in quorum mode, memoised per core. */
+const syncSetResults = new WeakMap<
+  NodeState,
+  { postgres: PostgresModel; context: ModelContext; problem: string | null }
+>();
+
+/**
+ * `syncSetMeetsEveryMajority` for node `index`, whose Postgres is writable and core in quorum
+ * mode. It reads only the node's id, the names text and the two voter lists, so the answer
+ * is kept per those (a stepped core mostly keeps its lists and names).
+ */
+function syncSetProblemOf(
+  context: ModelContext,
+  index: number,
+  core: NodeState,
+  postgres: PostgresModel,
+): string | null {
+  const latest = specMembership(core).voters;
+  const applied = core.applied.membership.voters;
+  const key = `${index}|${postgres.synchronousStandbyNames}|${joinedVoters(latest)}|${
+    joinedVoters(applied)
+  }`;
+  let problems = syncSetProblems.get(context);
+  if (problems === undefined) {
+    problems = new Map();
+    syncSetProblems.set(context, problems);
+  }
+  let problem = problems.get(key);
+  if (problem === undefined) {
+    problem = findSyncSetProblem(context, index, postgres, [latest, applied]);
+    problems.set(key, problem);
+  }
+  return problem;
+}
+
+/** {@link syncSetProblemOf}'s answers per model context and key. */
+const syncSetProblems = new WeakMap<ModelContext, Map<string, string | null>>();
+
+/** A voter list in its order ("n2,n1"), kept per list object (lists are never mutated). */
+function joinedVoters(voters: readonly string[]): string {
+  let joined = joinedVoterLists.get(voters);
+  if (joined === undefined) {
+    joined = voters.join(",");
+    joinedVoterLists.set(voters, joined);
+  }
+  return joined;
+}
+
+const joinedVoterLists = new WeakMap<readonly string[], string>();
+
+/** The first acknowledger set of node `index` that misses a majority of one of `voterLists`. */
+function findSyncSetProblem(
+  context: ModelContext,
+  index: number,
+  postgres: PostgresModel,
+  voterLists: readonly (readonly string[])[],
+): string | null {
+  const rule = parseSynchronousStandbyNames(postgres.synchronousStandbyNames);
+  const names = rule?.names ?? [];
+  const acknowledgerSets = subsetsOf(names).filter((set) => set.length === (rule?.count ?? 0));
+  for (const voters of voterLists) {
+    for (const acknowledgers of acknowledgerSets) {
+      const holders = new Set([context.nodeIds[index]!, ...acknowledgers]);
+      const others = new Set(voters.filter((voter) => !holders.has(voter)));
+      if (isMajorityOf(others, voters)) {
+        return `${
+          context.nodeIds[index]
+        } acknowledges with "${postgres.synchronousStandbyNames}" ` +
+          `once ${acknowledgers.join(",") || "nobody"} flushed, but ${[...others].join(",")} ` +
+          `are a majority of the voters ${voters.join(",")}`;
       }
     }
   }
@@ -470,7 +589,7 @@ function syncSetMeetsEveryMajority(
  */
 function syncSetFormula(context: ModelContext, state: ClusterModelState): string | null {
   for (const core of cores(state)) {
-    const role = decidePostgresRole(core);
+    const role = roleOf(core);
     if (role.kind !== "primary" || core.applied.syncMode !== "quorum") continue;
     const voters = specMembership(core).voters;
     const others = voters.filter((voter) => voter !== core.id).sort();

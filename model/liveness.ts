@@ -69,7 +69,8 @@ export function livenessBoundTicks(options: ClusterModelOptions): number {
   const splitVote = config.electionTimeoutTicks + config.electionTimeoutJitterTicks +
     TIE_BREAK_ROUNDS;
   const resume = options.bounds.maxOperatorRequests > 0 ? RESUME_ROUNDS : 0;
-  const handOver = (options.bounds.maxPostgresStartFailures ?? 0) > 0
+  const bounds = options.bounds;
+  const handOver = (bounds.maxPostgresStartFailures ?? 0) + (bounds.maxUnreadablePostgres ?? 0) > 0
     ? config.primaryStartTimeoutTicks
     : 0;
   return wait + lag + splitVote + leaseDurationTicks(config) + config.transferTimeoutTicks + 6 +

@@ -172,6 +172,9 @@ function describeBounds(spec: RunSpec): string {
     ((bounds.maxPostgresStartFailures ?? 0) > 0
       ? ` cannot-start<=${bounds.maxPostgresStartFailures}`
       : "") +
+    ((bounds.maxUnreadablePostgres ?? 0) > 0
+      ? ` unreadable<=${bounds.maxUnreadablePostgres}`
+      : "") +
     (bounds.dropMessages ? " drops" : "");
 }
 

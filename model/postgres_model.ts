@@ -74,6 +74,15 @@ const ABSENT_OBSERVATION: PostgresObservation = {
   receivingWal: false,
 };
 
+/**
+ * What the shell reports once its reads fail for good (src/postgres/observe.ts,
+ * `unreadableObservation`): no position; the recovery state is the last one read, which
+ * the model takes to be the server's own.
+ */
+function unreadableObservation(postgres: PostgresModel): PostgresObservation {
+  return { ...ABSENT_OBSERVATION, status: "unreadable", inRecovery: postgres.inRecovery };
+}
+
 /** Timeline of the last record (1 for an empty history). */
 export function timelineOf(postgres: PostgresModel): number {
   return postgres.wal[postgres.wal.length - 1]?.timeline ?? 1;
@@ -129,6 +138,7 @@ export function receiverDown(postgres: PostgresModel, source: PostgresModel | un
  * server is reported stopped (it accepts no connection yet).
  */
 export function observe(postgres: PostgresModel, receiverIsDown = false): PostgresObservation {
+  if (postgres.unreadable === true) return unreadableObservation(postgres);
   if (hasNoData(postgres)) return ABSENT_OBSERVATION;
   const primary = isWritable(postgres);
   const running = postgres.status === "running";

@@ -86,10 +86,14 @@ interface RecordParts {
   readonly keyedById: boolean;
   /** Keys whose entry holds a node id: hashed again for each renaming. */
   readonly idEntries: readonly string[];
+  /** What hashing knows of each of those keys (same order), so they are not looked up again. */
+  readonly idEntryKeys: readonly StringInfo[];
 }
 
 /** The id entries of a record that has none. */
 const NO_ID_ENTRIES: readonly string[] = [];
+/** Their keys. */
+const NO_ID_ENTRY_KEYS: readonly StringInfo[] = [];
 
 /** Scratch for the renamed indexes of an id set (sorted in place; never held across calls). */
 const ID_SET_SCRATCH: number[] = [];
@@ -331,9 +335,9 @@ export class StructuralHasher {
       high = parts.high;
       low = parts.low;
       const idEntries = parts.idEntries;
+      const idEntryKeys = parts.idEntryKeys;
       for (let position = 0; position < idEntries.length; position++) {
-        const name = idEntries[position]!;
-        this.#entry(name, value[name], rename, key);
+        this.#entry(idEntryKeys[position]!, value[idEntries[position]!], rename, key);
         high = (high + this.#high) | 0;
         low = (low + this.#low) | 0;
       }
@@ -363,6 +367,7 @@ export class StructuralHasher {
     let count = 0;
     let keyedById = true;
     let idEntries: string[] | null = null;
+    let idEntryKeys: StringInfo[] | null = null;
     const names = Object.keys(value);
     for (let position = 0; position < names.length; position++) {
       const name = names[position]!;
@@ -370,11 +375,13 @@ export class StructuralHasher {
       if (item === undefined || name === "config" || name === "reason") continue;
       count++;
       this.#work++;
-      if (keyedById && !this.#index.has(name)) keyedById = false;
+      const info = this.#info(name);
+      if (info.node < 0) keyedById = false;
       this.#sawId = false;
-      this.#entry(name, item, rename, key);
+      this.#entry(info, item, rename, key);
       if (this.#sawId) {
         (idEntries ??= []).push(name);
+        (idEntryKeys ??= []).push(info);
         idHigh = (idHigh + this.#high) | 0;
         idLow = (idLow + this.#low) | 0;
       } else {
@@ -391,12 +398,12 @@ export class StructuralHasher {
       count,
       keyedById: keyedById && count > 0,
       idEntries: idEntries ?? NO_ID_ENTRIES,
+      idEntryKeys: idEntryKeys ?? NO_ID_ENTRY_KEYS,
     };
   }
 
   /** One (key, value) entry of a record, mixed well (entries are summed); id keys renamed. */
-  #entry(name: string, item: unknown, rename: readonly number[], key: number): void {
-    const info = this.#info(name);
+  #entry(info: StringInfo, item: unknown, rename: readonly number[], key: number): void {
     let keyHigh = info.high;
     let keyLow = info.low;
     if (info.node >= 0) {

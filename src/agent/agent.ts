@@ -461,6 +461,7 @@ export class Agent implements AgentHandle {
   #applyParameters(): void {
     const observation = this.#state.postgres;
     if (observation === null || observation.status === "absent") return;
+    if (observation.status === "unreadable") return;
     this.parameters?.update(
       clusterParameters(this.#state.applied),
       observation.status === "running",
@@ -692,8 +693,12 @@ async function checkIdentity(config: AgentConfig, bootstrap: boolean): Promise<s
   return null;
 }
 
-/** True unless the last read shows the local server fenced, stopped, absent or a standby. */
+/**
+ * True unless the last read shows the local server fenced, stopped, absent or a standby. An
+ * unreadable server last known as a primary may still accept writes: the deadline stands.
+ */
 function mayAcceptWrites(observation: PostgresObservation | null): boolean {
+  if (observation?.status === "unreadable") return !observation.inRecovery;
   return observation !== null && observation.status === "running" && !observation.inRecovery &&
     !observation.fenced;
 }

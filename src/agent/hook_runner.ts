@@ -38,7 +38,8 @@ export function hookCallsFor(
 ): HookCall[] {
   const was = hookRoleOf(before);
   const now = hookRoleOf(after);
-  if (after === null || was === now) return [];
+  // An unreadable Postgres may still run: no hook until a read tells what changed.
+  if (after === null || was === now || after.status === "unreadable") return [];
   if (was === null && now !== null) {
     // Unknown before (the agent just started): a start only when it really started now.
     return before === null ? [] : [{ action: "on_start", role: now }];

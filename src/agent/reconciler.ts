@@ -8,7 +8,12 @@
 import type { NodeId, PostgresObservation, PostgresRole, WalPosition } from "../core/mod.ts";
 import type { PostgresBinaries } from "../postgres/binaries.ts";
 import type { PostgresSettings } from "../postgres/settings.ts";
-import { ABSENT_OBSERVATION, observePostgres, readStandbyProgress } from "../postgres/observe.ts";
+import {
+  ABSENT_OBSERVATION,
+  observePostgres,
+  readStandbyProgress,
+  unreadableObservation,
+} from "../postgres/observe.ts";
 import { WalHistoryDamagedError } from "../postgres/timeline_history.ts";
 import { createReplicationRole, initCluster } from "../postgres/cluster_setup.ts";
 import { Postmaster } from "../postgres/postmaster.ts";
@@ -98,6 +103,15 @@ const STUCK_STANDBY_RETRY_MS = 30_000;
  * failed). Three tries let a passing cause (a port in use, a slow disk) clear first.
  */
 export const MAX_STANDBY_START_FAILURES = 3;
+/**
+ * Observations that failed in a row (each one a connection attempt of at most 1 s and a
+ * read of the stopped data directory, about 1 s apart in the loop: some 3 to 6 s in all)
+ * after which the core is told that Postgres is unreadable (`unreadableObservation`): a
+ * leader whose reads all fail then hands over (src/core/primary_watch.ts), and nothing
+ * destructive is done to the data directory. Three let a passing cause (a slow disk, a busy
+ * server) clear first, as for {@link MAX_STANDBY_START_FAILURES}.
+ */
+export const MAX_FAILED_OBSERVATIONS = 3;
 
 /** Carries out the desired Postgres role, one action at a time. */
 export class PostgresReconciler {
@@ -115,6 +129,8 @@ export class PostgresReconciler {
   #lastStuckRewindMs = -Infinity;
   /** Failed standby starts in a row (see {@link MAX_STANDBY_START_FAILURES}). */
   #standbyStartFailures = 0;
+  /** Failed observations in a row (see {@link MAX_FAILED_OBSERVATIONS}). */
+  #failedObservations = 0;
   /**
    * False only after this reconciler verified that the standby receives WAL from no one
    * ({@link stopWalReceiver}) and has pointed it at no source since; true at start (unknown).
@@ -230,12 +246,43 @@ export class PostgresReconciler {
     const readStartTick = this.host.ticksProcessed?.() ?? 0;
     const epoch = this.#sourceEpoch;
     const mayRunAtStart = this.#receiverMayRun;
-    const read = await this.#observeUsableData();
+    let read: PostgresObservation;
+    try {
+      read = await this.#observeUsableData();
+    } catch (error) {
+      return this.#observationFailed(error, readStartTick);
+    }
+    if (this.#failedObservations >= MAX_FAILED_OBSERVATIONS) {
+      this.host.log.info("postgres", "Postgres is readable again");
+    }
+    this.#failedObservations = 0;
     const sourceGiven = mayRunAtStart || this.#receiverMayRun || epoch !== this.#sourceEpoch;
     const observation = {
       ...read,
       receivingWal: read.receivingWal || (read.inRecovery && sourceGiven),
     };
+    this.#observation = observation;
+    this.host.observed(observation, readStartTick);
+    return observation;
+  }
+
+  /**
+   * After a failed read: rethrows until {@link MAX_FAILED_OBSERVATIONS} failed in a row, then
+   * reports (and returns) the unreadable observation, logged once, so that the core stops
+   * trusting the last one and the reconciler acts only on what that allows (`#act`).
+   */
+  #observationFailed(error: unknown, readStartTick: number): PostgresObservation {
+    this.#failedObservations = Math.min(this.#failedObservations + 1, MAX_FAILED_OBSERVATIONS);
+    if (this.#failedObservations < MAX_FAILED_OBSERVATIONS) throw error;
+    if (this.#observation?.status !== "unreadable") {
+      this.host.log.warn(
+        "postgres",
+        `${MAX_FAILED_OBSERVATIONS} observations in a row failed (last: ${String(error)}); ` +
+          `reporting Postgres as unreadable: no vote, no campaign, and no clone, rewind or ` +
+          `start until a read succeeds; check the data directory and the server`,
+      );
+    }
+    const observation = unreadableObservation(this.#observation);
     this.#observation = observation;
     this.host.observed(observation, readStartTick);
     return observation;
@@ -335,6 +382,12 @@ export class PostgresReconciler {
   async #act(role: PostgresRole): Promise<void> {
     const observation = this.#observation;
     if (observation === null) return;
+    if (observation.status === "unreadable" && role.kind !== "fenced") {
+      // A role decided on an older observation (or a pending reinitialize): nothing but
+      // fencing acts on a data directory that cannot be read.
+      this.activity = "holding: local Postgres unreadable";
+      return;
+    }
     const reinitializeFrom = this.#reinitializeFrom;
     if (reinitializeFrom !== null && role.kind === "standby" && role.source === reinitializeFrom) {
       try {
@@ -355,7 +408,9 @@ export class PostgresReconciler {
       case "standby":
         return await this.#standby(observation, role.source);
       case "fenced":
-        if (role.shutDown === true) return await this.#shutDownForTransfer(observation, role.reason);
+        if (role.shutDown === true) {
+          return await this.#shutDownForTransfer(observation, role.reason);
+        }
         return await this.#fence(observation, role.reason);
       case "rejoin":
         return await this.#rejoin(observation, role.source);

@@ -35,6 +35,7 @@ export function describeNodeRole(status: AgentStatus): string {
   if (status.refusal !== null) return "refused";
   if (observation === null || observation.status === "absent") return "no data";
   if (observation.status === "stopped") return "stopped";
+  if (observation.status === "unreadable") return "unreadable";
   if (observation.fenced) return "fenced";
   if (observation.inRecovery) return "standby";
   return status.raft.writeAuthority ? "primary" : "primary (no lease)";

@@ -22,6 +22,7 @@ function postgresState(status: AgentStatus): string {
   const observation = status.postgres.observation;
   if (observation === null) return "unknown";
   if (observation.status === "running") return "running";
+  if (observation.status === "unreadable") return "unknown";
   if (status.postgres.activity.startsWith("cloning")) return "creating replica";
   return observation.status === "absent" ? "uninitialized" : "stopped";
 }

@@ -20,7 +20,7 @@ import { registerConfigRoutes } from "./config_routes.ts";
 import { registerWhyRoutes } from "./why_routes.ts";
 import { registerReloadRoutes, type ReloadNodeFile } from "./reload_routes.ts";
 import { registerRestartRoutes, type StopLocalPostgres } from "./restart_routes.ts";
-import { type ReinitializeLocal, registerReinitializeRoutes } from "./reinitialize_routes.ts";
+import { registerReinitializeRoutes, type ReinitializeLocal } from "./reinitialize_routes.ts";
 import { registerHealthRoutes } from "./health_routes.ts";
 import { parseHealthQuery } from "./health_query.ts";
 import { DEFAULT_PRIMARY_HOLD_MS } from "../config/defaults.ts";

@@ -51,7 +51,9 @@ export async function sendOperatorRequest(options: {
       return 0;
     case "timed-out":
       if (options.outcomeWatched === true) {
-        output.error(`${options.path} at ${outcome.api}: ${outcome.error}; watching for the outcome`);
+        output.error(
+          `${options.path} at ${outcome.api}: ${outcome.error}; watching for the outcome`,
+        );
         return 0;
       }
       output.error(

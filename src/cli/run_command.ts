@@ -77,7 +77,9 @@ export async function runCommand(args: string[]): Promise<number> {
     });
   log.info(
     "agent",
-    `API on ${apiSchemeOf(config)}://${config.api.listen.hostname}:${api.port}, Raft on ${config.raft.listen.hostname}:${config.raft.listen.port}` +
+    `API on ${
+      apiSchemeOf(config)
+    }://${config.api.listen.hostname}:${api.port}, Raft on ${config.raft.listen.hostname}:${config.raft.listen.port}` +
       (gateway === null
         ? ""
         : `, gateway to the primary on ${config.gateway.listen!.hostname}:${gateway.port}`),

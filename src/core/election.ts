@@ -44,6 +44,8 @@ export function campaignBlocker(draft: Draft): string | null {
     // It handed leadership over because its Postgres did not run (primary_watch.ts).
     return "handed leadership over: its Postgres did not run as a primary; waiting until it runs";
   }
+  // Nothing is known of its WAL: it cannot tell whether it holds every acknowledged commit.
+  if (draft.postgres.status === "unreadable") return "local Postgres unreadable";
   const position = draft.postgres.position;
   if (position === null) return "no local Postgres data";
   return lagBlocker(draft, position);
@@ -188,7 +190,12 @@ function standingRefusal(draft: Draft, request: PreVoteRequest | VoteRequest): s
     // held, acknowledged commits included, is gone from here, so this node cannot vouch
     // that the candidate holds it; granting could elect a node without a commit that only a
     // crashed node still holds (found by the model, rejoin-data-lost). A transfer target
-    // holds the old leader's whole WAL, so that vote is still granted.
+    // holds the old leader's whole WAL, so that vote is still granted. An unreadable
+    // Postgres (the shell's reads all fail) has no position either: refused likewise.
+    if (draft.postgres?.status === "unreadable") {
+      return "local Postgres unreadable: cannot tell whether the candidate holds the WAL " +
+        "this node holds; it votes again once its Postgres is read";
+    }
     return "no local Postgres data: cannot tell whether the candidate holds the WAL this " +
       "node held; it votes again once re-cloned";
   }

@@ -6,7 +6,7 @@
  */
 import { hasWriteAuthority } from "./lease.ts";
 import { knowsLiveLeader } from "./freshness.ts";
-import type { NodeId, NodeState, PostgresRole } from "./types.ts";
+import type { NodeId, NodeState, PostgresObservation, PostgresRole } from "./types.ts";
 import { hasNoSyncTag } from "./cluster_config.ts";
 import { quorumNamesInForce } from "./quorum_switch.ts";
 
@@ -60,6 +60,7 @@ function remoteStandbyNames(state: NodeState): string {
  */
 export function decidePostgresRole(state: NodeState): PostgresRole {
   const postgres = state.postgres;
+  if (postgres?.status === "unreadable") return unreadableRole(state, postgres);
   if (state.applied.paused) return pausedRole(state);
   if (postgres === null) return { kind: "hold", reason: "local Postgres not observed yet" };
   if (state.role === "leader") return leaderRole(state);
@@ -72,9 +73,35 @@ export function decidePostgresRole(state: NodeState): PostgresRole {
     // A primary that is not (or no longer) the leader: it may have diverged. It never
     // starts as a primary again: rewind and follow, or stay fenced while no leader is known.
     if (leader !== null) return { kind: "rejoin", source: leader };
+    if (postgres.status === "stopped" && !state.campaignWaitsForPostgres) {
+      // Not started fenced: the stop that follows any start writes a shutdown checkpoint
+      // past the WAL a new primary took over (the old primary of a switchover, between the
+      // transfer's end and the new leader's first append), which then needs a rewind. A
+      // node that handed over because its server would not start does start it: it stands
+      // again only once the server runs (primary_watch.ts), and it may hold the newest WAL
+      // (found by the model's liveness walks, seed 6).
+      return { kind: "hold", reason: "a deposed primary stays stopped until a leader is known" };
+    }
     return { kind: "fenced", reason: "not the leader and no leader known" };
   }
   return { kind: "standby", source: standbySource(state) };
+}
+
+/**
+ * A local Postgres the shell cannot read: its data is never replaced (no clone, initdb or
+ * rewind over a directory that may hold the only copy of some WAL), nor is it started or
+ * promoted. A server last known as a primary is fenced when this node has no write
+ * authority (it may still run writable; the shell's fence stops its postmaster when SQL
+ * fails), pause or not, as pausedRole does.
+ */
+function unreadableRole(state: NodeState, postgres: PostgresObservation): PostgresRole {
+  if (!postgres.inRecovery && !hasWriteAuthority(state)) {
+    return {
+      kind: "fenced",
+      reason: "local Postgres unreadable, and this node has no write authority",
+    };
+  }
+  return { kind: "hold", reason: "local Postgres unreadable" };
 }
 
 /**

@@ -10,8 +10,10 @@
  * not while a transfer runs (which has its own timeout) nor while the cluster is paused (no
  * automatic role change). The count reads the latest observation, not how recent it is: a
  * healthy primary is not handed over because reads are rare (the model reads only on a
- * change), and a shell that can read nothing at all (not even the stopped data directory)
- * leaves the last observation in force, so no hand-over follows then. At
+ * change). A shell that can read nothing at all (not even the stopped data directory) feeds
+ * an `unreadable` observation after a bounded run of failed reads (reconciler.ts,
+ * `MAX_FAILED_OBSERVATIONS`): not a primary, so the count goes on and the hand-over follows
+ * (a step-down: with no position known, no standby is known to hold all of its WAL). At
  * `primaryStartTimeoutTicks` (config.ts says why its value) it hands over:
  * - to the best voter (bestTransferTarget) by a leadership transfer when that voter already
  *   holds all of this node's WAL (a caught-up standby): the usual switchover, nothing lost;

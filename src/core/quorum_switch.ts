@@ -98,5 +98,7 @@ export function quorumSwitchCommitCap(state: NodeState): number {
   const index = pendingQuorumSwitchIndex(state);
   if (index === null) return Number.MAX_SAFE_INTEGER;
   const wait = state.quorumSwitch;
-  return wait !== null && wait.index === index && wait.confirmed ? Number.MAX_SAFE_INTEGER : index - 1;
+  return wait !== null && wait.index === index && wait.confirmed
+    ? Number.MAX_SAFE_INTEGER
+    : index - 1;
 }

@@ -104,9 +104,14 @@ export interface PersistentState {
 
 /** What the shell observed of its local Postgres. */
 export interface PostgresObservation {
-  /** `running`: accepts connections; `stopped`: data directory present, server down; `absent`: no data directory yet. */
-  readonly status: "running" | "stopped" | "absent";
-  /** True when the server runs (or, stopped, would start) as a standby. */
+  /**
+   * `running`: accepts connections; `stopped`: data directory present, server down; `absent`:
+   * no data directory yet; `unreadable`: every read of the shell failed for a bounded time
+   * (src/agent/reconciler.ts, `MAX_FAILED_OBSERVATIONS`), so nothing is known of its WAL
+   * (position null: it refuses votes and never campaigns) and its data is never replaced.
+   */
+  readonly status: "running" | "stopped" | "absent" | "unreadable";
+  /** True when the server runs (or, stopped, would start) as a standby; the last known value when unreadable. */
   readonly inRecovery: boolean;
   /** (timeline, flushed or received LSN); null when unknown (absent data). */
   readonly position: WalPosition | null;

@@ -36,6 +36,23 @@ export const ABSENT_OBSERVATION: PostgresObservation = {
 };
 
 /**
+ * What the shell reports once its reads of Postgres have failed for a bounded time: nothing
+ * known of its WAL (position null), the last known recovery state (false when none), no
+ * fence, no receiver and no synchronous names claimed.
+ */
+export function unreadableObservation(lastKnown: PostgresObservation | null): PostgresObservation {
+  return {
+    status: "unreadable",
+    inRecovery: lastKnown?.inRecovery ?? false,
+    position: null,
+    replayCaughtUp: false,
+    synchronousStandbyNames: null,
+    fenced: false,
+    receivingWal: false,
+  };
+}
+
+/**
  * Observes the local Postgres: `absent` without PG_VERSION; `running` when it answers SQL;
  * else `stopped`, from pg_controldata, the end of WAL found by pg_waldump, standby.signal
  * and postgresql.auto.conf. Every position carries its timeline history; a position that

@@ -62,7 +62,10 @@ Deno.test("the API serves HTTPS to clients with the cluster CA and only to them"
     assert(cli.code === 0, cli.output);
     assert(JSON.parse(cli.output.slice(cli.output.indexOf("{"))) !== null, cli.output);
     const missing = await hactl(["status", "--api", api, "--ca-file", `${directory}/none.pem`]);
-    assert(missing.code === 2 && /--ca-file: cannot read the cluster CA/.test(missing.output), missing.output);
+    assert(
+      missing.code === 2 && /--ca-file: cannot read the cluster CA/.test(missing.output),
+      missing.output,
+    );
     const plainCli = await hactl(["status", "--api", api, "--json"]);
     assert(plainCli.code !== 0, plainCli.output);
   } finally {

@@ -66,6 +66,22 @@ async function leaderChangeKeepsSyncMode(cluster: LocalCluster): Promise<void> {
       assertEquals(status?.cluster.syncMode, "quorum", `${id} after the leader moved`);
     }
   }
+  // The old primary follows without diverging: it stayed stopped until it heard node2 (it
+  // was once started fenced in between, and that restart's shutdown checkpoint forked it:
+  // it streamed only after the stuck-standby rule rewound it).
+  await cluster.waitFor("node1 streaming from node2", async () => {
+    const sql = cluster.superuser("node1");
+    try {
+      const rows = await sql`SELECT status FROM pg_stat_wal_receiver`;
+      return rows[0]?.status === "streaming";
+    } catch {
+      return false;
+    } finally {
+      await sql.end();
+    }
+  }, 30_000);
+  const oldPrimaryLog = await Deno.readTextFile(cluster.node("node1").logPath);
+  assert(!/cannot follow it.*rewinding$/m.test(oldPrimaryLog), oldPrimaryLog);
 }
 
 /** The primary's synchronous_standby_names. */
@@ -82,7 +98,8 @@ async function primaryNames(cluster: LocalCluster): Promise<string> {
  */
 async function returnToQuorumIsInForce(cluster: LocalCluster): Promise<void> {
   const config = cluster.node("node3").configPath;
-  const set = (mode: string) => hactl(["edit-config", "--config", config, "--set", `sync_mode=${mode}`]);
+  const set = (mode: string) =>
+    hactl(["edit-config", "--config", config, "--set", `sync_mode=${mode}`]);
   const away = await set("asynchronous");
   assertEquals(away.code, 0, away.output);
   await cluster.waitFor("the primary names only the commit gate", async () => {
@@ -308,7 +325,10 @@ async function failoverPriorityPicksTheSurvivor(cluster: LocalCluster): Promise<
 const STAGES = (hookLog: string): [string, (cluster: LocalCluster) => Promise<void>][] => [
   ["the first leader seeds the cluster configuration from its file", seededFromTheFirstLeader],
   ["a leader change does not change the sync mode", leaderChangeKeepsSyncMode],
-  ["back to quorum mode: in force on the primary when edit-config returns", returnToQuorumIsInForce],
+  [
+    "back to quorum mode: in force on the primary when edit-config returns",
+    returnToQuorumIsInForce,
+  ],
   ["hooks run with Patroni's arguments on every role change", hooksSawTheSwitchover(hookLog)],
   ["hactl history records the bootstrap and the switchover", historyRecordsPromotions],
   [

@@ -236,7 +236,14 @@ async function reinitReclonesAStandby(cluster: LocalCluster): Promise<void> {
     await primarySql.end();
   }
   const result = await hactl([
-    "reinit", standby, "--config", config(primary!), "--wait", "--timeout", "120", "--json",
+    "reinit",
+    standby,
+    "--config",
+    config(primary!),
+    "--wait",
+    "--timeout",
+    "120",
+    "--json",
   ]);
   assertEquals(result.code, 0, result.output);
   assertEquals(JSON.parse(result.output), { member: standby, started: true, completed: true });
@@ -267,7 +274,8 @@ const STAGES: readonly [string, (cluster: LocalCluster) => Promise<void>][] = [
 ];
 
 Deno.test({
-  name: "list, dsn, version, reload, failover, switchover --wait, restart and reinit on a real cluster",
+  name:
+    "list, dsn, version, reload, failover, switchover --wait, restart and reinit on a real cluster",
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async (t) => {

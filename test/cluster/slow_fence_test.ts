@@ -66,7 +66,11 @@ Deno.test({
         () => Promise.resolve(!isRunning(postmaster)),
         20_000,
       );
-      console.log(`postmaster killed ${(performance.now() - frozenAt).toFixed(0)} ms after the majority froze`);
+      console.log(
+        `postmaster killed ${
+          (performance.now() - frozenAt).toFixed(0)
+        } ms after the majority froze`,
+      );
       const log = await Deno.readTextFile(cluster.node(primary).logPath);
       assert(/no renewal from the agent before the lease deadline; killed \d+/.test(log), log);
       failed = false;

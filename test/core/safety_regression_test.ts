@@ -16,9 +16,9 @@ import {
   leaseDurationTicks,
   type Message,
   needsFreshObservation,
-  synchronousStandbyNames,
   NO_FAULTS,
   type NodeState,
+  synchronousStandbyNames,
   type WalPosition,
 } from "../../src/core/mod.ts";
 import {

@@ -5,7 +5,7 @@
 // messages, observations, every admin request kind and a bootstrap; a removed member is
 // added back as a learner and the core promotes it to voter. From the rejoin warm start,
 // the data actions (a failed rewind, a clone, replay lag and catch-up) feed the core every
-// Postgres status it accepts (absent included) and both replay states.
+// Postgres status it accepts (absent and unreadable included) and both replay states.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { decidePostgresRole, type Input } from "../../src/core/mod.ts";
 import { type ClusterAction, contextOf, enabledActions } from "../../model/cluster_model.ts";
@@ -133,6 +133,7 @@ Deno.test("the model feeds every Postgres status and replay state, by its data a
       ...issueBounds(DEFAULT_BOUNDS).rejoin!,
       maxUnreplayedRecords: 2,
       maxPostgresCrashes: 1,
+      maxUnreadablePostgres: 1,
     },
   };
   const context: ModelContext = { ...contextOf(dataOptions), onInput: record };
@@ -155,6 +156,7 @@ Deno.test("the model feeds every Postgres status and replay state, by its data a
   }
   run.take((action) => action.kind === "replay", "replay");
   run.take((action) => action.kind === "postgres-crash", "crash a Postgres");
+  run.take((action) => action.kind === "postgres-unreadable", "reads of a Postgres fail");
   const dataKinds = await literalsOf("../../model/cluster_model.ts", "DataActionKind");
   assertEquals(dataKinds.filter((kind) => !offered.has(kind)), []);
   assertEquals(

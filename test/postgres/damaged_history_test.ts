@@ -19,7 +19,6 @@ import { TEST_PORT_BASE, TestCluster, waitFor } from "./test_cluster.ts";
 
 const TIMEOUT_MS = 120_000;
 
-
 async function cloneOf(cluster: TestCluster, from: PostgresSettings, to: PostgresSettings) {
   await withLocalSql(from, (sql) => createReplicationSlot(sql, slotNameFor(to.applicationName)));
   await cloneFrom(to, cluster.binaries, { host: "127.0.0.1", port: from.port }, {

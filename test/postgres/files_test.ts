@@ -74,7 +74,11 @@ Deno.test("a directory that is a link is refused, and so is a link in its place"
       ensureDirectory(`${directory}/state`, { mode: 0o700, owner: null }),
       SymlinkRefusedError,
     );
-    strictEqual((await Deno.stat(elsewhere)).mode! & 0o777, 0o755, "the link's target is unchanged");
+    strictEqual(
+      (await Deno.stat(elsewhere)).mode! & 0o777,
+      0o755,
+      "the link's target is unchanged",
+    );
     await ensureDirectory(`${directory}/fresh/inner`, { mode: 0o700, owner: null });
     strictEqual((await Deno.lstat(`${directory}/fresh/inner`)).mode! & 0o777, 0o700);
   });

@@ -72,13 +72,19 @@ async function replicationLoginNeedsClientCertificate(
       stderr: "piped",
     }).output();
     const decoder = new TextDecoder();
-    return { ok: result.success, text: decoder.decode(result.stdout) + decoder.decode(result.stderr) };
+    return {
+      ok: result.success,
+      text: decoder.decode(result.stdout) + decoder.decode(result.stderr),
+    };
   };
   const bare = await login(false);
   assert(!bare.ok, "a replication login without a client certificate was admitted");
   assert(/certificate/i.test(bare.text), `unexpected refusal: ${bare.text}`);
   const certified = await login(true);
-  assert(certified.ok && /^\d+\|1\|/.test(certified.text), `refused with a certificate: ${certified.text}`);
+  assert(
+    certified.ok && /^\d+\|1\|/.test(certified.text),
+    `refused with a certificate: ${certified.text}`,
+  );
 }
 
 Deno.test({

@@ -141,7 +141,9 @@ Deno.test({
         }
         await finish(cluster, load);
         const gapMs = longestAcknowledgementGapMs(load.writer.history.records);
-        console.log(`rolling restart: longest stretch without an acknowledged write ${gapMs.toFixed(0)} ms`);
+        console.log(
+          `rolling restart: longest stretch without an acknowledged write ${gapMs.toFixed(0)} ms`,
+        );
         assert(
           gapMs < MAX_ROLLING_GAP_MS,
           `no acknowledged write for ${gapMs.toFixed(0)} ms during the rolling restart`,
