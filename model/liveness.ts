@@ -129,8 +129,33 @@ export function ticksToWritablePrimary(
   restartCrashed = true,
   resumePaused = true,
 ): number | null {
+  return continueFairly(context, start, maxTicks, { restartCrashed, resumePaused }).ticks;
+}
+
+/** How {@link continueFairly} runs, and what it reports on the way. */
+export interface FairContinuationOptions {
+  /** Restart crashed nodes (default true). */
+  readonly restartCrashed?: boolean;
+  /** Resume a paused cluster as its operator would (default true). */
+  readonly resumePaused?: boolean;
+  /** Called with every state the continuation reaches, after the action that made it. */
+  readonly onState?: (state: ClusterModelState) => void;
+}
+
+/**
+ * The fault-free continuation (see the module): settle every supervisor, then one
+ * synchronous round, a clock run ahead in turn every {@link TIE_BREAK_ROUNDS} rounds, until
+ * a writable primary or `maxTicks`. Returns the state it stopped in and the ticks it took
+ * (null when no writable primary came).
+ */
+export function continueFairly(
+  context: ModelContext,
+  start: ClusterModelState,
+  maxTicks: number,
+  options: FairContinuationOptions = {},
+): { state: ClusterModelState; ticks: number | null } {
   const settleKinds: ClusterAction["kind"][] = [
-    ...(restartCrashed ? ["restart" as const] : []),
+    ...(options.restartCrashed === false ? [] : ["restart" as const]),
     "started",
     // A clone ends and a standby's replay catches up (faults stop: neither stalls forever).
     "cloned",
@@ -140,15 +165,19 @@ export function ticksToWritablePrimary(
     "observe",
   ];
   let state = start;
+  const apply = (action: ClusterAction) => {
+    state = applyAction(context, state, action);
+    options.onState?.(state);
+  };
   for (let tick = 0; tick <= maxTicks; tick++) {
-    let resumeAsked = !resumePaused;
+    let resumeAsked = options.resumePaused === false;
     for (let settle = 0; settle < MAX_SETTLE_ACTIONS; settle++) {
-      if (hasWritablePrimary(state)) return tick;
+      if (hasWritablePrimary(state)) return { state, ticks: tick };
       const resume = resumeAsked ? undefined : resumeRequest(state);
       if (resume !== undefined) resumeAsked = true;
       const work = resume ?? firstOf(enabledActions(context, state), settleKinds);
       if (work === undefined) break;
-      state = applyAction(context, state, work);
+      apply(work);
     }
     if (hasWritablePrimary(state) || tick === maxTicks) break;
     const actions = enabledActions(context, state);
@@ -156,14 +185,14 @@ export function ticksToWritablePrimary(
     const ahead = tick % TIE_BREAK_ROUNDS === 0
       ? actions.find((action) => action.kind === "rush" && action.node === turn)
       : undefined;
-    if (ahead !== undefined) state = applyAction(context, state, ahead);
+    if (ahead !== undefined) apply(ahead);
     const round = enabledActions(context, state).find((action) =>
       action.kind === "round" && action.isolated === -1
     );
-    if (round === undefined) return null; // no clock may advance: stuck
-    state = applyAction(context, state, round);
+    if (round === undefined) return { state, ticks: null }; // no clock may advance: stuck
+    apply(round);
   }
-  return hasWritablePrimary(state) ? maxTicks : null;
+  return { state, ticks: hasWritablePrimary(state) ? maxTicks : null };
 }
 
 /** What a bounded-liveness check found. */

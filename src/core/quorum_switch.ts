@@ -5,7 +5,7 @@
  * standby (postgres_role.ts). Once a `sync-mode quorum` entry is applied, every
  * acknowledged commit must be on a majority (D1), but the primary keeps acknowledging with
  * the gate alone until the shell has set the quorum names. Found by the model's random
- * walks with two operator requests (async, then quorum): the sync-set invariant broke in
+ * walks with two operator requests (asynchronous mode, then quorum): the sync-set invariant broke in
  * that window. So:
  * 1. a leader uses the quorum names as soon as such an entry is in its log, committed or
  *    not (`quorumNamesInForce`), so every reconcile, promotion and unfencing from then on

@@ -7,18 +7,13 @@
 // primary comes, so the check can fail; and the broken server starts again only by a rewind.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { NO_FAULTS } from "../../src/core/mod.ts";
-import {
-  applyAction,
-  type ClusterAction,
-  contextOf,
-  enabledActions,
-} from "../../model/cluster_model.ts";
+import { applyAction, contextOf, enabledActions } from "../../model/cluster_model.ts";
 import type { ClusterModelOptions, ClusterModelState } from "../../model/cluster_types.ts";
 import type { ModelContext } from "../../model/cluster_step.ts";
 import { DEFAULT_BOUNDS, issueBounds } from "../../model/runs.ts";
 import { warmStart } from "../../model/warm_start.ts";
 import { ScriptedRun } from "../../model/scripted_run.ts";
-import { hasWritablePrimary, livenessBoundTicks } from "../../model/liveness.ts";
+import { continueFairly, livenessBoundTicks } from "../../model/liveness.ts";
 
 const options: ClusterModelOptions = {
   name: "cannot start",
@@ -40,47 +35,21 @@ interface Continuation {
 }
 
 /** liveness.ts's continuation, also noting how the broken node handed over. */
-function continueFairly(
+function continueNoting(
   context: ModelContext,
   start: ClusterModelState,
   broken: number,
   maxRounds: number,
 ): Continuation {
-  const settleKinds: ClusterAction["kind"][] = ["started", "reconcile", "stream", "observe"];
-  let state = start;
   let transferred = false;
   let steppedDown = false;
-  const note = () => {
+  const onState = (state: ClusterModelState) => {
     const core = state.nodes[broken]!.core!;
     if (core.transfer !== null && core.transfer.requestId === null) transferred = true;
     if (core.role !== "leader") steppedDown = true;
   };
-  for (let round = 0; round <= maxRounds; round++) {
-    for (let settle = 0; settle < 64 && !hasWritablePrimary(state); settle++) {
-      const enabled = enabledActions(context, state);
-      const work = settleKinds.map((kind) => enabled.find((action) => action.kind === kind))
-        .find((action) => action !== undefined);
-      if (work === undefined) break;
-      state = applyAction(context, state, work);
-      note();
-    }
-    if (hasWritablePrimary(state)) return { state, rounds: round, transferred, steppedDown };
-    // liveness.ts's tie-breaker: every fourth round one node in turn runs a tick ahead.
-    const turn = Math.floor(round / 4) % state.nodes.length;
-    const ahead = round % 4 === 0
-      ? enabledActions(context, state).find((action) =>
-        action.kind === "rush" && action.node === turn
-      )
-      : undefined;
-    if (ahead !== undefined) state = applyAction(context, state, ahead);
-    const next = enabledActions(context, state).find((action) =>
-      action.kind === "round" && action.isolated === -1
-    );
-    assert(next !== undefined, "no clock may advance");
-    state = applyAction(context, state, next);
-    note();
-  }
-  return { state, rounds: null, transferred, steppedDown };
+  const { state, ticks } = continueFairly(context, start, maxRounds, { onState });
+  return { state, rounds: ticks, transferred, steppedDown };
 }
 
 /** Steady; optionally a write only the primary holds; then its Postgres stops for good. */
@@ -103,7 +72,7 @@ function writablePrimaryNode(state: ClusterModelState): number {
 Deno.test("a standby holds all of its WAL: the leader transfers, another node becomes primary", () => {
   const { run, broken } = brokenPrimary(false);
   const bound = livenessBoundTicks(options);
-  const result = continueFairly(run.context, run.state, broken, bound);
+  const result = continueNoting(run.context, run.state, broken, bound);
   assert(result.rounds !== null, `no writable primary within ${bound} rounds`);
   assert(result.transferred, "it handed over by a transfer");
   const primary = writablePrimaryNode(result.state);
@@ -116,7 +85,7 @@ Deno.test("a standby holds all of its WAL: the leader transfers, another node be
 Deno.test("its WAL is ahead of every standby: the leader steps down and the others elect", () => {
   const { run, broken } = brokenPrimary(true);
   const bound = livenessBoundTicks(options);
-  const result = continueFairly(run.context, run.state, broken, bound);
+  const result = continueNoting(run.context, run.state, broken, bound);
   assert(result.rounds !== null, `no writable primary within ${bound} rounds`);
   assert(result.steppedDown && !result.transferred, "it stepped down without a transfer");
   const primary = writablePrimaryNode(result.state);
@@ -146,7 +115,7 @@ Deno.test("without the hand-over (a bound out of reach) no writable primary come
       }
     ),
   };
-  const result = continueFairly(run.context, state, broken, 60);
+  const result = continueNoting(run.context, state, broken, 60);
   assertEquals(result.rounds, null);
   assertEquals(result.state.nodes[broken]!.core!.role, "leader", "it keeps leading");
 });

@@ -6,18 +6,12 @@
 // unreadable server, once its node lost write authority, is fenced (never cloned over).
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { decidePostgresRole, NO_FAULTS } from "../../src/core/mod.ts";
-import {
-  applyAction,
-  type ClusterAction,
-  contextOf,
-  enabledActions,
-} from "../../model/cluster_model.ts";
-import type { ClusterModelOptions, ClusterModelState } from "../../model/cluster_types.ts";
-import type { ModelContext } from "../../model/cluster_step.ts";
+import { contextOf } from "../../model/cluster_model.ts";
+import type { ClusterModelOptions } from "../../model/cluster_types.ts";
 import { DEFAULT_BOUNDS, issueBounds } from "../../model/runs.ts";
 import { warmStart } from "../../model/warm_start.ts";
 import { ScriptedRun } from "../../model/scripted_run.ts";
-import { hasWritablePrimary, livenessBoundTicks } from "../../model/liveness.ts";
+import { continueFairly, livenessBoundTicks } from "../../model/liveness.ts";
 
 const options: ClusterModelOptions = {
   name: "unreadable",
@@ -27,39 +21,6 @@ const options: ClusterModelOptions = {
   start: "warm",
   invariants: "all",
 };
-
-/** Rounds until a writable primary, settling supervisors before each; null when none came. */
-function roundsToPrimary(
-  context: ModelContext,
-  start: ClusterModelState,
-  maxRounds: number,
-): { state: ClusterModelState; rounds: number | null } {
-  const settleKinds: ClusterAction["kind"][] = ["started", "reconcile", "stream", "observe"];
-  let state = start;
-  for (let round = 0; round <= maxRounds; round++) {
-    for (let settle = 0; settle < 64 && !hasWritablePrimary(state); settle++) {
-      const enabled = enabledActions(context, state);
-      const work = settleKinds.map((kind) => enabled.find((action) => action.kind === kind))
-        .find((action) => action !== undefined);
-      if (work === undefined) break;
-      state = applyAction(context, state, work);
-    }
-    if (hasWritablePrimary(state)) return { state, rounds: round };
-    const turn = Math.floor(round / 4) % state.nodes.length;
-    const ahead = round % 4 === 0
-      ? enabledActions(context, state).find((action) =>
-        action.kind === "rush" && action.node === turn
-      )
-      : undefined;
-    if (ahead !== undefined) state = applyAction(context, state, ahead);
-    const next = enabledActions(context, state).find((action) =>
-      action.kind === "round" && action.isolated === -1
-    );
-    assert(next !== undefined, "no clock may advance");
-    state = applyAction(context, state, next);
-  }
-  return { state, rounds: null };
-}
 
 Deno.test("a leader whose reads fail hands over; its still-running server is fenced", () => {
   const run = new ScriptedRun(contextOf(options), warmStart(options, "steady").state);
@@ -72,9 +33,9 @@ Deno.test("a leader whose reads fail hands over; its still-running server is fen
   const core = run.state.nodes[broken]!.core!;
   assertEquals(core.postgres?.status, "unreadable");
   const bound = livenessBoundTicks(options);
-  const result = roundsToPrimary(run.context, run.state, bound);
-  assert(result.rounds !== null, `no writable primary within ${bound} rounds`);
-  assert(result.rounds >= core.config.primaryStartTimeoutTicks - core.ticksWithoutPrimary);
+  const result = continueFairly(run.context, run.state, bound);
+  assert(result.ticks !== null, `no writable primary within ${bound} rounds`);
+  assert(result.ticks >= core.config.primaryStartTimeoutTicks - core.ticksWithoutPrimary);
   const node = result.state.nodes[broken]!;
   assert(node.core!.role !== "leader", "the unreadable node no longer leads");
   assertEquals(node.postgres.status, "running", "its server still runs (only reads fail)");
