@@ -12,7 +12,8 @@
  * once, every message in flight and its answers delivered). Every fourth round one node in
  * turn runs its clock one tick ahead (within the drift bound) first: the model's jitter is
  * fixed, and equal timers would split the vote forever, where a real cluster's random
- * timeouts break the tie. A round is one tick; the check fails when no node's core decides
+ * timeouts break the tie; the supervisors' work that creates (a timer fired, e.g. a
+ * leader's hand-over, whose server must then be fenced) is settled before the round. A round is one tick; the check fails when no node's core decides
  * "primary" while its Postgres accepts writes within T rounds.
  *
  * T (`livenessBoundTicks`): the old leader's lease and the followers' wait for it
@@ -169,23 +170,34 @@ export function continueFairly(
     state = applyAction(context, state, action);
     options.onState?.(state);
   };
-  for (let tick = 0; tick <= maxTicks; tick++) {
+  // Every supervisor's work, the operator's resume once, until none is left (true when a
+  // writable primary came).
+  const settle = (): boolean => {
     let resumeAsked = options.resumePaused === false;
-    for (let settle = 0; settle < MAX_SETTLE_ACTIONS; settle++) {
-      if (hasWritablePrimary(state)) return { state, ticks: tick };
+    for (let step = 0; step < MAX_SETTLE_ACTIONS; step++) {
+      if (hasWritablePrimary(state)) return true;
       const resume = resumeAsked ? undefined : resumeRequest(state);
       if (resume !== undefined) resumeAsked = true;
       const work = resume ?? firstOf(enabledActions(context, state), settleKinds);
       if (work === undefined) break;
       apply(work);
     }
-    if (hasWritablePrimary(state) || tick === maxTicks) break;
-    const actions = enabledActions(context, state);
+    return hasWritablePrimary(state);
+  };
+  for (let tick = 0; tick <= maxTicks; tick++) {
+    if (settle()) return { state, ticks: tick };
+    if (tick === maxTicks) break;
     const turn = Math.floor(tick / TIE_BREAK_ROUNDS) % state.nodes.length;
     const ahead = tick % TIE_BREAK_ROUNDS === 0
-      ? actions.find((action) => action.kind === "rush" && action.node === turn)
+      ? enabledActions(context, state).find((action) =>
+        action.kind === "rush" && action.node === turn
+      )
       : undefined;
-    if (ahead !== undefined) apply(ahead);
+    // A clock run ahead may fire a timer (a leader's hand-over): its work is settled first.
+    if (ahead !== undefined) {
+      apply(ahead);
+      if (settle()) return { state, ticks: tick };
+    }
     const round = enabledActions(context, state).find((action) =>
       action.kind === "round" && action.isolated === -1
     );
@@ -291,8 +303,14 @@ export interface LivenessOutcome {
   readonly result: string;
 }
 
-/** Runs one bounded-liveness run and judges it: real runs must pass, controls must fail. */
-export function runLivenessCheck(spec: LivenessRunSpec): LivenessOutcome {
+/**
+ * Runs one bounded-liveness run and judges it: real runs must pass, controls must fail. The
+ * path to a failing state goes to `print` (standard output unless a worker collects it).
+ */
+export function runLivenessCheck(
+  spec: LivenessRunSpec,
+  print: (text: string) => void = console.log,
+): LivenessOutcome {
   console.error(
     `== ${spec.options.name} N=${spec.options.nodeCount}: continuations from every state ` +
       `(depth <= ${spec.maxDepth}, states <= ${spec.maxStates})`,
@@ -307,7 +325,7 @@ export function runLivenessCheck(spec: LivenessRunSpec): LivenessOutcome {
   const failure = report.failure;
   if (failure !== null) {
     const path = failure.path.length === 0 ? ["(the start itself)"] : failure.path;
-    console.log(`${spec.options.name}: ${failure.reason}, from:\n  ${path.join("\n  ")}\n`);
+    print(`${spec.options.name}: ${failure.reason}, from:\n  ${path.join("\n  ")}\n`);
   }
   if (spec.mustFail) {
     const ok = failure !== null;

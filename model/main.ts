@@ -6,37 +6,19 @@
  *
  * Options: `--large` widens bounds; `--no-symmetry` turns symmetry reduction off (to
  * measure what it saves); `--save-counterexample DIR` writes each counterexample as JSON;
- * `--only TEXT` runs the configurations whose name contains TEXT.
+ * `--only TEXT` runs the configurations whose name contains TEXT; `--workers N` runs N
+ * configurations at once, one per worker (default: one per core, at most 4; 1 runs them
+ * all in this thread).
  *
  * @module
  */
-import { formatColumns } from "./table.ts";
 import { parseArgs } from "node:util";
-import type { ClusterModelState } from "./cluster_types.ts";
-import { type ClusterAction, createClusterModel } from "./cluster_model.ts";
-import {
-  defaultExploreOptions,
-  type ExplorationReport,
-  explore,
-  formatTrace,
-  type Model,
-} from "./explorer.ts";
-import { livenessRuns, modelCheckRuns, type RunSpec } from "./runs.ts";
-import { formatLivenessTable, runLivenessCheck } from "./liveness.ts";
-import { startOf } from "./warm_start.ts";
-import {
-  counterexampleOf,
-  saveCounterexample,
-  type SavedCounterexample,
-} from "./saved_counterexample.ts";
-
-/** The outcome of one run, for the table. */
-interface RunOutcome {
-  readonly spec: RunSpec;
-  readonly report: ExplorationReport<ClusterAction>;
-  readonly ok: boolean;
-  readonly result: string;
-}
+import { livenessRuns, modelCheckRuns } from "./runs.ts";
+import { formatLivenessTable, type LivenessOutcome } from "./liveness.ts";
+import { saveCounterexample } from "./saved_counterexample.ts";
+import { formatTable, type RunOutcome } from "./safety_run.ts";
+import type { ModelJob, ModelJobResult } from "./model_job.ts";
+import { defaultWorkerCount, runModelJobs } from "./run_pool.ts";
 
 /** Runs everything; returns the process exit code. */
 export async function modelCheck(args: readonly string[]): Promise<number> {
@@ -47,30 +29,48 @@ export async function modelCheck(args: readonly string[]): Promise<number> {
       "no-symmetry": { type: "boolean", default: false },
       "save-counterexample": { type: "string" },
       only: { type: "string" },
+      workers: { type: "string" },
     },
   });
-  const runs = modelCheckRuns(values.large).filter((spec) =>
-    !values.only || spec.options.name.includes(values.only)
-  );
-  const livenessChecks = livenessRuns(values.large).filter((spec) =>
-    !values.only || spec.options.name.includes(values.only)
-  );
-  if (runs.length === 0 && livenessChecks.length === 0) {
+  const workers = values.workers === undefined ? defaultWorkerCount() : Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1) {
+    console.error(
+      `model-check: --workers takes a whole number of at least 1, not ${values.workers}`,
+    );
+    return 2;
+  }
+  const large = values.large;
+  const symmetry = !values["no-symmetry"];
+  const chosen = (name: string) => !values.only || name.includes(values.only);
+  const runs = modelCheckRuns(large);
+  const livenessChecks = livenessRuns(large);
+  const jobOf = (kind: ModelJob["kind"]) => (index: number): ModelJob => ({
+    kind,
+    index,
+    large,
+    symmetry,
+  });
+  const jobs = [
+    ...indexesChosen(runs, chosen).map(jobOf("safety")),
+    ...indexesChosen(livenessChecks, chosen).map(jobOf("liveness")),
+  ];
+  if (jobs.length === 0) {
     console.error(`model-check: no configuration matches --only ${values.only}`);
     return 2;
   }
-  const outcomes: RunOutcome[] = [];
-  for (const spec of runs) {
-    const outcome = runOne(spec, !values["no-symmetry"]);
-    outcomes.push(outcome.outcome);
-    if (values["save-counterexample"] && outcome.saved.length > 0) {
-      for (const saved of outcome.saved) {
-        await saveCounterexample(values["save-counterexample"], saved);
-      }
+  console.error(`model-check: ${jobs.length} runs on ${Math.min(workers, jobs.length)} worker(s)`);
+  const results = await runModelJobs(jobs, workers);
+  for (const result of results) for (const text of result.printed) console.log(text);
+  const outcomes = safetyOutcomes(results, runs);
+  const liveness = livenessOutcomes(results, livenessChecks);
+  const directory = values["save-counterexample"];
+  if (directory !== undefined) {
+    for (const result of results) {
+      if (result.kind !== "safety") continue;
+      for (const saved of result.saved) await saveCounterexample(directory, saved);
     }
   }
   if (outcomes.length > 0) console.log(formatTable(outcomes));
-  const liveness = livenessChecks.map(runLivenessCheck);
   if (liveness.length > 0) console.log(formatLivenessTable(liveness));
   const failed = [...outcomes, ...liveness].filter((outcome) => !outcome.ok);
   console.log(
@@ -79,129 +79,36 @@ export async function modelCheck(args: readonly string[]): Promise<number> {
   return failed.length === 0 ? 0 : 1;
 }
 
-function runOne(
-  spec: RunSpec,
-  symmetry: boolean,
-): { outcome: RunOutcome; saved: SavedCounterexample[] } {
-  const start = startOf(spec.options, spec.scenario);
-  const model = createClusterModel(spec.options, start.state);
-  console.error(
-    `== ${label(spec)}: exploring (depth <= ${spec.maxDepth}, states <= ${spec.maxStates})`,
+/** The indexes of the runs whose name is chosen. */
+function indexesChosen(
+  runs: readonly { readonly options: { readonly name: string } }[],
+  chosen: (name: string) => boolean,
+): number[] {
+  return runs.flatMap((spec, index) => chosen(spec.options.name) ? [index] : []);
+}
+
+/** The safety results joined with their specs, for the table. */
+function safetyOutcomes(
+  results: readonly ModelJobResult[],
+  runs: ReturnType<typeof modelCheckRuns>,
+): RunOutcome[] {
+  return results.flatMap((result) =>
+    result.kind === "safety"
+      ? [{ spec: runs[result.index]!, report: result.report, ok: result.ok, result: result.result }]
+      : []
   );
-  const report = explore(
-    model,
-    defaultExploreOptions({
-      maxDepth: spec.maxDepth,
-      maxStates: spec.maxStates,
-      symmetry,
-      stopOnViolation: true,
-    }),
+}
+
+/** The liveness results joined with their specs, for the table. */
+function livenessOutcomes(
+  results: readonly ModelJobResult[],
+  runs: ReturnType<typeof livenessRuns>,
+): LivenessOutcome[] {
+  return results.flatMap((result) =>
+    result.kind === "liveness"
+      ? [{ spec: runs[result.index]!, report: result.report, ok: result.ok, result: result.result }]
+      : []
   );
-  const saved: SavedCounterexample[] = [];
-  for (const violation of report.violations) {
-    if (start.script.length > 0) {
-      console.log(`(from the ${spec.scenario} warm start: ${start.script.length} scripted steps)`);
-    }
-    console.log(
-      `${label(spec)}: ${
-        formatTrace(model as Model<ClusterModelState, ClusterAction>, violation)
-      }\n`,
-    );
-    saved.push(counterexampleOf(spec, start.script, violation));
-  }
-  // Pins count symmetry-reduced states: without symmetry the counts differ by design.
-  const judged = symmetry ? spec : { ...spec, pinned: null };
-  return { outcome: judge(judged, report), saved };
-}
-
-/** Whether a run did what it must: pass (real) or break its target (control). */
-function judge(spec: RunSpec, report: ExplorationReport<ClusterAction>): RunOutcome {
-  const violation = report.violations[0];
-  if (spec.mustBreak !== null) {
-    const caught = violation?.property === spec.mustBreak;
-    const result = caught
-      ? `caught: ${spec.mustBreak} at depth ${violation.actions.length}`
-      : `NOT CAUGHT: ${spec.mustBreak}${violation ? ` (broke ${violation.property} instead)` : ""}`;
-    return { spec, report, ok: caught, result };
-  }
-  if (violation !== undefined) {
-    return {
-      spec,
-      report,
-      ok: false,
-      result: `VIOLATED: ${violation.property}: ${violation.message}`,
-    };
-  }
-  const missing = report.witnesses
-    .filter((entry) => entry.witness === null && spec.mustReach.includes(entry.property))
-    .map((entry) => entry.property);
-  if (missing.length > 0) {
-    return { spec, report, ok: false, result: `VACUOUS: never reached ${missing.join(", ")}` };
-  }
-  const coverage = report.complete ? "exhaustive" : "state cap hit";
-  const changed = pinChange(spec, report);
-  if (changed !== null) return { spec, report, ok: false, result: changed };
-  return { spec, report, ok: true, result: `pass (${coverage})` };
-}
-
-/** Why a real run's outcome differs from its pin in runs.ts (PINNED_STATES), or null. */
-export function pinChange(
-  spec: RunSpec,
-  report: Pick<ExplorationReport<unknown>, "states" | "complete">,
-): string | null {
-  if (spec.pinned === undefined || spec.pinned === null) return null;
-  const got = report.complete ? String(report.states) : "state cap hit";
-  if (spec.pinned === "missing") {
-    return `state count not pinned: got ${got}; add it to PINNED_STATES in runs.ts`;
-  }
-  if (got === String(spec.pinned)) return null;
-  return `state count changed: expected ${spec.pinned}, got ${got} — update runs.ts if intended`;
-}
-
-function label(spec: RunSpec): string {
-  return `${spec.options.name} N=${spec.options.nodeCount}`;
-}
-
-function describeBounds(spec: RunSpec): string {
-  const bounds = spec.options.bounds;
-  return `depth<=${spec.maxDepth} term<=${bounds.maxTerm} msgs<=${bounds.maxInFlight} crash<=${bounds.maxCrashes} ` +
-    `writes<=${bounds.maxWrites} dup<=${bounds.maxDuplicates} drift<=${bounds.clockDriftTicks}` +
-    (bounds.maxProposals > 0 ? ` proposals<=${bounds.maxProposals}` : "") +
-    (bounds.maxFailedRewinds > 0 ? ` failed-rewinds<=${bounds.maxFailedRewinds}` : "") +
-    (bounds.maxUnreplayedRecords > 0 ? ` unreplayed<=${bounds.maxUnreplayedRecords}` : "") +
-    ((bounds.maxPostgresStartFailures ?? 0) > 0
-      ? ` cannot-start<=${bounds.maxPostgresStartFailures}`
-      : "") +
-    ((bounds.maxUnreadablePostgres ?? 0) > 0
-      ? ` unreadable<=${bounds.maxUnreadablePostgres}`
-      : "") +
-    (bounds.dropMessages ? " drops" : "");
-}
-
-function formatTable(outcomes: readonly RunOutcome[]): string {
-  const header = [
-    "configuration",
-    "N",
-    "start",
-    "bounds",
-    "states",
-    "depth",
-    "seconds",
-    "states/s",
-    "result",
-  ];
-  const rows = outcomes.map(({ spec, report, result }) => [
-    spec.options.name,
-    String(spec.options.nodeCount),
-    spec.scenario,
-    describeBounds(spec),
-    String(report.states),
-    String(report.maxDepthReached),
-    report.seconds.toFixed(1),
-    String(Math.round(report.states / Math.max(report.seconds, 0.001))),
-    result,
-  ]);
-  return formatColumns(header, rows);
 }
 
 if (import.meta.main) Deno.exit(await modelCheck(Deno.args));

@@ -608,6 +608,10 @@ export function livenessRuns(large: boolean): LivenessRunSpec[] {
     // hand over (transfer or step-down, primary_watch.ts) before another node promotes.
     // Every state of its real run (depth 5, 54,043 states, ~40 s on a loaded machine).
     liveness("liveness steady (cannot start)", "steady", extra.cannotStart!, 5),
+    // A Postgres that cannot be read: from every state the continuation keeps it unreadable
+    // (it refuses votes and does not stand, postgres_role.ts and election.ts), so the
+    // others elect among themselves; a leader whose reads fail hands over first.
+    liveness("liveness steady (unreadable)", "steady", extra.unreadable!, 5),
     // Its warm starts cannot be scripted (no election succeeds): from the cold start.
     liveness("liveness preVoteCountedInOwnTerm", "cold", DEFAULT_BOUNDS, 1, {
       ...NO_FAULTS,

@@ -13,6 +13,7 @@ import { readControlData, stoppedWalPosition } from "./control_data.ts";
 import { FENCE_SYNCHRONOUS_STANDBY_NAMES, isFencedBySettings } from "./fence.ts";
 import { pathExists } from "./files.ts";
 import { parseLsn } from "./lsn.ts";
+import { livePostmasterPid } from "./postmaster.ts";
 import { readTimelineHistory, walPositionAt } from "./timeline_history.ts";
 import type { PostgresSettings } from "./settings.ts";
 import { withLocalSql } from "./sql_client.ts";
@@ -54,8 +55,9 @@ export function unreadableObservation(lastKnown: PostgresObservation | null): Po
 
 /**
  * Observes the local Postgres: `absent` without PG_VERSION; `running` when it answers SQL;
- * else `stopped`, from pg_controldata, the end of WAL found by pg_waldump, standby.signal
- * and postgresql.auto.conf. Every position carries its timeline history; a position that
+ * an error when its postmaster is alive but does not answer; else `stopped`, from
+ * pg_controldata, the end of WAL found by pg_waldump, standby.signal and
+ * postgresql.auto.conf. Every position carries its timeline history; a position that
  * cannot be told (a damaged history file, an unreadable pg_wal) is an error, never a guess.
  */
 export async function observePostgres(
@@ -67,7 +69,17 @@ export async function observePostgres(
   let row: RunningRow;
   try {
     row = await queryRunning(settings, options);
-  } catch {
+  } catch (error) {
+    // A postmaster that is alive but does not answer (frozen, hung on its disk, out of
+    // connections) is not stopped: its control file says "in production" while it may
+    // still accept writes. The read fails; after a few such reads the reconciler reports
+    // it unreadable, on which nothing is started, rewound or cloned over it.
+    const pid = await livePostmasterPid(settings.dataDirectory);
+    if (pid !== null) {
+      throw new Error(
+        `Postgres (postmaster ${pid}) is running but did not answer: ${String(error)}`,
+      );
+    }
     return withRecentPosition(await observeStopped(settings, binaries));
   }
   // A server that answered is running: a position it cannot be given is an error, not "stopped".

@@ -14,25 +14,9 @@
 import { ok as assert } from "node:assert/strict";
 import { LocalCluster, readPostmasterPid } from "../../src/demo/local_cluster.ts";
 import { testHactlCommand } from "./hactl_process.ts";
+import { isRunning, signalIfAlive } from "../harness/processes.ts";
 
 const STARTUP_MS = 120_000;
-
-/** Whether a process exists (a zombie of a killed postmaster counts as gone). */
-function isRunning(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
-}
-
-function signal(pid: number | undefined, name: Deno.Signal): void {
-  if (pid === undefined) return;
-  try {
-    Deno.kill(pid, name);
-  } catch { /* gone */ }
-}
 
 Deno.test({
   name: "a primary that cannot be fenced is killed by its watchdog when its lease ends",
@@ -53,12 +37,12 @@ Deno.test({
       const postmaster = await readPostmasterPid(cluster.node(primary).dataDirectory);
       assert(postmaster !== null, "no postmaster.pid on the primary");
       // The server cannot be fenced: stopped, it takes no connection and acts on no signal.
-      signal(postmaster, "SIGSTOP");
+      signalIfAlive(postmaster, "SIGSTOP");
       // The majority goes silent: the other agents are frozen, so authority ends.
       for (const node of cluster.nodes) {
         if (node.id === primary || !node.process) continue;
         frozen.push(node.process.pid);
-        signal(node.process.pid, "SIGSTOP");
+        signalIfAlive(node.process.pid, "SIGSTOP");
       }
       const frozenAt = performance.now();
       await cluster.waitFor(
@@ -75,7 +59,7 @@ Deno.test({
       assert(/no renewal from the agent before the lease deadline; killed \d+/.test(log), log);
       failed = false;
     } finally {
-      for (const pid of frozen) signal(pid, "SIGCONT");
+      for (const pid of frozen) signalIfAlive(pid, "SIGCONT");
       await cluster.destroy(failed);
       if (failed) console.error(`slow fence test failed; logs kept in ${directory}`);
     }

@@ -17,7 +17,7 @@ import {
   livenessBoundTicks,
   ticksToWritablePrimary,
 } from "../../model/liveness.ts";
-import { pinChange } from "../../model/main.ts";
+import { pinChange } from "../../model/safety_run.ts";
 
 const cornerOptions: ClusterModelOptions = {
   name: "liveness corner",

@@ -42,3 +42,27 @@ Deno.test("a leader whose reads fail hands over; its still-running server is fen
   assert(node.postgres.fenced, "fenced, so only the new primary accepts writes");
   assertEquals(decidePostgresRole(node.core!).kind, "fenced");
 });
+
+// Found by "liveness steady (unreadable)": a clock run ahead (the continuation's tie-breaker)
+// fired the unreadable leader's hand-over, so its still-writable server was overdue for the
+// fence and no round could run; the continuation gave up instead of settling that work first.
+Deno.test("the fair continuation settles work that a clock run ahead creates", () => {
+  const run = new ScriptedRun(contextOf(options), warmStart(options, "steady").state);
+  const broken = run.state.nodes.findIndex((node) => node.core?.role === "leader");
+  const other = (broken + 1) % run.state.nodes.length;
+  run.take(
+    (action) => action.kind === "tick" && action.node === other,
+    "another node's clock ticks alone",
+  );
+  run.run({ kind: "postgres-unreadable", node: broken });
+  run.take(
+    (action) => action.kind === "observe" && "node" in action && action.node === broken,
+    "the shell reports the failed reads",
+  );
+  run.take((action) => action.kind === "tick-all", "every clock ticks");
+  run.take((action) => action.kind === "tick-all", "every clock ticks");
+  const bound = livenessBoundTicks(options);
+  const result = continueFairly(run.context, run.state, bound);
+  assert(result.ticks !== null, `no writable primary within ${bound} rounds`);
+  assert(result.state.nodes[broken]!.core!.role !== "leader", "the unreadable node handed over");
+});
