@@ -7,6 +7,9 @@
  *
  *   deno run --allow-all model/bench.ts --only "real cold" [--large] [--depth 9] [--states N]
  *   deno run --allow-all model/bench.ts --cold 5 --depth 6      (a cold start at N=5)
+ *   deno run --allow-all model/bench.ts --cold 3 --depth 9 --workers 2   (parallel search:
+ *     model/parallel_explorer.ts; CPU seconds and the resident set cover every thread, the
+ *     heap figure only the main thread's)
  *   deno run --allow-all --v8-flags=--expose-gc model/bench.ts ... (live heap: a full GC
  *     before each memory sample, slower but without uncollected garbage in the figure)
  *
@@ -20,6 +23,7 @@ import { parseArgs } from "node:util";
 import { NO_FAULTS } from "../src/core/mod.ts";
 import { createClusterModel } from "./cluster_model.ts";
 import { defaultExploreOptions, explore } from "./explorer.ts";
+import { exploreInParallel } from "./parallel_explorer.ts";
 import { DEFAULT_BOUNDS, LARGE_BOUNDS, modelCheckRuns, type RunSpec } from "./runs.ts";
 import { startOf } from "./warm_start.ts";
 
@@ -32,6 +36,8 @@ const SAMPLE_INTERVAL_MS = 500;
 /** The figures of one benchmarked configuration. */
 export interface BenchFigures {
   readonly configuration: string;
+  /** Threads that searched (1: the sequential explorer; more: model/parallel_explorer.ts). */
+  readonly workers: number;
   readonly nodeCount: number;
   readonly states: number;
   readonly transitions: number;
@@ -48,8 +54,8 @@ export interface BenchFigures {
   readonly rssBytesPerState: number;
 }
 
-/** Explores `spec` (with symmetry) and measures it. */
-export function benchRun(spec: RunSpec, symmetry = true): BenchFigures {
+/** Explores `spec` (with symmetry) on `workers` threads (1: the sequential explorer) and measures it. */
+export async function benchRun(spec: RunSpec, symmetry = true, workers = 1): Promise<BenchFigures> {
   const collect = (globalThis as { gc?: () => void }).gc;
   collect?.();
   const before = Deno.memoryUsage();
@@ -74,23 +80,33 @@ export function benchRun(spec: RunSpec, symmetry = true): BenchFigures {
   const start = startOf(spec.options, spec.scenario);
   const model = createClusterModel(spec.options, start.state);
   const cpuBefore = cpuUsage();
-  const report = explore(
-    model,
-    defaultExploreOptions({
-      maxDepth: spec.maxDepth,
-      maxStates: spec.maxStates,
+  const progress = (line: string) => sample(false, line);
+  const report = workers > 1
+    ? await exploreInParallel(spec, {
+      workers,
       symmetry,
       stopOnViolation: true,
       progressIntervalMs: SAMPLE_INTERVAL_MS / 5,
-      progress: (line) => sample(false, line),
-    }),
-  );
+      progress,
+    })
+    : explore(
+      model,
+      defaultExploreOptions({
+        maxDepth: spec.maxDepth,
+        maxStates: spec.maxStates,
+        symmetry,
+        stopOnViolation: true,
+        progressIntervalMs: SAMPLE_INTERVAL_MS / 5,
+        progress,
+      }),
+    );
   const cpu = cpuUsage(cpuBefore);
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   sample(true);
   const states = Math.max(report.states, 1);
   return {
     configuration: spec.options.name,
+    workers,
     nodeCount: spec.options.nodeCount,
     states: report.states,
     transitions: report.transitions,
@@ -140,7 +156,8 @@ function selectRuns(values: {
 
 function formatFigures(figures: BenchFigures): string {
   return [
-    `${figures.configuration} N=${figures.nodeCount}:`,
+    `${figures.configuration} N=${figures.nodeCount}` +
+    (figures.workers > 1 ? ` (${figures.workers} workers):` : ":"),
     `${figures.states} states (${figures.complete ? "complete" : "cap hit"}),`,
     `${figures.transitions} transitions, depth ${figures.depth},`,
     `${figures.seconds.toFixed(1)} s, ${figures.statesPerSecond} states/s,`,
@@ -151,7 +168,7 @@ function formatFigures(figures: BenchFigures): string {
 }
 
 /** Runs the selected configurations one after the other; prints one line (and JSON) each. */
-export function bench(args: readonly string[]): number {
+export async function bench(args: readonly string[]): Promise<number> {
   const { values } = parseArgs({
     args: [...args],
     options: {
@@ -160,10 +177,16 @@ export function bench(args: readonly string[]): number {
       large: { type: "boolean", default: false },
       depth: { type: "string" },
       states: { type: "string" },
+      workers: { type: "string", default: "1" },
       "no-symmetry": { type: "boolean", default: false },
       json: { type: "boolean", default: false },
     },
   });
+  const workers = Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1) {
+    console.error(`bench: --workers takes a whole number of at least 1, not ${values.workers}`);
+    return 2;
+  }
   const runs = selectRuns(values);
   if (runs.length === 0) {
     console.error(`bench: no configuration matches --only ${values.only}`);
@@ -175,10 +198,10 @@ export function bench(args: readonly string[]): number {
       maxDepth: values.depth === undefined ? run.maxDepth : Number(values.depth),
       maxStates: values.states === undefined ? run.maxStates : Number(values.states),
     };
-    const figures = benchRun(spec, !values["no-symmetry"]);
+    const figures = await benchRun(spec, !values["no-symmetry"], workers);
     console.log(values.json ? JSON.stringify(figures) : formatFigures(figures));
   }
   return 0;
 }
 
-if (import.meta.main) Deno.exit(bench(Deno.args));
+if (import.meta.main) Deno.exit(await bench(Deno.args));

@@ -128,8 +128,17 @@ export function explore<State, Action>(
   return search.report();
 }
 
+/** Per-state parent links, as the state cache reads them (growable here, shared by workers elsewhere). */
+export interface StateLinks {
+  readonly parent: Int32Array;
+  readonly actionIndex: Int32Array;
+  readonly depth: Int32Array;
+  /** States recorded (a bound on any path's length). */
+  readonly count: number;
+}
+
 /** Growable typed arrays of per-state search data (parent links for path rebuilding). */
-class StateRecords {
+class StateRecords implements StateLinks {
   parent: Int32Array = new Int32Array(1 << 16);
   actionIndex: Int32Array = new Int32Array(1 << 16);
   depth: Int32Array = new Int32Array(1 << 16);
@@ -197,7 +206,7 @@ const REBUILD_CHECK_INTERVAL = 1024;
  * steps per state for branching factor b). The rebuilt state is the one first visited
  * (`nextState` is deterministic); a sample of rebuilds is checked against the table.
  */
-class StateCache<State, Action> {
+export class StateCache<State, Action> {
   readonly #numbers: number[] = [];
   readonly #states: State[] = [];
   /** Enabled actions of the cached state at each depth, once asked. */
@@ -206,7 +215,7 @@ class StateCache<State, Action> {
 
   constructor(
     readonly model: Model<State, Action>,
-    readonly records: StateRecords,
+    readonly records: StateLinks,
     /** The state number the table holds for a state's fingerprint. */
     readonly lookup: (state: State) => number,
   ) {}
@@ -518,12 +527,12 @@ class Search<State, Action> {
  * Rebuilds the actions of a recorded path by replaying it, checking at each step that the
  * state reached has the fingerprint recorded for it.
  */
-function replayIndexes<State, Action>(
+export function replayIndexes<State, Action>(
   model: Model<State, Action>,
   indexes: readonly number[],
   numbers: readonly number[],
   symmetry: boolean,
-  table: FingerprintTable,
+  table: { get(fingerprint: Fingerprint): number },
 ): Action[] {
   const initial = model.initialStates()[indexes[0] ?? 0];
   if (initial === undefined) {

@@ -115,6 +115,8 @@ export const REACHABLE = {
   leaderReplayBehind: "a leader's standby has not replayed all it received",
   quorumReturns: "a writable primary returns to quorum mode",
   learnerPromoted: "a learner is promoted to voter",
+  postgresUnreadable: "a core sees its Postgres unreadable",
+  unreadableFenced: "an unreadable server is fenced by a node that does not lead",
 } as const;
 
 /** Non-vacuity: the exploration must reach these, or its bounds are too tight to mean anything. */
@@ -180,6 +182,21 @@ export function sometimesProperties(): Property<ClusterModelState, ClusterAction
       kind: "sometimes",
       name: REACHABLE.learnerPromoted,
       holds: (state) => cores(state).some(promotedLearner),
+    },
+    {
+      kind: "sometimes",
+      name: REACHABLE.postgresUnreadable,
+      holds: (state) => cores(state).some((core) => core.postgres?.status === "unreadable"),
+    },
+    {
+      kind: "sometimes",
+      // The hand-over of a leader whose reads fail, up to the fence of its still-running server.
+      name: REACHABLE.unreadableFenced,
+      holds: (state) =>
+        state.nodes.some((node) =>
+          node.postgres.unreadable === true && node.postgres.status === "running" &&
+          node.postgres.fenced && node.core !== null && node.core.role !== "leader"
+        ),
     },
     {
       kind: "sometimes",

@@ -354,6 +354,13 @@ const REACH_BOOTSTRAP = [
   REACHABLE.learnerPromoted,
 ];
 
+/** Unreadable Postgres: a core sees it, and a leader whose reads fail hands over and is fenced. */
+const REACH_UNREADABLE = [
+  "a leader is elected",
+  REACHABLE.postgresUnreadable,
+  REACHABLE.unreadableFenced,
+];
+
 function uninitialised(spec: RunSpec): RunSpec {
   return { ...spec, options: { ...spec.options, uninitialised: true } };
 }
@@ -376,7 +383,7 @@ function issueRuns(bounds: ClusterBounds, scale: number): RunSpec[] {
     real(3, "steady", 5, 150_000 * scale, extra.cannotStart!, " (cannot start)", REACH_ELECTED),
     // Every invariant while some node's reads of its Postgres fail for good (any node, at
     // any moment): the hand-over itself is shown by test/model/unreadable_test.ts.
-    real(3, "steady", 5, 150_000 * scale, extra.unreadable!, " (unreadable)", REACH_ELECTED),
+    real(3, "steady", 5, 150_000 * scale, extra.unreadable!, " (unreadable)", REACH_UNREADABLE),
     // Its depth is spent on the lagging observations: a leader is elected, the failover
     // itself is reached by the transfer and postgres-restart runs (to depth 5 it was not).
     real(3, "crash-after-ack", 5, 150_000 * scale, extra.lag!, " (lag)", REACH_ELECTED),

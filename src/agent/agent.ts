@@ -32,7 +32,7 @@ import { seedCommands } from "./config_seed.ts";
 import { DecisionLog } from "./decision_log.ts";
 import { historyCommands } from "./promotion_history.ts";
 import { SwitchoverScheduler } from "./switchover_scheduler.ts";
-import { hookCallsFor, hookRoleOf, HookRunner } from "./hook_runner.ts";
+import { hookRoleOf, HookRunner, HookWatch } from "./hook_runner.ts";
 import { explain, type WhyReport } from "./why.ts";
 import type { AgentConfig } from "../config/config_schema.ts";
 import { coreConfigOf } from "../config/core_config.ts";
@@ -117,6 +117,8 @@ export class Agent implements AgentHandle {
   reconciler: PostgresReconciler | null = null;
   parameters: ParameterApplier | null = null;
   hooks: HookRunner | null = null;
+  /** Which hooks each new observation calls for (against the last readable one). */
+  readonly #hookWatch = new HookWatch();
   /** Walsender and durability checks of the primary (primary_guard.ts). */
   primaryGuard: PrimaryGuard | null = null;
   /** The last decisions, for `hactl why`. */
@@ -336,7 +338,9 @@ export class Agent implements AgentHandle {
     this.#countTransitions(this.#state, result.state);
     this.#noteLeadershipReason(input, result.state);
     this.decisions.observeStep(this.#state, result.state, input, result.messages);
-    for (const call of hookCallsFor(this.#state.postgres, result.state.postgres)) {
+    const postgres = result.state.postgres;
+    const calls = postgres === this.#state.postgres ? [] : this.#hookWatch.next(postgres);
+    for (const call of calls) {
       this.hooks?.enqueue(call);
     }
     this.#state = result.state;

@@ -48,6 +48,24 @@ export function hookCallsFor(
   return [{ action: "on_role_change", role: now }];
 }
 
+/**
+ * The hooks a sequence of observations calls for. A failed read (`unreadable`) says nothing
+ * about the server, so each observation is compared with the last readable one: a primary
+ * whose reads failed for a while and then answer again as the same primary calls no hook
+ * (it never stopped), and one that answers fenced calls `on_role_change`.
+ */
+export class HookWatch {
+  #lastReadable: PostgresObservation | null = null;
+
+  /** The hooks `observation` calls for; remembers it unless its read failed. */
+  next(observation: PostgresObservation | null): HookCall[] {
+    if (observation === null || observation.status === "unreadable") return [];
+    const calls = hookCallsFor(this.#lastReadable, observation);
+    this.#lastReadable = observation;
+    return calls;
+  }
+}
+
 /** Runs the configured hooks one at a time. */
 export class HookRunner {
   readonly #queue: HookCall[] = [];

@@ -6,7 +6,7 @@
  * next one.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { hookCallsFor, HookRunner } from "../../src/agent/hook_runner.ts";
+import { hookCallsFor, HookRunner, HookWatch } from "../../src/agent/hook_runner.ts";
 import { Logger } from "../../src/agent/logger.ts";
 import type { PostgresObservation } from "../../src/core/types.ts";
 
@@ -33,6 +33,25 @@ Deno.test("each Postgres change calls the hook Patroni would call", () => {
   assertEquals(hookCallsFor(fenced, replica), [{ action: "on_role_change", role: "replica" }]);
   assertEquals(hookCallsFor(fenced, stopped), [{ action: "on_stop", role: "demoted" }]);
   assertEquals(hookCallsFor(primary, primary), []);
+});
+
+// Found with a frozen postmaster (test/cluster/frozen_postgres_test.ts): once its reads
+// answered again, the comparison with the failed read fired on_start for a server that
+// never stopped.
+Deno.test("a server whose reads failed for a while calls no hook unless its role changed", () => {
+  const watch = new HookWatch();
+  const primary = observed("running", false);
+  const unreadable = observed("unreadable", false);
+  assertEquals(watch.next(primary), [], "the first read after the agent starts");
+  assertEquals(watch.next(unreadable), []);
+  assertEquals(watch.next(unreadable), []);
+  assertEquals(watch.next(primary), [], "still the same primary: it never stopped");
+  assertEquals(watch.next(unreadable), []);
+  assertEquals(watch.next(observed("running", false, true)), [
+    { action: "on_role_change", role: "demoted" },
+  ]);
+  assertEquals(watch.next(unreadable), []);
+  assertEquals(watch.next(observed("stopped", false)), [{ action: "on_stop", role: "demoted" }]);
 });
 
 Deno.test("hooks run one at a time with Patroni's arguments; a hung one is killed", async () => {
