@@ -8,7 +8,9 @@
  * measure what it saves); `--save-counterexample DIR` writes each counterexample as JSON;
  * `--only TEXT` runs the configurations whose name contains TEXT; `--workers N` runs N
  * configurations at once, one per worker (default: one per core, at most 4; 1 runs them
- * all in this thread).
+ * all in this thread); `--search-workers N` instead runs the configurations one after the
+ * other, each safety run's search on N workers (model/parallel_explorer.ts: for `--large`,
+ * whose few big runs would leave cores idle).
  *
  * @module
  */
@@ -30,12 +32,22 @@ export async function modelCheck(args: readonly string[]): Promise<number> {
       "save-counterexample": { type: "string" },
       only: { type: "string" },
       workers: { type: "string" },
+      "search-workers": { type: "string", default: "1" },
     },
   });
   const workers = values.workers === undefined ? defaultWorkerCount() : Number(values.workers);
   if (!Number.isInteger(workers) || workers < 1) {
     console.error(
       `model-check: --workers takes a whole number of at least 1, not ${values.workers}`,
+    );
+    return 2;
+  }
+  const searchWorkers = Number(values["search-workers"]);
+  if (!Number.isInteger(searchWorkers) || searchWorkers < 1) {
+    console.error(
+      `model-check: --search-workers takes a whole number of at least 1, not ${
+        values["search-workers"]
+      }`,
     );
     return 2;
   }
@@ -49,6 +61,7 @@ export async function modelCheck(args: readonly string[]): Promise<number> {
     index,
     large,
     symmetry,
+    searchWorkers,
   });
   const jobs = [
     ...indexesChosen(runs, chosen).map(jobOf("safety")),
@@ -58,8 +71,13 @@ export async function modelCheck(args: readonly string[]): Promise<number> {
     console.error(`model-check: no configuration matches --only ${values.only}`);
     return 2;
   }
-  console.error(`model-check: ${jobs.length} runs on ${Math.min(workers, jobs.length)} worker(s)`);
-  const results = await runModelJobs(jobs, workers);
+  const poolSize = searchWorkers > 1 ? 1 : Math.min(workers, jobs.length);
+  console.error(
+    searchWorkers > 1
+      ? `model-check: ${jobs.length} runs one after the other, each search on ${searchWorkers} workers`
+      : `model-check: ${jobs.length} runs on ${poolSize} worker(s)`,
+  );
+  const results = await runModelJobs(jobs, poolSize);
   for (const result of results) for (const text of result.printed) console.log(text);
   const outcomes = safetyOutcomes(results, runs);
   const liveness = livenessOutcomes(results, livenessChecks);

@@ -19,6 +19,8 @@ export interface ModelJob {
   readonly index: number;
   readonly large: boolean;
   readonly symmetry: boolean;
+  /** Workers of one safety run's search (model/parallel_explorer.ts); 1 or absent: this thread. */
+  readonly searchWorkers?: number;
 }
 
 /** What a job found: judgement, figures, and its printed counterexamples in order. */
@@ -43,7 +45,7 @@ export type ModelJobResult =
   };
 
 /** Runs `job` in this thread; what it prints is collected, not written. */
-export function runModelJob(job: ModelJob): ModelJobResult {
+export async function runModelJob(job: ModelJob): Promise<ModelJobResult> {
   const printed: string[] = [];
   const print = (text: string) => printed.push(text);
   if (job.kind === "liveness") {
@@ -55,7 +57,7 @@ export function runModelJob(job: ModelJob): ModelJobResult {
   }
   const spec = modelCheckRuns(job.large)[job.index];
   if (spec === undefined) throw new Error(`no model check run ${job.index}`);
-  const { outcome, saved } = runOne(spec, job.symmetry, print);
+  const { outcome, saved } = await runOne(spec, job.symmetry, print, job.searchWorkers ?? 1);
   const report = { ...outcome.report, violations: [], witnesses: [] };
   return {
     kind: "safety",

@@ -21,7 +21,11 @@ export async function runModelJobs(
   jobs: readonly ModelJob[],
   workerCount: number,
 ): Promise<ModelJobResult[]> {
-  if (workerCount <= 1 || jobs.length <= 1) return jobs.map(runModelJob);
+  if (workerCount <= 1 || jobs.length <= 1) {
+    const results: ModelJobResult[] = [];
+    for (const job of jobs) results.push(await runModelJob(job));
+    return results;
+  }
   const results: ModelJobResult[] = new Array(jobs.length);
   let next = 0;
   const url = new URL("./run_worker.ts", import.meta.url).href;

@@ -8,9 +8,9 @@
 /// <reference lib="deno.worker" />
 import { type ModelJob, runModelJob } from "./model_job.ts";
 
-self.onmessage = (event: MessageEvent<ModelJob>) => {
+self.onmessage = async (event: MessageEvent<ModelJob>) => {
   try {
-    self.postMessage({ result: runModelJob(event.data) });
+    self.postMessage({ result: await runModelJob(event.data) });
   } catch (error) {
     self.postMessage({
       error: error instanceof Error ? error.stack ?? error.message : String(error),

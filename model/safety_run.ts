@@ -17,6 +17,7 @@ import {
   formatTrace,
   type Model,
 } from "./explorer.ts";
+import { exploreInParallel } from "./parallel_explorer.ts";
 import type { RunSpec } from "./runs.ts";
 import { startOf } from "./warm_start.ts";
 import { counterexampleOf, type SavedCounterexample } from "./saved_counterexample.ts";
@@ -31,27 +32,30 @@ export interface RunOutcome {
 
 /**
  * Explores one run and judges it; each counterexample goes to `print` (standard output
- * unless a worker collects it) and comes back in its saved form.
+ * unless a worker collects it) and comes back in its saved form. `searchWorkers` above 1
+ * searches on that many workers (model/parallel_explorer.ts).
  */
-export function runOne(
+export async function runOne(
   spec: RunSpec,
   symmetry: boolean,
   print: (text: string) => void = console.log,
-): { outcome: RunOutcome; saved: SavedCounterexample[] } {
+  searchWorkers = 1,
+): Promise<{ outcome: RunOutcome; saved: SavedCounterexample[] }> {
   const start = startOf(spec.options, spec.scenario);
   const model = createClusterModel(spec.options, start.state);
   console.error(
-    `== ${label(spec)}: exploring (depth <= ${spec.maxDepth}, states <= ${spec.maxStates})`,
+    `== ${label(spec)}: exploring (depth <= ${spec.maxDepth}, states <= ${spec.maxStates})` +
+      (searchWorkers > 1 ? ` on ${searchWorkers} workers` : ""),
   );
-  const report = explore(
-    model,
-    defaultExploreOptions({
-      maxDepth: spec.maxDepth,
-      maxStates: spec.maxStates,
-      symmetry,
-      stopOnViolation: true,
-    }),
-  );
+  const options = defaultExploreOptions({
+    maxDepth: spec.maxDepth,
+    maxStates: spec.maxStates,
+    symmetry,
+    stopOnViolation: true,
+  });
+  const report = searchWorkers > 1
+    ? await exploreInParallel(spec, { ...options, workers: searchWorkers })
+    : explore(model, options);
   const saved: SavedCounterexample[] = [];
   for (const violation of report.violations) {
     if (start.script.length > 0) {
