@@ -62,8 +62,47 @@ export function clusterSymmetry(nodeIds: readonly string[]): NodeSymmetry<Cluste
         .word(ranks.get(own.postgres.promotion) ?? -1)
         .finish();
     },
+    quickSignature: (state, node) => quickSignature(state, node),
     fingerprint: (state, rename) => stateFingerprint(nodes, state, rename),
   };
+}
+
+/** Raft roles as quick-signature words. */
+const ROLE_WORDS: Readonly<Record<string, number>> = {
+  follower: 1,
+  "pre-candidate": 2,
+  candidate: 3,
+  leader: 4,
+};
+
+/**
+ * A node's own fields that no renaming changes (no node id, only whether one is the node
+ * itself): enough to tell the nodes of most states apart without hashing them under a
+ * renaming each (symmetry.ts falls back to full signatures when two tie).
+ */
+function quickSignature(state: ClusterModelState, index: number): Fingerprint {
+  const node = state.nodes[index]!;
+  const builder = new FingerprintBuilder(TAG.node).word(node.clockLead);
+  const core = node.core;
+  if (core === null) builder.word(-1);
+  else {
+    const log = core.log;
+    builder.word(ROLE_WORDS[core.role] ?? 0).word(core.term).word(core.commitIndex)
+      .word(core.appliedIndex).word(log.length).word(log[log.length - 1]?.term ?? -1)
+      .word(core.electionElapsedTicks).word(core.ticksSinceLeaderContact)
+      .word(core.leaseRemainingTicks).word(core.observationAgeTicks)
+      .word(core.votedFor === null ? 0 : core.votedFor === core.id ? 1 : 2)
+      .word(core.leader === null ? 0 : core.leader === core.id ? 1 : 2);
+  }
+  const disk = node.disk;
+  builder.word(disk.hardState.term).word(disk.entries.length);
+  const postgres = node.postgres;
+  const last = postgres.wal[postgres.wal.length - 1];
+  builder.word(STATUS_CODES[postgres.status]).word(postgres.inRecovery ? 1 : 0)
+    .word(postgres.fenced ? 1 : 0).word(postgres.wal.length).word(last?.timeline ?? -1)
+    .word(last?.write ?? -1).word(postgres.source < 0 ? 0 : 1)
+    .word(promotionRanks(state).get(postgres.promotion) ?? -1);
+  return builder.word(node.grant === null ? -1 : node.grant.term).finish();
 }
 
 /** The signature renamings (node `node` is 0, every other node 1) and their keys, made once. */

@@ -19,6 +19,12 @@ export interface NodeSymmetry<State> {
   nodeCount(state: State): number;
   /** Node `node`'s local state with other identities erased (must not change under renaming). */
   signature(state: State, node: number): Fingerprint;
+  /**
+   * A cheaper rename-invariant summary of node `node` (a few of its own fields, no identity),
+   * used instead of {@link signature} when given: nodes that tie on it have their orders
+   * tried, so it must only be invariant, not complete.
+   */
+  quickSignature?(state: State, node: number): Fingerprint;
   /** Fingerprint of the whole state with node ids renamed: node `old` becomes node `rename[old]`. */
   fingerprint(state: State, rename: readonly number[]): Fingerprint;
 }
@@ -35,14 +41,15 @@ export function canonicalFingerprint<State>(
   const count = symmetry.nodeCount(state);
   if (!enabled) return symmetry.fingerprint(state, identityOf(count));
   // Called for every transition: plain loops, no closures or intermediate arrays.
-  const signatures = new Array<Fingerprint>(count);
-  for (let node = 0; node < count; node++) signatures[node] = symmetry.signature(state, node);
-  const sorted = sortedBySignature(signatures);
-  let tied = false;
-  for (let position = 1; position < count && !tied; position++) {
-    tied =
-      compareFingerprints(signatures[sorted[position - 1]!]!, signatures[sorted[position]!]!) === 0;
+  // Nodes sorted by their quick signatures when the model has them (a few own fields: they
+  // tell apart nearly every pair the full ones do), else by full signatures.
+  let signatures = quickSignatures(symmetry, state, count);
+  if (signatures === null) {
+    signatures = new Array<Fingerprint>(count);
+    for (let node = 0; node < count; node++) signatures[node] = symmetry.signature(state, node);
   }
+  const sorted = sortedBySignature(signatures);
+  const tied = hasTies(sorted, signatures);
   if (!tied) {
     // No ties (most states): the sorted order is the only renaming to try.
     const rename = new Array<number>(count);
@@ -62,6 +69,30 @@ export function canonicalFingerprint<State>(
     if (best === null || compareFingerprints(fingerprint, best) < 0) best = fingerprint;
   }
   return best ?? symmetry.fingerprint(state, identityOf(count));
+}
+
+/** The quick signatures of every node, or null when the model has none. */
+function quickSignatures<State>(
+  symmetry: NodeSymmetry<State>,
+  state: State,
+  count: number,
+): Fingerprint[] | null {
+  if (symmetry.quickSignature === undefined) return null;
+  const signatures = new Array<Fingerprint>(count);
+  for (let node = 0; node < count; node++) signatures[node] = symmetry.quickSignature(state, node);
+  return signatures;
+}
+
+/** True when two neighbours of the sorted order have equal signatures. */
+function hasTies(sorted: readonly number[], signatures: readonly Fingerprint[]): boolean {
+  for (let position = 1; position < sorted.length; position++) {
+    if (
+      compareFingerprints(signatures[sorted[position - 1]!]!, signatures[sorted[position]!]!) === 0
+    ) {
+      return true;
+    }
+  }
+  return false;
 }
 
 /** Identity renamings by node count (shared, never mutated). */
