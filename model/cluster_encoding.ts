@@ -45,8 +45,28 @@ class NodeFingerprints {
 /** Renamings whose node fingerprint is kept per node object (N signatures and a few orders). */
 const MAX_CACHED_NODE_RENAMINGS = 8;
 
+/** Symmetry over a cluster model's nodes, and the fingerprints of single messages. */
+export interface ClusterSymmetry extends NodeSymmetry<ClusterModelState> {
+  /** Fingerprint of one message with node ids renamed by `rename`. */
+  messageFingerprint(message: unknown, rename: readonly number[]): Fingerprint;
+}
+
+/** One symmetry per node-id list (its caches serve every model and action of those ids). */
+const sharedSymmetries = new Map<string, ClusterSymmetry>();
+
+/** The shared {@link ClusterSymmetry} of `nodeIds`. */
+export function symmetryFor(nodeIds: readonly string[]): ClusterSymmetry {
+  const key = nodeIds.join("\u0000");
+  let symmetry = sharedSymmetries.get(key);
+  if (symmetry === undefined) {
+    symmetry = clusterSymmetry(nodeIds);
+    sharedSymmetries.set(key, symmetry);
+  }
+  return symmetry;
+}
+
 /** Symmetry (and fingerprints) over the nodes of a cluster model state. */
-export function clusterSymmetry(nodeIds: readonly string[]): NodeSymmetry<ClusterModelState> {
+export function clusterSymmetry(nodeIds: readonly string[]): ClusterSymmetry {
   const hasher = new StructuralHasher(nodeIds);
   const nodes = new NodeFingerprints(hasher);
   const signatureRenamings = new SignatureRenamings();
@@ -63,6 +83,7 @@ export function clusterSymmetry(nodeIds: readonly string[]): NodeSymmetry<Cluste
         .finish();
     },
     quickSignature: (state, node) => quickSignature(state, node),
+    messageFingerprint: (message, rename) => hasher.hash(message, rename, renamingKey(rename)),
     fingerprint: (state, rename) => stateFingerprint(nodes, state, rename),
   };
 }

@@ -52,7 +52,7 @@ import {
   operatorInput,
 } from "./operator_actions.ts";
 import { type ModelContext, Work } from "./cluster_step.ts";
-import { clusterSymmetry } from "./cluster_encoding.ts";
+import { symmetryFor } from "./cluster_encoding.ts";
 import { canonicalFingerprint } from "./symmetry.ts";
 import { describeMessage, describeStateChange } from "./cluster_describe.ts";
 import { clusterProperties, stateCheckpoint } from "./invariants.ts";
@@ -214,7 +214,7 @@ export function createClusterModel(
   initial: ClusterModelState,
 ): Model<ClusterModelState, ClusterAction> {
   const context = contextOf(options);
-  const symmetry = clusterSymmetry(context.nodeIds);
+  const symmetry = symmetryFor(context.nodeIds);
   return {
     name: options.name,
     initialStates: () => [initial],
@@ -539,9 +539,10 @@ export function applyAction(
 /** Every running node ticks once (all clocks advance together, so the drift bound holds). */
 function tickAll(work: Work): void {
   const jitterTicks = work.context.bounds.jitterChoices[0] ?? 0;
-  work.nodes.forEach((node, index) => {
-    if (node.core !== null) work.runCore(index, { kind: "tick", jitterTicks });
-  });
+  // In canonical order, not by index: renamed states tick alike (Work.canonicalOrder).
+  for (const index of work.canonicalOrder()) {
+    if (work.node(index).core !== null) work.runCore(index, { kind: "tick", jitterTicks });
+  }
   work.settleObservations();
 }
 
@@ -577,6 +578,9 @@ function synchronousRound(work: Work, isolated: number): void {
   tickAll(work);
   if (work.checkpoint("a round, after the ticks")) return;
   const ids = work.context.nodeIds;
+  // The queue, and each delivery's answers, in canonical order (Work.sortMessagesFrom):
+  // the in-flight array's order is not part of the state, and a batch's follows names.
+  work.sortMessagesFrom(0);
   for (
     let delivered = 0;
     delivered < MAX_ROUND_DELIVERIES && work.messages.length > 0;
@@ -588,7 +592,9 @@ function synchronousRound(work: Work, isolated: number): void {
       target === isolated || ids.indexOf(message.from) === isolated ||
       work.node(target).core === null
     ) continue;
+    const queued = work.messages.length;
     work.runCore(target, { kind: "message", message });
+    work.sortMessagesFrom(queued);
     if (work.checkpoint(`a round, delivering ${describeMessage(message)}`)) return;
   }
 }

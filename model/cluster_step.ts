@@ -36,6 +36,9 @@ import {
   receiverDown,
 } from "./postgres_model.ts";
 import { specTermAt as termAt } from "./spec.ts";
+import { symmetryFor } from "./cluster_encoding.ts";
+import { canonicalRenaming } from "./symmetry.ts";
+import { compareFingerprints, type Fingerprint } from "./fingerprint.ts";
 import { needsFreshObservation } from "../src/core/freshness.ts";
 
 /** Model constants shared by every action of one model instance. */
@@ -132,6 +135,38 @@ export class Work {
     };
   }
 
+  /**
+   * Node indexes in the canonical order of the state so far (symmetry.ts, `canonicalRenaming`).
+   * Work on several nodes in one action goes in this order, never in index order: what one
+   * node's step leaves for the next (a message bound, a promotion number, who answers
+   * first) then falls alike in renamed states, which symmetry reduction relies on.
+   */
+  canonicalOrder(): number[] {
+    const rename = canonicalRenaming(symmetryFor(this.context.nodeIds), this.freeze());
+    const order = new Array<number>(rename.length);
+    rename.forEach((position, index) => order[position] = index);
+    return order;
+  }
+
+  /**
+   * Puts the messages from `from` on in canonical order (their fingerprints with node ids
+   * renamed canonically): a round delivers in queue order, and the core's own order of a
+   * batch follows its peers' names.
+   */
+  sortMessagesFrom(from: number): void {
+    if (this.messages.length - from < 2) return;
+    const symmetry = symmetryFor(this.context.nodeIds);
+    const rename = canonicalRenaming(symmetry, this.freeze());
+    const keyed = this.messages.slice(from).map((message) => ({
+      message,
+      key: symmetry.messageFingerprint(message, rename) as Fingerprint,
+    }));
+    keyed.sort((a, b) => compareFingerprints(a.key, b.key));
+    for (let offset = 0; offset < keyed.length; offset++) {
+      this.messages[from + offset] = keyed[offset]!.message;
+    }
+  }
+
   node(index: number): ModelNode {
     const node = this.nodes[index];
     if (node === undefined) throw new Error(`model: no node #${index}`);
@@ -165,7 +200,13 @@ export class Work {
       if (message.kind === "vote-response" && message.granted && !message.preVote) {
         grant = this.#grant(node, message);
       }
-      if (this.messages.length < this.context.bounds.maxInFlight) this.messages.push(message);
+    }
+    // The in-flight bound loses a step's messages all together or not at all: keeping the
+    // first that fit would keep them by the core's order of peers, i.e. by node name, and
+    // renamed states would then differ in what they lose (symmetry reduction needs every
+    // rule to treat renamed states alike; found by the parallel search, docs/VERIFICATION.md).
+    if (this.messages.length + result.messages.length <= this.context.bounds.maxInFlight) {
+      this.messages.push(...result.messages);
     }
     // A snapshot message that replaced the core's snapshot was installed (one it already
     // covers is only acknowledged).
@@ -231,17 +272,20 @@ export class Work {
    */
   settleObservations(): void {
     if (this.context.bounds.observationLag) return;
+    const due: number[] = [];
     this.nodes.forEach((node, index) => {
       if (node.core === null) return;
       const input = this.observation(index);
-      if (input.kind !== "postgres") return;
       if (
-        needsFreshObservation(node.core) ||
-        !sameObservation(node.core.postgres, input.observation)
-      ) {
-        this.runCore(index, input);
-      }
+        input.kind === "postgres" && (needsFreshObservation(node.core) ||
+          !sameObservation(node.core.postgres, input.observation))
+      ) due.push(index);
     });
+    // Several at once: in canonical order (see canonicalOrder).
+    const order = due.length > 1
+      ? this.canonicalOrder().filter((index) => due.includes(index))
+      : due;
+    for (const index of order) this.runCore(index, this.observation(index));
   }
 
   /** Replaces a node's Postgres, tells its core, and settles acknowledgements. */

@@ -40,6 +40,32 @@ export function canonicalFingerprint<State>(
 ): Fingerprint {
   const count = symmetry.nodeCount(state);
   if (!enabled) return symmetry.fingerprint(state, identityOf(count));
+  const form = canonicalForm(symmetry, state);
+  return form.fingerprint ?? symmetry.fingerprint(state, form.rename);
+}
+
+/**
+ * The canonical renaming of `state` (old index -> new index): renamed states get renamings
+ * that put the same nodes in the same places (up to the state's own symmetries), so a model
+ * that orders its work by it treats them alike. Cheap when signatures do not tie (no
+ * fingerprint is computed then).
+ */
+export function canonicalRenaming<State>(
+  symmetry: NodeSymmetry<State>,
+  state: State,
+): readonly number[] {
+  return canonicalForm(symmetry, state).rename;
+}
+
+/**
+ * The canonical renaming of `state` and, when ties made it compute them, its fingerprint
+ * under it (null: not computed).
+ */
+function canonicalForm<State>(
+  symmetry: NodeSymmetry<State>,
+  state: State,
+): { fingerprint: Fingerprint | null; rename: readonly number[] } {
+  const count = symmetry.nodeCount(state);
   // Called for every transition: plain loops, no closures or intermediate arrays.
   // Nodes sorted by their quick signatures when the model has them (a few own fields: they
   // tell apart nearly every pair the full ones do), else by full signatures.
@@ -54,10 +80,10 @@ export function canonicalFingerprint<State>(
     // No ties (most states): the sorted order is the only renaming to try.
     const rename = new Array<number>(count);
     for (let position = 0; position < count; position++) rename[sorted[position]!] = position;
-    return symmetry.fingerprint(state, rename);
+    return { fingerprint: null, rename };
   }
   const groups = tieGroups(sorted, signatures);
-  let best: Fingerprint | null = null;
+  let best: { fingerprint: Fingerprint; rename: readonly number[] } | null = null;
   let tried = 0;
   for (const order of orderings(groups)) {
     if (++tried > MAX_RENAMINGS) {
@@ -66,9 +92,12 @@ export function canonicalFingerprint<State>(
     const rename = new Array<number>(count);
     order.forEach((old, position) => rename[old] = position);
     const fingerprint = symmetry.fingerprint(state, rename);
-    if (best === null || compareFingerprints(fingerprint, best) < 0) best = fingerprint;
+    if (best === null || compareFingerprints(fingerprint, best.fingerprint) < 0) {
+      best = { fingerprint, rename };
+    }
   }
-  return best ?? symmetry.fingerprint(state, identityOf(count));
+  const identity = identityOf(count);
+  return best ?? { fingerprint: symmetry.fingerprint(state, identity), rename: identity };
 }
 
 /** The quick signatures of every node, or null when the model has none. */

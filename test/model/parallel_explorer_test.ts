@@ -38,8 +38,11 @@ function sequential(spec: RunSpec) {
   return { model, report };
 }
 
+// From the cold start many states are renamings of each other and the workers keep other
+// members of those classes than one thread does: equal counts also need a symmetric model
+// (test/model/symmetry_soundness_test.ts; 56,870 against 56,297 before it was).
 Deno.test("two workers reach the states and transitions of one thread", async () => {
-  const spec = runNamed("real steady (operator)");
+  const spec = runNamed("real cold");
   const one = sequential(spec).report;
   const two = await exploreInParallel(spec, parallel);
   assert(one.complete && two.complete);
