@@ -215,12 +215,16 @@ export function createClusterModel(
 ): Model<ClusterModelState, ClusterAction> {
   const context = contextOf(options);
   const symmetry = symmetryFor(context.nodeIds);
+  // Settings that name nodes (failover priorities) make the nodes unlike: renamed states
+  // then have different futures, so states are told apart by identity (no reduction).
+  const symmetric = nodesAreInterchangeable(options);
   return {
     name: options.name,
     initialStates: () => [initial],
     actions: (state) => enabledActions(context, state),
     nextState: (state, action) => applyAction(context, state, action),
-    fingerprint: (state, useSymmetry) => canonicalFingerprint(symmetry, state, useSymmetry),
+    fingerprint: (state, useSymmetry) =>
+      canonicalFingerprint(symmetry, state, useSymmetry && symmetric),
     withinBoundary: (state) =>
       highestTerm(state) <= options.bounds.maxTerm && state.coreFailure === null,
     describeAction: (action) => describeAction(context, action, null),
@@ -228,6 +232,19 @@ export function createClusterModel(
       describeStateChange(context, before, action, after),
     properties: clusterProperties(context, options.invariants),
   };
+}
+
+/**
+ * False when the initial cluster configuration names a node (a tag key such as
+ * `config/tags/n2/failover_priority`): symmetry reduction would merge a state with its
+ * renaming although the renamed nodes behave differently (found by exploring with the
+ * actions in reverse order: test/model/symmetry_soundness_test.ts).
+ */
+export function nodesAreInterchangeable(options: ClusterModelOptions): boolean {
+  const ids = modelNodeIds(options.nodeCount);
+  return Object.keys(options.initialKeyValues ?? {}).every((key) =>
+    !key.split("/").some((part) => ids.includes(part))
+  );
 }
 
 /** Highest term held by any core or disk. */

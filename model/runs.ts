@@ -130,7 +130,7 @@ export const PINNED_STATES: Readonly<Record<string, number | "state cap hit">> =
   "real steady": "state cap hit",
   "real write-in-flight": "state cap hit",
   "real figure-8": 116_002,
-  "real steady (priorities, maximum lag 0)": 126_261,
+  "real steady (priorities, maximum lag 0)": 245_293,
   "real clock-swing": 11_786,
   "real rejoin (re-clone, replay lag)": 26_110,
   "real rejoin-data-lost": 18_690,
@@ -388,7 +388,7 @@ function issueRuns(bounds: ClusterBounds, scale: number): RunSpec[] {
     // Its depth is spent on the lagging observations: a leader is elected, the failover
     // itself is reached by the transfer and postgres-restart runs (to depth 5 it was not).
     real(3, "crash-after-ack", 5, 150_000 * scale, extra.lag!, " (lag)", REACH_ELECTED),
-    tagged(real(3, "steady", 6, 150_000 * scale, bounds, " (priorities, maximum lag 0)")),
+    tagged(real(3, "steady", 6, 400_000 * scale, bounds, " (priorities, maximum lag 0)")),
     // Log compaction (issue 10): the follower left behind is restarted and installs the
     // leader's snapshot two steps in (restart, round); exhaustive to depth 5 (46,115 states,
     // ~25 s). Depth 6, or one more kv proposal for the search (80,151 states at depth 5),
