@@ -161,15 +161,23 @@ class StateRecords implements StateLinks {
    * state numbers along it.
    */
   path(state: number): { indexes: number[]; numbers: number[] } {
-    const indexes: number[] = [];
-    const numbers: number[] = [];
-    for (let current = state; current >= 0; current = this.parent[current] ?? -1) {
-      indexes.push(this.actionIndex[current] ?? 0);
-      numbers.push(current);
-      if (indexes.length > this.count) throw new Error("explorer: cycle in parent links");
-    }
-    return { indexes: indexes.reverse(), numbers: numbers.reverse() };
+    return pathOf(this, state);
   }
+}
+
+/**
+ * The path to `state` in `links`: action indexes (the first is the initial state's index)
+ * and the state numbers along it.
+ */
+export function pathOf(links: StateLinks, state: number): { indexes: number[]; numbers: number[] } {
+  const indexes: number[] = [];
+  const numbers: number[] = [];
+  for (let current = state; current >= 0; current = links.parent[current] ?? -1) {
+    indexes.push(links.actionIndex[current] ?? 0);
+    numbers.push(current);
+    if (indexes.length > links.count) throw new Error("explorer: cycle in parent links");
+  }
+  return { indexes: indexes.reverse(), numbers: numbers.reverse() };
 }
 
 function grow(array: Int32Array): Int32Array {

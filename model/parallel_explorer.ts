@@ -18,7 +18,7 @@
  * @module
  */
 import type { Counterexample, ExplorationReport, Model, Property } from "./explorer.ts";
-import { replayIndexes } from "./explorer.ts";
+import { pathOf, replayIndexes } from "./explorer.ts";
 import { type ClusterAction, createClusterModel } from "./cluster_model.ts";
 import type { ClusterModelState } from "./cluster_types.ts";
 import type { RunSpec } from "./runs.ts";
@@ -233,7 +233,7 @@ function reportOf(
 ): ExplorationReport<ClusterAction> {
   const counterexample = (finding: StateFinding): Counterexample<ClusterAction> => {
     const property = model.properties[finding.property]!;
-    const { indexes, numbers } = shared.path(finding.number);
+    const { indexes, numbers } = pathOf(shared, finding.number);
     return {
       property: property.name,
       kind: property.kind,

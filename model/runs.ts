@@ -628,6 +628,13 @@ export function livenessRuns(large: boolean): LivenessRunSpec[] {
   ];
 }
 
+/** The default run's configuration named `name` (tests look runs up by name). */
+export function runNamed(name: string): RunSpec {
+  const spec = modelCheckRuns(false).find((run) => run.options.name === name);
+  if (spec === undefined) throw new Error(`no run named ${name}`);
+  return spec;
+}
+
 /** The runs, default or `--large`. Controls are pinned at the depth where they must be caught. */
 export function modelCheckRuns(large: boolean): RunSpec[] {
   const bounds = large ? LARGE_BOUNDS : DEFAULT_BOUNDS;

@@ -176,16 +176,4 @@ export class SharedSearch implements StateLinks {
     while (value === WRITING) value = Atomics.load(this.#table, base + 2);
     return value;
   }
-
-  /** The path to `number`: action indexes (the first is the initial state's) and states along it. */
-  path(number: number): { indexes: number[]; numbers: number[] } {
-    const indexes: number[] = [];
-    const numbers: number[] = [];
-    for (let current = number; current >= 0; current = this.parent[current]!) {
-      indexes.push(this.actionIndex[current]!);
-      numbers.push(current);
-      if (indexes.length > this.count) throw new Error("parallel search: cycle in parent links");
-    }
-    return { indexes: indexes.reverse(), numbers: numbers.reverse() };
-  }
 }

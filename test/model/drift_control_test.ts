@@ -9,14 +9,8 @@ import { leaseDurationTicks } from "../../src/core/mod.ts";
 import { contextOf, createClusterModel } from "../../model/cluster_model.ts";
 import { defaultExploreOptions, explore } from "../../model/explorer.ts";
 import { INVARIANTS } from "../../model/invariants.ts";
-import { modelCheckRuns, type RunSpec, safeClockDriftTicks } from "../../model/runs.ts";
+import { runNamed, type RunSpec, safeClockDriftTicks } from "../../model/runs.ts";
 import { startOf } from "../../model/warm_start.ts";
-
-function runNamed(name: string): RunSpec {
-  const spec = modelCheckRuns(false).find((run) => run.options.name === name);
-  assert(spec !== undefined, `no run named ${name}`);
-  return spec;
-}
 
 function exploreRun(spec: RunSpec) {
   const model = createClusterModel(spec.options, startOf(spec.options, spec.scenario).state);

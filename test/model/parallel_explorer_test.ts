@@ -8,14 +8,8 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { defaultExploreOptions, explore, replayCounterexample } from "../../model/explorer.ts";
 import { exploreInParallel, type ParallelOptions } from "../../model/parallel_explorer.ts";
 import { createClusterModel } from "../../model/cluster_model.ts";
-import { modelCheckRuns, type RunSpec } from "../../model/runs.ts";
+import { runNamed, type RunSpec } from "../../model/runs.ts";
 import { startOf } from "../../model/warm_start.ts";
-
-function runNamed(name: string): RunSpec {
-  const spec = modelCheckRuns(false).find((run) => run.options.name === name);
-  if (spec === undefined) throw new Error(`no run named ${name}`);
-  return spec;
-}
 
 const parallel: ParallelOptions = {
   workers: 2,

@@ -19,14 +19,8 @@ import {
   nodesAreInterchangeable,
 } from "../../model/cluster_model.ts";
 import type { ClusterModelState } from "../../model/cluster_types.ts";
-import { modelCheckRuns, type RunSpec } from "../../model/runs.ts";
+import { runNamed, type RunSpec } from "../../model/runs.ts";
 import { startOf } from "../../model/warm_start.ts";
-
-function runNamed(name: string): RunSpec {
-  const spec = modelCheckRuns(false).find((run) => run.options.name === name);
-  if (spec === undefined) throw new Error(`no run named ${name}`);
-  return spec;
-}
 
 function reached(spec: RunSpec, maxDepth: number, reversed: boolean) {
   const model = createClusterModel(spec.options, startOf(spec.options, spec.scenario).state);
