@@ -34,7 +34,11 @@ async function probeClocks(argvPrefix: readonly string[]): Promise<ClockRatios> 
     stderr: "piped",
   }).output();
   const stdout = new TextDecoder().decode(output.stdout);
-  assert(output.success, `clock probe failed: ${new TextDecoder().decode(output.stderr)}`);
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert(
+    output.success,
+    `clock probe failed (exit ${output.code}, signal ${output.signal}): ${stderr}`,
+  );
   return JSON.parse(stdout) as ClockRatios;
 }
 
