@@ -52,6 +52,24 @@ export interface ModelContext {
   readonly onInput?: (input: Input) => void;
 }
 
+/**
+ * The start state whose canonical renaming was computed last, and that renaming. The explorer
+ * expands all actions of one state object in a row, so one entry serves them all (a WeakMap
+ * per state object measured the same time with twice the peak heap).
+ */
+let lastStart: { state: ClusterModelState | null; rename: readonly number[] } = {
+  state: null,
+  rename: [],
+};
+
+/** The canonical renaming of `state` (states are never mutated, so it is kept per object). */
+function startRenaming(context: ModelContext, state: ClusterModelState): readonly number[] {
+  if (lastStart.state !== state) {
+    lastStart = { state, rename: canonicalRenaming(symmetryFor(context.nodeIds), state) };
+  }
+  return lastStart.rename;
+}
+
 /** A mutable copy of the state that one action edits, then freezes. */
 export class Work {
   nodes: ModelNode[];
@@ -76,7 +94,11 @@ export class Work {
   transientViolation: string | null;
   snapshotInstalled: boolean;
 
+  /** The state the action started from: its canonical renaming orders all work in the action. */
+  readonly #start: ClusterModelState;
+
   constructor(readonly context: ModelContext, state: ClusterModelState) {
+    this.#start = state;
     this.nodes = [...state.nodes];
     this.messages = [...state.messages];
     this.writesIssued = state.writesIssued;
@@ -136,13 +158,16 @@ export class Work {
   }
 
   /**
-   * Node indexes in the canonical order of the state so far (symmetry.ts, `canonicalRenaming`).
-   * Work on several nodes in one action goes in this order, never in index order: what one
-   * node's step leaves for the next (a message bound, a promotion number, who answers
-   * first) then falls alike in renamed states, which symmetry reduction relies on.
+   * Node indexes in the canonical order of the state the action started from (symmetry.ts,
+   * `canonicalRenaming`). Work on several nodes in one action goes in this order, never in
+   * index order: what one node's step leaves for the next (a message bound, a promotion
+   * number, who answers first) then falls alike in renamed states, which symmetry reduction
+   * relies on. The start state's order serves every step of the action: the action is then a
+   * function of its start state that commutes with renaming, which is all that needs (and a
+   * state's actions share one computation, {@link startRenaming}).
    */
   canonicalOrder(): number[] {
-    const rename = canonicalRenaming(symmetryFor(this.context.nodeIds), this.freeze());
+    const rename = startRenaming(this.context, this.#start);
     const order = new Array<number>(rename.length);
     rename.forEach((position, index) => order[position] = index);
     return order;
@@ -150,13 +175,13 @@ export class Work {
 
   /**
    * Puts the messages from `from` on in canonical order (their fingerprints with node ids
-   * renamed canonically): a round delivers in queue order, and the core's own order of a
-   * batch follows its peers' names.
+   * renamed by the start state's canonical renaming): a round delivers in queue order, and
+   * the core's own order of a batch follows its peers' names.
    */
   sortMessagesFrom(from: number): void {
     if (this.messages.length - from < 2) return;
     const symmetry = symmetryFor(this.context.nodeIds);
-    const rename = canonicalRenaming(symmetry, this.freeze());
+    const rename = startRenaming(this.context, this.#start);
     const keyed = this.messages.slice(from).map((message) => ({
       message,
       key: symmetry.messageFingerprint(message, rename) as Fingerprint,

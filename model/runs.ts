@@ -112,30 +112,30 @@ export interface RunSpec {
 
 /**
  * State counts of the default real runs, measured 2026-12-03 on the tree of that day (after
- * multi-node work was put in canonical order: docs/VERIFICATION.md, "Symmetry"). A
- * change means the explored space changed (core behaviour, model, symmetry or fingerprints):
- * the run fails until this table is updated on purpose. Runs that hit their state cap pin
- * that fact instead (the count is the cap).
+ * multi-node work in one action was put in the canonical order of the action's start state:
+ * docs/VERIFICATION.md, "Symmetry"). A change means the explored space changed (core
+ * behaviour, model, symmetry or fingerprints): the run fails until this table is updated on
+ * purpose. Runs that hit their state cap pin that fact instead (the count is the cap).
  */
 export const PINNED_STATES: Readonly<Record<string, number | "state cap hit">> = {
-  "real steady (operator)": 27_750,
-  "real asynchronous (return to quorum)": 26_986,
-  "real transfer": 58_144,
-  "real paused (receiver rule off)": 48_705,
-  "real postgres-restart": 25_314,
-  "real steady (cannot start)": 54_116,
-  "real steady (unreadable)": 72_329,
-  "real crash-after-ack (lag)": 31_603,
-  "real cold": 59_540,
+  "real steady (operator)": 27_724,
+  "real asynchronous (return to quorum)": 26_974,
+  "real transfer": 58_634,
+  "real paused (receiver rule off)": 48_701,
+  "real postgres-restart": 25_306,
+  "real steady (cannot start)": 54_106,
+  "real steady (unreadable)": 72_321,
+  "real crash-after-ack (lag)": 31_602,
+  "real cold": 59_605,
   "real steady": "state cap hit",
   "real write-in-flight": "state cap hit",
-  "real figure-8": 116_002,
-  "real steady (priorities, maximum lag 0)": 245_293,
-  "real clock-swing": 11_786,
+  "real figure-8": 114_652,
+  "real steady (priorities, maximum lag 0)": 244_357,
+  "real clock-swing": 11_795,
   "real rejoin (re-clone, replay lag)": 26_110,
-  "real rejoin-data-lost": 18_690,
-  "real bootstrap": 7_753,
-  "real snapshot-catch-up (log limit 2)": 46_347,
+  "real rejoin-data-lost": 18_618,
+  "real bootstrap": 7_737,
+  "real snapshot-catch-up (log limit 2)": 46_345,
 };
 
 /**
