@@ -43,6 +43,8 @@ export interface BenchFigures {
   readonly transitions: number;
   readonly depth: number;
   readonly complete: boolean;
+  /** The first property violated (the search stops at it), or null: every invariant held. */
+  readonly violation: string | null;
   readonly seconds: number;
   readonly statesPerSecond: number;
   /** CPU time of the process during the search (user + system): robust to a loaded machine. */
@@ -112,6 +114,7 @@ export async function benchRun(spec: RunSpec, symmetry = true, workers = 1): Pro
     transitions: report.transitions,
     depth: report.maxDepthReached,
     complete: report.complete,
+    violation: report.violations[0]?.property ?? null,
     seconds: report.seconds,
     statesPerSecond: Math.round(report.states / Math.max(report.seconds, 0.001)),
     cpuSeconds,
@@ -154,11 +157,17 @@ function selectRuns(values: {
   return exact.length > 0 ? exact : runs.filter((spec) => spec.options.name.includes(values.only!));
 }
 
+/** How the search ended: every invariant held to the bound, the cap hit, or a violation. */
+function outcome(figures: BenchFigures): string {
+  if (figures.violation !== null) return `stopped: ${figures.violation} violated`;
+  return figures.complete ? "complete, every invariant held" : "cap hit, every invariant held";
+}
+
 function formatFigures(figures: BenchFigures): string {
   return [
     `${figures.configuration} N=${figures.nodeCount}` +
     (figures.workers > 1 ? ` (${figures.workers} workers):` : ":"),
-    `${figures.states} states (${figures.complete ? "complete" : "cap hit"}),`,
+    `${figures.states} states (${outcome(figures)}),`,
     `${figures.transitions} transitions, depth ${figures.depth},`,
     `${figures.seconds.toFixed(1)} s, ${figures.statesPerSecond} states/s,`,
     `${figures.cpuSeconds.toFixed(1)} CPU s, ${figures.statesPerCpuSecond} states/CPU s,`,
