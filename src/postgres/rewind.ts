@@ -94,12 +94,17 @@ export async function rewindFrom(
   await requireStandby(settings);
   await writeStandbySignal(settings);
   await writePasswordFile(settings);
+  // The recovery pass of a crashed server replays its own WAL only. With a source it could
+  // stream the source's newer timeline while it runs and stop anywhere on it: pg_rewind then
+  // found the control file past the fork and the fork's record missing from the old
+  // timeline's WAL file, and the node was re-cloned (test/postgres/rewind_crashed_test.ts).
+  await editAutoConf(settings, { primary_conninfo: null, primary_slot_name: null });
+  const recovered = await ensureCleanShutdown(settings, binaries, options);
+  if (recovered !== null) return recovered;
   await editAutoConf(settings, {
     primary_conninfo: primaryConninfo(settings, source),
     primary_slot_name: options.slotName,
   });
-  const recovered = await ensureCleanShutdown(settings, binaries, options);
-  if (recovered !== null) return recovered;
   const plan = await planFromHistories(settings, binaries, source);
   if (!("kind" in plan)) return plan;
   if (plan.kind === "clone") {
