@@ -50,6 +50,7 @@ import { COMMIT_GATE_NAME } from "../watchdog/commit_gate.ts";
 import { Logger } from "./logger.ts";
 import { Counters } from "./counters.ts";
 import { type PostgresDetails, readPostgresDetails } from "../api/postgres_details.ts";
+import { awaitStreamingTransferTarget } from "./transfer_target.ts";
 import type { PostgresSettings } from "../postgres/settings.ts";
 import { buildPostgresSettings, memberAddresses } from "./members.ts";
 import type { AdminResult, AgentHandle, AgentStatus, MemberAddress } from "./agent_handle.ts";
@@ -634,10 +635,15 @@ export class Agent implements AgentHandle {
     ) {
       // A planned stop hands leadership over first (fence, catch up, TimeoutNow), so the
       // cluster does not wait out an election timeout and nothing acknowledged is lost.
+      // To a standby that streams from this primary, after a short wait for one (transfer_target.ts).
+      const target = await awaitStreamingTransferTarget(
+        () => this.#state,
+        async () => (await this.postgresDetails())?.replication ?? [],
+      );
       const result = await this.submit({
         kind: "transfer",
         requestId: `stop-${Date.now()}`,
-        target: null,
+        target,
       }, 5000);
       this.options.log.info(
         "agent",

@@ -278,8 +278,10 @@ export class ScenarioCluster {
         if (index === primary) return true;
         const status = statuses[index];
         const observation = status?.postgres.observation;
+        // Its WAL receiver runs: a standby just started (after a rewind) reports a position
+        // before it streams, and a planned stop of the primary then could not hand over to it.
         return observation?.status === "running" && observation.inRecovery &&
-          status?.raft.leader === leaderId &&
+          observation.receivingWal && status?.raft.leader === leaderId &&
           leader.peers.some((peer) => peer.id === status.nodeId && peer.lagBytes !== null);
       });
     }, timeoutMs);
