@@ -6,7 +6,7 @@
  * just restarted or rewound reports a position equal to a streaming one's, and if it wins
  * the tie it cannot catch up once this Postgres stops for the transfer: the transfer times
  * out and the cluster waits out the lease (measured in the rolling-restart scenario: 10.2 to
- * 10.6 s without an acknowledged write, in 4 of 6 runs; with the wait below, 3.0 to 3.8 s in
+ * 10.6 s without an acknowledged write, in 4 of 5 runs; with the wait below, 3.0 to 3.8 s in
  * 3 of 3). So a planned stop first waits briefly for another voter to stream, and when some
  * stream and some do not, names a streaming one; the core still checks that the target
  * holds all of this node's WAL before it hands over, so this only chooses among targets the
