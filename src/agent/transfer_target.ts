@@ -22,6 +22,13 @@ export interface StreamingStandby {
   readonly state: string;
 }
 
+/** The application names (node ids) of the standbys in state "streaming". */
+function streamingNames(replication: readonly StreamingStandby[]): Set<string> {
+  return new Set(
+    replication.filter((row) => row.state === "streaming").map((row) => row.application_name),
+  );
+}
+
 /**
  * A voter streaming from this primary to hand leadership to, or null to let the core choose
  * (every candidate streams, or none does, or this node is no leader).
@@ -34,9 +41,7 @@ export function streamingTransferTarget(
   const candidates = state.membership.voters.filter((voter) =>
     voter !== state.id && failoverTagBlocker(state.applied, voter) === null
   );
-  const streaming = new Set(
-    replication.filter((row) => row.state === "streaming").map((row) => row.application_name),
-  );
+  const streaming = streamingNames(replication);
   const ready = candidates.filter((voter) => streaming.has(voter));
   if (ready.length === 0 || ready.length === candidates.length) return null;
   // Among streaming voters: the higher failover priority, then the name (deterministic).
@@ -68,9 +73,9 @@ export async function awaitStreamingTransferTarget(
     const current = state();
     if (current.role !== "leader") return null;
     const replication = await readReplication();
-    const voters = current.membership.voters.filter((voter) => voter !== current.id);
-    const anyStreaming = replication.some((row) =>
-      row.state === "streaming" && voters.includes(row.application_name)
+    const streaming = streamingNames(replication);
+    const anyStreaming = current.membership.voters.some((voter) =>
+      voter !== current.id && streaming.has(voter)
     );
     if (anyStreaming || Date.now() >= deadline) {
       return streamingTransferTarget(current, replication);

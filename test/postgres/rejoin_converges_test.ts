@@ -16,7 +16,6 @@
 import { assert, assertEquals } from "./assert.ts";
 import { CapturingLogger } from "./capturing_logger.ts";
 import { MAX_STANDBY_START_FAILURES, PostgresReconciler } from "../../src/agent/reconciler.ts";
-import { cloneFrom } from "../../src/postgres/clone.ts";
 import { configureStandby, promote } from "../../src/postgres/roles.ts";
 import { observePostgres } from "../../src/postgres/observe.ts";
 import { lookupUser } from "../../src/postgres/files.ts";
@@ -28,17 +27,9 @@ import { writePasswordFile } from "../../src/postgres/config_files.ts";
 import { createReplicationSlot, slotNameFor } from "../../src/postgres/slots.ts";
 import { withLocalSql } from "../../src/postgres/sql_client.ts";
 import { historyFileName } from "../../src/postgres/timeline_history.ts";
-import { TEST_PORT_BASE, TestCluster, waitFor } from "./test_cluster.ts";
+import { cloneWithSlot, countRows, TEST_PORT_BASE, TestCluster, waitFor } from "./test_cluster.ts";
 
 const TIMEOUT_MS = 120_000;
-
-async function clone(cluster: TestCluster, from: PostgresSettings, to: PostgresSettings) {
-  await withLocalSql(from, (sql) => createReplicationSlot(sql, slotNameFor(to.applicationName)));
-  await cloneFrom(to, cluster.binaries, { host: "127.0.0.1", port: from.port }, {
-    slotName: slotNameFor(to.applicationName),
-    timeoutMs: TIMEOUT_MS,
-  });
-}
 
 async function lsnOf(settings: PostgresSettings, query: "receive" | "flush"): Promise<string> {
   const rows = await withLocalSql(
@@ -58,8 +49,8 @@ async function buildDivergedStandby(
   pauseReplay: boolean,
 ): Promise<void> {
   const postmasterA = await cluster.startPrimaryWithApp(nodes.a);
-  await clone(cluster, nodes.a, nodes.b);
-  await clone(cluster, nodes.a, nodes.c);
+  await cloneWithSlot(cluster, nodes.a, nodes.b);
+  await cloneWithSlot(cluster, nodes.a, nodes.c);
   const postmasterB = await cluster.startReady(nodes.b);
   const postmasterC = await cluster.startReady(nodes.c);
   await withLocalSql(nodes.a, (sql) => sql`INSERT INTO t VALUES (1)`);
@@ -94,11 +85,6 @@ async function buildDivergedStandby(
   await Deno.copyFile(`${nodes.c.dataDirectory}/pg_wal/${historyFileName(2)}`, history);
   const owner = await lookupUser("postgres");
   await Deno.chown(history, owner.uid, owner.gid);
-}
-
-async function countRows(settings: PostgresSettings): Promise<number> {
-  const rows = await withLocalSql(settings, (sql) => sql`SELECT count(*)::int AS n FROM t`);
-  return rows[0]!.n as number;
 }
 
 /** Copies the stopped `from` data directory to `to`'s place. */
@@ -267,7 +253,7 @@ Deno.test({
     const reconciler = reconcilerFor(cluster, nodeB, nodeA, log);
     try {
       await cluster.startPrimaryWithApp(nodeA);
-      await clone(cluster, nodeA, nodeB);
+      await cloneWithSlot(cluster, nodeA, nodeB);
       reconciler.setDesired({ kind: "standby", source: "node-la" });
       reconciler.start();
       await waitFor("B runs", async () => {

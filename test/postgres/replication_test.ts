@@ -21,14 +21,16 @@ import {
   slotNameFor,
 } from "../../src/postgres/slots.ts";
 import { withLocalSql } from "../../src/postgres/sql_client.ts";
-import { APP_PASSWORD, appClient, TEST_PORT_BASE, TestCluster, waitFor } from "./test_cluster.ts";
+import {
+  APP_PASSWORD,
+  appClient,
+  countRows,
+  TEST_PORT_BASE,
+  TestCluster,
+  waitFor,
+} from "./test_cluster.ts";
 
 const CLONE_TIMEOUT_MS = 120_000;
-
-async function countRows(settings: PostgresSettings): Promise<number> {
-  const rows = await withLocalSql(settings, (sql) => sql`SELECT count(*)::int AS n FROM t`);
-  return rows[0]!.n as number;
-}
 
 async function positionOf(cluster: TestCluster, settings: PostgresSettings) {
   const observation = await observePostgres(settings, cluster.binaries);

@@ -12,7 +12,6 @@
  */
 
 import { assert, assertEquals } from "./assert.ts";
-import { cloneFrom } from "../../src/postgres/clone.ts";
 import { promote } from "../../src/postgres/roles.ts";
 import { observePostgres } from "../../src/postgres/observe.ts";
 import { readControlData } from "../../src/postgres/control_data.ts";
@@ -20,14 +19,9 @@ import { rewindFrom } from "../../src/postgres/rewind.ts";
 import type { PostgresSettings } from "../../src/postgres/settings.ts";
 import { createReplicationSlot, slotNameFor } from "../../src/postgres/slots.ts";
 import { withLocalSql } from "../../src/postgres/sql_client.ts";
-import { TEST_PORT_BASE, TestCluster, waitFor } from "./test_cluster.ts";
+import { cloneWithSlot, countRows, TEST_PORT_BASE, TestCluster, waitFor } from "./test_cluster.ts";
 
 const TIMEOUT_MS = 120_000;
-
-async function countRows(settings: PostgresSettings): Promise<number> {
-  const rows = await withLocalSql(settings, (sql) => sql`SELECT count(*)::int AS n FROM t`);
-  return rows[0]!.n as number;
-}
 
 /** A primary A and its caught-up standby B; A crashes (immediate stop); B is promoted and writes. */
 async function crashAndPromote(
@@ -36,11 +30,7 @@ async function crashAndPromote(
   b: PostgresSettings,
 ): Promise<void> {
   const postmasterA = await cluster.startPrimaryWithApp(a);
-  await withLocalSql(a, (sql) => createReplicationSlot(sql, slotNameFor(b.applicationName)));
-  await cloneFrom(b, cluster.binaries, { host: "127.0.0.1", port: a.port }, {
-    slotName: slotNameFor(b.applicationName),
-    timeoutMs: TIMEOUT_MS,
-  });
+  await cloneWithSlot(cluster, a, b, TIMEOUT_MS);
   await cluster.startReady(b);
   await withLocalSql(a, (sql) => sql`INSERT INTO t SELECT generate_series(1, 50)`);
   const end = (await observePostgres(a, cluster.binaries)).position!.lsn;

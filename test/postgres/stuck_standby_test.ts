@@ -10,23 +10,12 @@
  */
 
 import { assert, assertEquals } from "./assert.ts";
-import { cloneFrom } from "../../src/postgres/clone.ts";
 import { observePostgres } from "../../src/postgres/observe.ts";
 import { promote } from "../../src/postgres/roles.ts";
-import type { PostgresSettings } from "../../src/postgres/settings.ts";
-import { createReplicationSlot, slotNameFor } from "../../src/postgres/slots.ts";
 import { withLocalSql } from "../../src/postgres/sql_client.ts";
 import { PostgresReconciler } from "../../src/agent/reconciler.ts";
 import { Logger } from "../../src/agent/logger.ts";
-import { TEST_PORT_BASE, TestCluster, waitFor } from "./test_cluster.ts";
-
-async function clone(cluster: TestCluster, from: PostgresSettings, to: PostgresSettings) {
-  await withLocalSql(from, (sql) => createReplicationSlot(sql, slotNameFor(to.applicationName)));
-  await cloneFrom(to, cluster.binaries, { host: "127.0.0.1", port: from.port }, {
-    slotName: slotNameFor(to.applicationName),
-    timeoutMs: 120_000,
-  });
-}
+import { cloneWithSlot, TEST_PORT_BASE, TestCluster, waitFor } from "./test_cluster.ts";
 
 /** Captures the reconciler's log lines. */
 class CapturingLogger extends Logger {
@@ -51,8 +40,8 @@ Deno.test({
     let reconciler: PostgresReconciler | null = null;
     try {
       const postmasterA = await cluster.startPrimaryWithApp(nodeA);
-      await clone(cluster, nodeA, nodeB);
-      await clone(cluster, nodeA, nodeC);
+      await cloneWithSlot(cluster, nodeA, nodeB);
+      await cloneWithSlot(cluster, nodeA, nodeC);
       const postmasterB = await cluster.startReady(nodeB);
       const postmasterC = await cluster.startReady(nodeC);
       await withLocalSql(nodeA, (sql) => sql`INSERT INTO t VALUES (1)`);

@@ -11,6 +11,8 @@ import { lookupUser } from "../../src/postgres/files.ts";
 import { delay, Postmaster, stopByPidFile } from "../../src/postgres/postmaster.ts";
 import { createReplicationRole, initCluster } from "../../src/postgres/cluster_setup.ts";
 import { withLocalSql } from "../../src/postgres/sql_client.ts";
+import { cloneFrom } from "../../src/postgres/clone.ts";
+import { createReplicationSlot, slotNameFor } from "../../src/postgres/slots.ts";
 import { DEFAULT_POSTGRES_SETTINGS, type PostgresSettings } from "../../src/postgres/settings.ts";
 
 /** First port used by these tests; each test file takes its own block of ten. */
@@ -111,6 +113,26 @@ export class TestCluster {
     await Deno.remove(this.root, { recursive: true });
     globalThis.removeEventListener("unload", this.#cleanupSync);
   }
+}
+
+/** The rows of the test table `t` on `settings`' server. */
+export async function countRows(settings: PostgresSettings): Promise<number> {
+  const rows = await withLocalSql(settings, (sql) => sql`SELECT count(*)::int AS n FROM t`);
+  return rows[0]!.n as number;
+}
+
+/** Clones `to` from `from` by pg_basebackup, with a replication slot for `to` made on `from`. */
+export async function cloneWithSlot(
+  cluster: TestCluster,
+  from: PostgresSettings,
+  to: PostgresSettings,
+  timeoutMs = 120_000,
+): Promise<void> {
+  await withLocalSql(from, (sql) => createReplicationSlot(sql, slotNameFor(to.applicationName)));
+  await cloneFrom(to, cluster.binaries, { host: "127.0.0.1", port: from.port }, {
+    slotName: slotNameFor(to.applicationName),
+    timeoutMs,
+  });
 }
 
 /** A password client of the application role over TCP. */

@@ -15,12 +15,7 @@ import { createReplicationSlot, slotNameFor } from "../../src/postgres/slots.ts"
 import { withLocalSql } from "../../src/postgres/sql_client.ts";
 import { readReceiverState, stopWalReceiver } from "../../src/postgres/wal_receiver.ts";
 import { delay } from "../../src/postgres/postmaster.ts";
-import { TEST_PORT_BASE, TestCluster, waitFor } from "./test_cluster.ts";
-
-async function countRows(settings: PostgresSettings): Promise<number> {
-  const rows = await withLocalSql(settings, (sql) => sql`SELECT count(*)::int AS n FROM t`);
-  return rows[0]!.n as number;
-}
+import { countRows, TEST_PORT_BASE, TestCluster, waitFor } from "./test_cluster.ts";
 
 async function insertRows(settings: PostgresSettings, count: number): Promise<void> {
   await withLocalSql(
