@@ -50,7 +50,7 @@ import { COMMIT_GATE_NAME } from "../watchdog/commit_gate.ts";
 import { Logger } from "./logger.ts";
 import { Counters } from "./counters.ts";
 import { type PostgresDetails, readPostgresDetails } from "../api/postgres_details.ts";
-import { awaitStreamingTransferTarget } from "./transfer_target.ts";
+import { awaitStreamingTransferTarget, STREAMING_WAIT_MS } from "./transfer_target.ts";
 import type { PostgresSettings } from "../postgres/settings.ts";
 import { buildPostgresSettings, memberAddresses } from "./members.ts";
 import type { AdminResult, AgentHandle, AgentStatus, MemberAddress } from "./agent_handle.ts";
@@ -585,11 +585,27 @@ export class Agent implements AgentHandle {
     return explain(this.#state, this.options.config.raft.tickMs, this.decisions.recent(50));
   }
 
-  /** Submits an operator request to the core and waits for its answer. */
-  submit(request: AdminRequest, timeoutMs: number): Promise<AdminResult> {
-    if (this.refusal !== null) {
-      return Promise.resolve({ ok: false, error: this.refusal, leaderHint: null });
-    }
+  /**
+   * Submits an operator request to the core and waits for its answer (within `timeoutMs` in
+   * all). A leadership transfer first waits briefly for a standby streaming from this primary
+   * and names one when the request named none (transfer_target.ts).
+   */
+  async submit(request: AdminRequest, timeoutMs: number): Promise<AdminResult> {
+    if (this.refusal !== null) return { ok: false, error: this.refusal, leaderHint: null };
+    if (request.kind !== "transfer") return await this.#submitNow(request, timeoutMs);
+    const startedMs = Date.now();
+    const target = await awaitStreamingTransferTarget(
+      () => this.#state,
+      async () => (await this.postgresDetails())?.replication ?? [],
+      request.target,
+      Math.min(STREAMING_WAIT_MS, timeoutMs / 2),
+    );
+    const leftMs = Math.max(timeoutMs - (Date.now() - startedMs), 1);
+    return await this.#submitNow({ ...request, target }, leftMs);
+  }
+
+  /** Hands `request` to the core now and waits up to `timeoutMs` for its answer. */
+  #submitNow(request: AdminRequest, timeoutMs: number): Promise<AdminResult> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.#waiting.delete(request.requestId);
@@ -634,17 +650,13 @@ export class Agent implements AgentHandle {
       this.refusal === null
     ) {
       // A planned stop hands leadership over first (fence, catch up, TimeoutNow), so the
-      // cluster does not wait out an election timeout and nothing acknowledged is lost.
-      // To a standby that streams from this primary, after a short wait for one (transfer_target.ts).
-      const target = await awaitStreamingTransferTarget(
-        () => this.#state,
-        async () => (await this.postgresDetails())?.replication ?? [],
-      );
+      // cluster does not wait out an election timeout and nothing acknowledged is lost; to a
+      // standby that streams from this primary, after a short wait for one (`submit`).
       const result = await this.submit({
         kind: "transfer",
         requestId: `stop-${Date.now()}`,
-        target,
-      }, 5000);
+        target: null,
+      }, STREAMING_WAIT_MS + 5000);
       this.options.log.info(
         "agent",
         result.ok ? "leadership handed over before stopping" : `no handover: ${result.error}`,

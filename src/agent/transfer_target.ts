@@ -1,5 +1,7 @@
 /**
- * The target of the leadership transfer a planned stop starts (agent.ts, `stop`).
+ * The target of a leadership transfer: every transfer the agent submits (an operator's
+ * switchover, a scheduled one, a planned stop) goes through {@link awaitStreamingTransferTarget}
+ * (agent.ts, `submit`).
  *
  * The core picks the voter whose reported position holds the most WAL, but a position says
  * nothing of whether that standby streams from this primary right now. A standby that was
@@ -7,8 +9,10 @@
  * the tie it cannot catch up once this Postgres stops for the transfer: the transfer times
  * out and the cluster waits out the lease (measured in the rolling-restart scenario: 10.2 to
  * 10.6 s without an acknowledged write, in 4 of 5 runs; with the wait below, 3.0 to 3.8 s in
- * 3 of 3). So a planned stop first waits briefly for another voter to stream, and when some
- * stream and some do not, names a streaming one; the core still checks that the target
+ * 3 of 3). The same held for an operator's switchover right after a failover
+ * (the other standby still switching timelines: 11.5 s without writes and a failed request).
+ * So a transfer first waits briefly for a standby to stream, and when some stream and some
+ * do not, names a streaming one; the core still checks that the target
  * holds all of this node's WAL before it hands over, so this only chooses among targets the
  * core accepts.
  *
@@ -55,30 +59,42 @@ export const STREAMING_WAIT_MS = 3_000;
 const STREAMING_POLL_MS = 100;
 
 /**
- * Waits up to `waitMs` until some other voter streams from this primary (pg_stat_replication
- * state "streaming": on this timeline and caught up), then returns the target as
- * {@link streamingTransferTarget} does. A standby that is still switching to this primary's
- * timeline (it followed this node before its promotion) or starting after a rewind would
- * not catch up once this Postgres stops, and the transfer would fail; a short wait here
- * costs less than the lease the cluster would wait out then. Null after the wait: the core
- * chooses as before.
+ * The target to put in a transfer request that asked for `requested` (null: the best voter),
+ * after waiting up to `waitMs` for a standby to stream from this primary (pg_stat_replication
+ * state "streaming": on this timeline and caught up).
+ *
+ * A leadership transfer stops this Postgres at once, so a target that is not streaming then
+ * can never receive the rest of the WAL: one still switching to this primary's timeline (it
+ * followed this node before its promotion), or starting after a rewind. The transfer then
+ * times out and the cluster waits out the lease, where a wait here costs at most `waitMs`:
+ * - a named target: waits until it streams, and names it whatever happens (the core refuses
+ *   a target it cannot accept);
+ * - no target: waits until some other voter streams, then names a streaming one when only
+ *   some do ({@link streamingTransferTarget}); null (the core chooses) when all or none do.
+ *
+ * No wait when this node does not lead or its Postgres is not a running primary (then nothing
+ * streams from it: a hand-over because it cannot start, primary_watch.ts).
  */
 export async function awaitStreamingTransferTarget(
   state: () => NodeState,
   readReplication: () => Promise<readonly StreamingStandby[]>,
+  requested: NodeId | null,
   waitMs: number = STREAMING_WAIT_MS,
 ): Promise<NodeId | null> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     const current = state();
-    if (current.role !== "leader") return null;
+    const postgres = current.postgres;
+    if (current.role !== "leader" || postgres?.status !== "running" || postgres.inRecovery) {
+      return requested;
+    }
     const replication = await readReplication();
     const streaming = streamingNames(replication);
-    const anyStreaming = current.membership.voters.some((voter) =>
-      voter !== current.id && streaming.has(voter)
-    );
-    if (anyStreaming || Date.now() >= deadline) {
-      return streamingTransferTarget(current, replication);
+    const ready = requested !== null
+      ? streaming.has(requested)
+      : current.membership.voters.some((voter) => voter !== current.id && streaming.has(voter));
+    if (ready || Date.now() >= deadline) {
+      return requested ?? streamingTransferTarget(current, replication);
     }
     await new Promise((resolve) => setTimeout(resolve, STREAMING_POLL_MS));
   }

@@ -4,12 +4,28 @@
  * do; never a voter tagged nofailover; the higher failover priority among streaming ones.
  */
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { createNode, defaultCoreConfig, type NodeState } from "../../src/core/mod.ts";
+import {
+  createNode,
+  defaultCoreConfig,
+  type NodeState,
+  type PostgresObservation,
+} from "../../src/core/mod.ts";
 import { INITIAL_CLUSTER_STATE } from "../../src/core/cluster_state.ts";
 import {
   awaitStreamingTransferTarget,
   streamingTransferTarget,
 } from "../../src/agent/transfer_target.ts";
+
+/** What a running primary's shell observes. */
+const RUNNING_PRIMARY: PostgresObservation = {
+  status: "running",
+  inRecovery: false,
+  position: { timeline: 2, lsn: 1000, history: [{ timeline: 1, endLsn: 900 }] },
+  replayCaughtUp: true,
+  synchronousStandbyNames: null,
+  fenced: false,
+  receivingWal: false,
+};
 
 function leader(voters: string[], keyValues: Record<string, string> = {}): NodeState {
   const node = createNode("n1", defaultCoreConfig(), null, 0);
@@ -18,6 +34,7 @@ function leader(voters: string[], keyValues: Record<string, string> = {}): NodeS
     role: "leader",
     membership: { ...node.membership, voters, learners: [] },
     applied: { ...INITIAL_CLUSTER_STATE, keyValues },
+    postgres: RUNNING_PRIMARY,
   };
 }
 
@@ -65,18 +82,89 @@ Deno.test("a planned stop waits for a voter to stream, then names it; gives up a
   const state = leader(["n1", "n2", "n3"]);
   // n3 switches to this primary's timeline on the third read.
   let reads = 0;
-  const target = await awaitStreamingTransferTarget(() => state, () => {
-    reads++;
-    return Promise.resolve(reads < 3 ? [catchingUp("n3")] : [catchingUp("n2"), streaming("n3")]);
-  }, 5_000);
+  const target = await awaitStreamingTransferTarget(
+    () => state,
+    () => {
+      reads++;
+      return Promise.resolve(reads < 3 ? [catchingUp("n3")] : [catchingUp("n2"), streaming("n3")]);
+    },
+    null,
+    5_000,
+  );
   assertEquals([target, reads], ["n3", 3]);
   // No voter ever streams: after the wait the core chooses (null), having read repeatedly.
   let idleReads = 0;
   const started = Date.now();
-  const none = await awaitStreamingTransferTarget(() => state, () => {
-    idleReads++;
-    return Promise.resolve([catchingUp("n2")]);
-  }, 300);
+  const none = await awaitStreamingTransferTarget(
+    () => state,
+    () => {
+      idleReads++;
+      return Promise.resolve([catchingUp("n2")]);
+    },
+    null,
+    300,
+  );
   assertEquals(none, null);
   assertEquals(idleReads > 1 && Date.now() - started >= 300, true);
+});
+
+Deno.test("a switchover right after a failover waits for the standby still switching timelines", async () => {
+  // n2 was just promoted; n1 (the old primary) is dead, n3 still follows n2's old timeline
+  // and streams from the third read on. The request named no target: n3, once it streams.
+  const state = leader(["n1", "n2", "n3"]);
+  let reads = 0;
+  const target = await awaitStreamingTransferTarget(
+    () => state,
+    () => {
+      reads++;
+      return Promise.resolve(reads < 3 ? [] : [streaming("n3")]);
+    },
+    null,
+    5_000,
+  );
+  assertEquals([target, reads], ["n3", 3]);
+});
+
+Deno.test("a named target is waited for, and named after the wait whatever happened", async () => {
+  const state = leader(["n1", "n2", "n3"]);
+  let reads = 0;
+  const named = await awaitStreamingTransferTarget(
+    () => state,
+    () => {
+      reads++;
+      // n3 streams at once, but n2 was asked for: it streams on the second read.
+      return Promise.resolve(reads < 2 ? [streaming("n3")] : [streaming("n2"), streaming("n3")]);
+    },
+    "n2",
+    5_000,
+  );
+  assertEquals([named, reads], ["n2", 2]);
+  const never = await awaitStreamingTransferTarget(
+    () => state,
+    () => Promise.resolve([]),
+    "n2",
+    200,
+  );
+  assertEquals(never, "n2");
+});
+
+Deno.test("no wait when this node's Postgres is not a running primary", async () => {
+  // A hand-over because this Postgres cannot start (primary_watch.ts): nothing can stream.
+  const stopped = {
+    ...leader(["n1", "n2", "n3"]),
+    postgres: { ...RUNNING_PRIMARY, status: "stopped" as const },
+  };
+  let reads = 0;
+  const started = Date.now();
+  const target = await awaitStreamingTransferTarget(
+    () => stopped,
+    () => {
+      reads++;
+      return Promise.resolve([]);
+    },
+    null,
+    5_000,
+  );
+  assertEquals([target, reads], [null, 0]);
+  assertEquals(Date.now() - started < 1_000, true);
 });
