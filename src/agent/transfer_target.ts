@@ -72,8 +72,9 @@ const STREAMING_POLL_MS = 100;
  * - no target: waits until some other voter streams, then names a streaming one when only
  *   some do ({@link streamingTransferTarget}); null (the core chooses) when all or none do.
  *
- * No wait when this node does not lead or its Postgres is not a running primary (then nothing
- * streams from it: a hand-over because it cannot start, primary_watch.ts).
+ * No wait when this node does not lead, is the only voter (the core refuses at once), or its
+ * Postgres is not a running primary (then nothing streams from it: a hand-over because it
+ * cannot start, primary_watch.ts).
  */
 export async function awaitStreamingTransferTarget(
   state: () => NodeState,
@@ -85,9 +86,10 @@ export async function awaitStreamingTransferTarget(
   for (;;) {
     const current = state();
     const postgres = current.postgres;
-    if (current.role !== "leader" || postgres?.status !== "running" || postgres.inRecovery) {
-      return requested;
-    }
+    const alone = current.membership.voters.every((voter) => voter === current.id);
+    if (
+      current.role !== "leader" || alone || postgres?.status !== "running" || postgres.inRecovery
+    ) return requested;
     const replication = await readReplication();
     const streaming = streamingNames(replication);
     const ready = requested !== null

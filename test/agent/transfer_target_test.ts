@@ -148,7 +148,7 @@ Deno.test("a named target is waited for, and named after the wait whatever happe
   assertEquals(never, "n2");
 });
 
-Deno.test("no wait when this node's Postgres is not a running primary", async () => {
+Deno.test("no wait when this node's Postgres is not a running primary, or it is the only voter", async () => {
   // A hand-over because this Postgres cannot start (primary_watch.ts): nothing can stream.
   const stopped = {
     ...leader(["n1", "n2", "n3"]),
@@ -166,5 +166,16 @@ Deno.test("no wait when this node's Postgres is not a running primary", async ()
     5_000,
   );
   assertEquals([target, reads], [null, 0]);
+  // The only voter: the core refuses at once ("no voter is ready"), so no wait either.
+  const alone = await awaitStreamingTransferTarget(
+    () => leader(["n1"]),
+    () => {
+      reads++;
+      return Promise.resolve([]);
+    },
+    null,
+    5_000,
+  );
+  assertEquals([alone, reads], [null, 0]);
   assertEquals(Date.now() - started < 1_000, true);
 });
