@@ -50,10 +50,16 @@ import { COMMIT_GATE_NAME } from "../watchdog/commit_gate.ts";
 import { Logger } from "./logger.ts";
 import { Counters } from "./counters.ts";
 import { type PostgresDetails, readPostgresDetails } from "../api/postgres_details.ts";
-import { awaitStreamingTransferTarget, STREAMING_WAIT_MS } from "./transfer_target.ts";
+import { planTransfer, STREAMING_WAIT_MS } from "./transfer_target.ts";
 import type { PostgresSettings } from "../postgres/settings.ts";
 import { buildPostgresSettings, memberAddresses } from "./members.ts";
-import type { AdminResult, AgentHandle, AgentStatus, MemberAddress } from "./agent_handle.ts";
+import type {
+  AdminResult,
+  AgentHandle,
+  AgentStatus,
+  MemberAddress,
+  SubmitOptions,
+} from "./agent_handle.ts";
 
 /** Most inputs waiting for the core; beyond it peer messages are dropped (Raft tolerates loss). */
 export const MAX_QUEUED_INPUTS = 4096;
@@ -140,7 +146,7 @@ export class Agent implements AgentHandle {
     this.switchovers = new SwitchoverScheduler(
       options.config.node.id,
       () => this.#state,
-      (request, timeoutMs) => this.submit(request, timeoutMs),
+      (request, timeoutMs, options) => this.submit(request, timeoutMs, options),
       this.decisions,
       options.log,
     );
@@ -590,18 +596,30 @@ export class Agent implements AgentHandle {
    * all). A leadership transfer first waits briefly for a standby streaming from this primary
    * and names one when the request named none (transfer_target.ts).
    */
-  async submit(request: AdminRequest, timeoutMs: number): Promise<AdminResult> {
+  async submit(
+    request: AdminRequest,
+    timeoutMs: number,
+    options: SubmitOptions = {},
+  ): Promise<AdminResult> {
     if (this.refusal !== null) return { ok: false, error: this.refusal, leaderHint: null };
     if (request.kind !== "transfer") return await this.#submitNow(request, timeoutMs);
     const startedMs = Date.now();
-    const target = await awaitStreamingTransferTarget(
+    const plan = await planTransfer(
       () => this.#state,
       async () => (await this.postgresDetails())?.replication ?? [],
       request.target,
       Math.min(STREAMING_WAIT_MS, timeoutMs / 2),
     );
+    if (plan.notConnected !== null && options.refuseUnconnectedTarget === true) {
+      const waitedMs = Date.now() - startedMs;
+      const error = `${plan.notConnected} (no WAL sender for it after ${waitedMs} ms): ` +
+        "a transfer now would stop writes until it timed out; retry once hactl list shows " +
+        "the standby streaming";
+      this.options.log.warn("agent", `transfer refused: ${error}`);
+      return { ok: false, error, leaderHint: this.#state.id };
+    }
     const leftMs = Math.max(timeoutMs - (Date.now() - startedMs), 1);
-    return await this.#submitNow({ ...request, target }, leftMs);
+    return await this.#submitNow({ ...request, target: plan.target }, leftMs);
   }
 
   /** Hands `request` to the core now and waits up to `timeoutMs` for its answer. */

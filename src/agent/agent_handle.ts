@@ -117,12 +117,23 @@ export interface AdminResult {
   readonly leaderHint: NodeId | null;
 }
 
+/** How an operator request is submitted. */
+export interface SubmitOptions {
+  /**
+   * Refuse a leadership transfer whose target (or, with none named, every voter that may
+   * lead) has no WAL sender on the primary, instead of trying it: trying stops the primary's
+   * Postgres, and writes stay stopped until the transfer times out (an operator's switchover;
+   * a planned stop tries anyway).
+   */
+  readonly refuseUnconnectedTarget?: boolean;
+}
+
 /** The agent as seen by the API. */
 export interface AgentHandle {
   /** The latest status snapshot. */
   status(): AgentStatus;
   /** Submits a request to the local core; resolves when the core answers (or on timeout). */
-  submit(request: AdminRequest, timeoutMs: number): Promise<AdminResult>;
+  submit(request: AdminRequest, timeoutMs: number, options?: SubmitOptions): Promise<AdminResult>;
   /** Counters for Prometheus. */
   counters(): Readonly<Record<string, number>>;
   /** Why this node is or is not the primary (`GET /why`); absent in API-only test agents. */

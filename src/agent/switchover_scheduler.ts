@@ -15,7 +15,7 @@
  * @module
  */
 import type { AdminRequest, Command, NodeState } from "../core/types.ts";
-import type { AdminResult } from "./agent_handle.ts";
+import type { AdminResult, SubmitOptions } from "./agent_handle.ts";
 import type { DecisionLog } from "./decision_log.ts";
 import type { Logger } from "./logger.ts";
 import {
@@ -88,7 +88,11 @@ function actionable(decision: ScheduleDecision): boolean {
 }
 
 /** Submits an operator request to the local core (Agent.submit). */
-export type SubmitRequest = (request: AdminRequest, timeoutMs: number) => Promise<AdminResult>;
+export type SubmitRequest = (
+  request: AdminRequest,
+  timeoutMs: number,
+  options?: SubmitOptions,
+) => Promise<AdminResult>;
 
 /** Runs scheduled switchovers on the leader; one at a time. */
 export class SwitchoverScheduler {
@@ -158,9 +162,12 @@ export class SwitchoverScheduler {
       `scheduled switchover at ${schedule.at}: ${started}`,
     );
     await this.#recordOutcome(schedule, "started", started);
+    // Refused, not tried, when the target does not stream: trying would stop writes until
+    // the transfer timed out; the outcome then says why.
     const result = await this.submit(
       { kind: "transfer", requestId: this.#requestId(), target: schedule.candidate },
       TRANSFER_TIMEOUT_MS,
+      { refuseUnconnectedTarget: true },
     );
     if (result.ok) {
       const leader = result.leaderHint ?? to;

@@ -58,10 +58,22 @@ export function streamingTransferTarget(
 export const STREAMING_WAIT_MS = 3_000;
 const STREAMING_POLL_MS = 100;
 
+/** What a transfer request becomes after the wait. */
+export interface TransferPlan {
+  /** The target to submit (null: the core chooses). */
+  readonly target: NodeId | null;
+  /**
+   * Why the transfer cannot succeed now, or null: the target (or, with none named, every
+   * voter that may lead) has no WAL sender on this primary, so once this Postgres stops for
+   * the transfer nothing can bring it the rest of the WAL.
+   */
+  readonly notConnected: string | null;
+}
+
 /**
- * The target to put in a transfer request that asked for `requested` (null: the best voter),
- * after waiting up to `waitMs` for a standby to stream from this primary (pg_stat_replication
- * state "streaming": on this timeline and caught up).
+ * Waits up to `waitMs` for a standby to stream from this primary (pg_stat_replication state
+ * "streaming": on this timeline and caught up), then plans a transfer that asked for
+ * `requested` (null: the best voter).
  *
  * A leadership transfer stops this Postgres at once, so a target that is not streaming then
  * can never receive the rest of the WAL: one still switching to this primary's timeline (it
@@ -71,17 +83,19 @@ const STREAMING_POLL_MS = 100;
  *   a target it cannot accept);
  * - no target: waits until some other voter streams, then names a streaming one when only
  *   some do ({@link streamingTransferTarget}); null (the core chooses) when all or none do.
+ * `notConnected` says when even after the wait no WAL sender serves the target (one in
+ * "catchup" may still catch up while this Postgres shuts down, so only a missing one counts).
  *
  * No wait when this node does not lead, is the only voter (the core refuses at once), or its
  * Postgres is not a running primary (then nothing streams from it: a hand-over because it
  * cannot start, primary_watch.ts).
  */
-export async function awaitStreamingTransferTarget(
+export async function planTransfer(
   state: () => NodeState,
   readReplication: () => Promise<readonly StreamingStandby[]>,
   requested: NodeId | null,
   waitMs: number = STREAMING_WAIT_MS,
-): Promise<NodeId | null> {
+): Promise<TransferPlan> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     const current = state();
@@ -89,15 +103,36 @@ export async function awaitStreamingTransferTarget(
     const alone = current.membership.voters.every((voter) => voter === current.id);
     if (
       current.role !== "leader" || alone || postgres?.status !== "running" || postgres.inRecovery
-    ) return requested;
+    ) return { target: requested, notConnected: null };
     const replication = await readReplication();
     const streaming = streamingNames(replication);
     const ready = requested !== null
       ? streaming.has(requested)
       : current.membership.voters.some((voter) => voter !== current.id && streaming.has(voter));
     if (ready || Date.now() >= deadline) {
-      return requested ?? streamingTransferTarget(current, replication);
+      return {
+        target: requested ?? streamingTransferTarget(current, replication),
+        notConnected: connectionProblem(current, replication, requested),
+      };
     }
     await new Promise((resolve) => setTimeout(resolve, STREAMING_POLL_MS));
   }
+}
+
+/** Why no WAL sender serves the target (or any voter that may lead), or null. */
+function connectionProblem(
+  state: NodeState,
+  replication: readonly StreamingStandby[],
+  requested: NodeId | null,
+): string | null {
+  const connected = new Set(replication.map((row) => row.application_name));
+  if (requested !== null) {
+    return connected.has(requested) ? null : `${requested} does not stream from this primary`;
+  }
+  const candidates = state.membership.voters.filter((voter) =>
+    voter !== state.id && failoverTagBlocker(state.applied, voter) === null
+  );
+  return candidates.some((voter) => connected.has(voter))
+    ? null
+    : "no standby that may lead streams from this primary";
 }

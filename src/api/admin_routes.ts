@@ -9,7 +9,7 @@
  */
 import type { Context, Hono } from "hono";
 import type { AdminRequest, Command } from "../core/mod.ts";
-import type { AdminResult, AgentHandle } from "../agent/agent_handle.ts";
+import type { AdminResult, AgentHandle, SubmitOptions } from "../agent/agent_handle.ts";
 import { formatApiAddress } from "./api_address.ts";
 import { authorize, bearer } from "./api_auth.ts";
 import { keyValueCommand, readJsonObject, requiredNodeId } from "./request_body.ts";
@@ -67,11 +67,13 @@ export function registerAdminRoutes(app: Hono, handle: AgentHandle, adminToken: 
 export async function submit(
   handle: AgentHandle,
   request: RequestWithoutId,
+  options: SubmitOptions = {},
 ): Promise<AdminResult & { timedOut: boolean }> {
   const startedMs = performance.now();
   const result = await handle.submit(
     { ...request, requestId: `api-${crypto.randomUUID()}` } as AdminRequest,
     ADMIN_TIMEOUT_MS,
+    options,
   );
   // AdminResult has no timeout flag: a refusal without a leader hint that took the whole
   // timeout, or the agent's "no answer within" wording, is a timeout.

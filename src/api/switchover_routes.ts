@@ -50,7 +50,11 @@ export function registerSwitchoverRoutes(app: Hono, handle: AgentHandle, adminTo
       return respond(
         context,
         handle,
-        await submit(handle, { kind: "transfer", target: candidate }),
+        // Refused, not tried, when the target does not stream from the primary: trying would
+        // stop writes until the transfer timed out (agent.ts, `submit`).
+        await submit(handle, { kind: "transfer", target: candidate }, {
+          refuseUnconnectedTarget: true,
+        }),
       );
     }
     if (typeof body.scheduled_at !== "string") {

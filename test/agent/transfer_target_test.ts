@@ -11,10 +11,7 @@ import {
   type PostgresObservation,
 } from "../../src/core/mod.ts";
 import { INITIAL_CLUSTER_STATE } from "../../src/core/cluster_state.ts";
-import {
-  awaitStreamingTransferTarget,
-  streamingTransferTarget,
-} from "../../src/agent/transfer_target.ts";
+import { planTransfer, streamingTransferTarget } from "../../src/agent/transfer_target.ts";
 
 /** What a running primary's shell observes. */
 const RUNNING_PRIMARY: PostgresObservation = {
@@ -36,6 +33,11 @@ function leader(voters: string[], keyValues: Record<string, string> = {}): NodeS
     applied: { ...INITIAL_CLUSTER_STATE, keyValues },
     postgres: RUNNING_PRIMARY,
   };
+}
+
+/** The target {@link planTransfer} names (its connection verdict is tested below). */
+async function targetOf(...args: Parameters<typeof planTransfer>): Promise<string | null> {
+  return (await planTransfer(...args)).target;
 }
 
 const streaming = (name: string) => ({ application_name: name, state: "streaming" });
@@ -82,7 +84,7 @@ Deno.test("a planned stop waits for a voter to stream, then names it; gives up a
   const state = leader(["n1", "n2", "n3"]);
   // n3 switches to this primary's timeline on the third read.
   let reads = 0;
-  const target = await awaitStreamingTransferTarget(
+  const target = await targetOf(
     () => state,
     () => {
       reads++;
@@ -95,7 +97,7 @@ Deno.test("a planned stop waits for a voter to stream, then names it; gives up a
   // No voter ever streams: after the wait the core chooses (null), having read repeatedly.
   let idleReads = 0;
   const started = Date.now();
-  const none = await awaitStreamingTransferTarget(
+  const none = await targetOf(
     () => state,
     () => {
       idleReads++;
@@ -113,7 +115,7 @@ Deno.test("a switchover right after a failover waits for the standby still switc
   // and streams from the third read on. The request named no target: n3, once it streams.
   const state = leader(["n1", "n2", "n3"]);
   let reads = 0;
-  const target = await awaitStreamingTransferTarget(
+  const target = await targetOf(
     () => state,
     () => {
       reads++;
@@ -128,7 +130,7 @@ Deno.test("a switchover right after a failover waits for the standby still switc
 Deno.test("a named target is waited for, and named after the wait whatever happened", async () => {
   const state = leader(["n1", "n2", "n3"]);
   let reads = 0;
-  const named = await awaitStreamingTransferTarget(
+  const named = await targetOf(
     () => state,
     () => {
       reads++;
@@ -139,7 +141,7 @@ Deno.test("a named target is waited for, and named after the wait whatever happe
     5_000,
   );
   assertEquals([named, reads], ["n2", 2]);
-  const never = await awaitStreamingTransferTarget(
+  const never = await targetOf(
     () => state,
     () => Promise.resolve([]),
     "n2",
@@ -156,7 +158,7 @@ Deno.test("no wait when this node's Postgres is not a running primary, or it is 
   };
   let reads = 0;
   const started = Date.now();
-  const target = await awaitStreamingTransferTarget(
+  const target = await targetOf(
     () => stopped,
     () => {
       reads++;
@@ -167,7 +169,7 @@ Deno.test("no wait when this node's Postgres is not a running primary, or it is 
   );
   assertEquals([target, reads], [null, 0]);
   // The only voter: the core refuses at once ("no voter is ready"), so no wait either.
-  const alone = await awaitStreamingTransferTarget(
+  const alone = await targetOf(
     () => leader(["n1"]),
     () => {
       reads++;
@@ -178,4 +180,28 @@ Deno.test("no wait when this node's Postgres is not a running primary, or it is 
   );
   assertEquals([alone, reads], [null, 0]);
   assertEquals(Date.now() - started < 1_000, true);
+});
+
+Deno.test("the plan says when the target has no WAL sender at all, not when it catches up", async () => {
+  const state = leader(["n1", "n2", "n3"]);
+  const plan = (rows: ReturnType<typeof streaming>[], requested: string | null) =>
+    planTransfer(() => state, () => Promise.resolve(rows), requested, 100);
+  // n3 named, cut off from this primary (no row): refused by an operator's switchover.
+  assertEquals(await plan([streaming("n2")], "n3"), {
+    target: "n3",
+    notConnected: "n3 does not stream from this primary",
+  });
+  // n3 named and catching up: it may still catch up while this Postgres shuts down.
+  assertEquals(await plan([catchingUp("n3")], "n3"), { target: "n3", notConnected: null });
+  // No target named: refused only when no voter that may lead has a WAL sender.
+  assertEquals(await plan([], null), {
+    target: null,
+    notConnected: "no standby that may lead streams from this primary",
+  });
+  assertEquals(await plan([catchingUp("n2")], null), { target: null, notConnected: null });
+  const tagged = leader(["n1", "n2", "n3"], { "config/tags/n2/nofailover": "true" });
+  assertEquals(
+    await planTransfer(() => tagged, () => Promise.resolve([streaming("n2")]), null, 100),
+    { target: null, notConnected: "no standby that may lead streams from this primary" },
+  );
 });

@@ -10,6 +10,7 @@ import type {
   MemberAddress,
   PeerStatus,
   PostgresDetails,
+  SubmitOptions,
 } from "../../src/agent/agent_handle.ts";
 import type {
   AdminRequest,
@@ -76,6 +77,8 @@ export class FakeAgent implements AgentHandle {
   detailsReads = 0;
   /** Requests received, in order. */
   readonly submitted: AdminRequest[] = [];
+  /** The options of each request received, in order. */
+  readonly submitOptions: SubmitOptions[] = [];
   /** What every submit answers. */
   answer: AdminResult = { ok: true, error: null, leaderHint: null };
 
@@ -150,8 +153,9 @@ export class FakeAgent implements AgentHandle {
     };
   }
 
-  submit(request: AdminRequest): Promise<AdminResult> {
+  submit(request: AdminRequest, _timeoutMs = 0, options: SubmitOptions = {}): Promise<AdminResult> {
     this.submitted.push(request);
+    this.submitOptions.push(options);
     return Promise.resolve(this.answer);
   }
 

@@ -8,7 +8,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { createApiApp } from "../../src/api/server.ts";
 import type { AdminRequest } from "../../src/core/types.ts";
-import type { AdminResult, AgentStatus } from "../../src/agent/agent_handle.ts";
+import type { AdminResult, AgentStatus, SubmitOptions } from "../../src/agent/agent_handle.ts";
 import {
   readScheduledSwitchover,
   readSwitchoverOutcome,
@@ -25,8 +25,12 @@ class KeyValueAgent extends FakeAgent {
     return { ...status, cluster: { ...status.cluster, keyValues: { ...this.keyValues } } };
   }
 
-  override async submit(request: AdminRequest): Promise<AdminResult> {
-    const result = await super.submit(request);
+  override async submit(
+    request: AdminRequest,
+    timeoutMs = 0,
+    options: SubmitOptions = {},
+  ): Promise<AdminResult> {
+    const result = await super.submit(request, timeoutMs, options);
     if (result.ok && request.kind === "propose" && request.command.kind === "kv") {
       const { key, value } = request.command;
       if (value === null) delete this.keyValues[key];
@@ -137,4 +141,9 @@ Deno.test("POST /switchover without scheduled_at is the immediate transfer (targ
     agent.submitted.map((request) => request.kind === "transfer" && request.target),
     ["n3", "n2"],
   );
+  // An operator's switchover is refused, not tried, when its target does not stream.
+  assertEquals(agent.submitOptions, [
+    { refuseUnconnectedTarget: true },
+    { refuseUnconnectedTarget: true },
+  ]);
 });
