@@ -669,12 +669,18 @@ export class Agent implements AgentHandle {
     ) {
       // A planned stop hands leadership over first (fence, catch up, TimeoutNow), so the
       // cluster does not wait out an election timeout and nothing acknowledged is lost; to a
-      // standby that streams from this primary, after a short wait for one (`submit`).
-      const result = await this.submit({
-        kind: "transfer",
-        requestId: `stop-${Date.now()}`,
-        target: null,
-      }, STREAMING_WAIT_MS + 5000);
+      // standby that streams from this primary, after a short wait for one (`submit`). When
+      // no standby that may lead has a WAL sender, none could catch up: the transfer would
+      // only hold the stop until it timed out, so it is not tried.
+      const result = await this.submit(
+        {
+          kind: "transfer",
+          requestId: `stop-${Date.now()}`,
+          target: null,
+        },
+        STREAMING_WAIT_MS + 5000,
+        { refuseUnconnectedTarget: true },
+      );
       this.options.log.info(
         "agent",
         result.ok ? "leadership handed over before stopping" : `no handover: ${result.error}`,

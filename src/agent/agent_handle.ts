@@ -123,7 +123,7 @@ export interface SubmitOptions {
    * Refuse a leadership transfer whose target (or, with none named, every voter that may
    * lead) has no WAL sender on the primary, instead of trying it: trying stops the primary's
    * Postgres, and writes stay stopped until the transfer times out (an operator's switchover;
-   * a planned stop tries anyway).
+   * a planned stop, which then stops without a hand-over). `POST /failover` tries anyway.
    */
   readonly refuseUnconnectedTarget?: boolean;
 }

@@ -6,6 +6,9 @@
 //   failed (HTTP 504 after 10 s, or 409 "timed out") with 11.5 s without a write.
 // - To a standby whose replication connection is cut, `hactl switchover --to` must be refused
 //   at once with the reason, and writes must go on.
+// - A planned stop of the primary's agent when no standby has a WAL sender must not hold the
+//   stop for a transfer that cannot succeed (before: the stop took 8.05 s, 3 s of wait and
+//   the transfer's 5 s, and the new primary came 9.4-9.6 s after it began).
 import { assert } from "../harness/test_assertions.ts";
 import { POSTGRES_PORT, withScenarioCluster } from "./scenario_cluster.ts";
 import {
@@ -126,6 +129,46 @@ Deno.test({
         await stopLoad(load).catch(() => {});
         throw error;
       }
+    });
+  },
+});
+
+Deno.test({
+  name: "a planned stop with no standby streaming stops without trying a hand-over",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    await withScenarioCluster({ nodes: 3, name: "stop-without-stream" }, async (cluster) => {
+      const primary = await cluster.waitHealthy(REJOIN_TIMEOUT_MS);
+      const others = cluster.nodes.map((n) => n.index).filter((i) => i !== primary);
+      await cluster.network.partitionPort([primary], others, POSTGRES_PORT);
+      const senders = "SELECT pid FROM pg_stat_replication";
+      await cluster.sql(primary, `SELECT pg_terminate_backend(pid) FROM (${senders}) s`);
+      await cluster.waitFor("no standby has a WAL sender", async () => {
+        return (await cluster.sql(primary, senders)).length === 0;
+      }, 30_000);
+      const stopBeganMs = performance.now();
+      await cluster.stopAgent(primary);
+      const stoppedMs = performance.now() - stopBeganMs;
+      await cluster.waitFor(
+        "a standby is promoted",
+        async () => (await cluster.primaryIndex([primary])) !== null,
+        FAILOVER_TIMEOUT_MS,
+      );
+      const log = await Deno.readTextFile(cluster.node(primary).logPath);
+      assert(
+        log.includes("no handover: no standby that may lead streams from this primary"),
+        "the stopping agent did not say why it handed nothing over",
+      );
+      assert(
+        !log.includes("stopping the primary (fast) for the leadership transfer"),
+        "the stopping agent tried a transfer that could not succeed",
+      );
+      console.log(
+        `planned stop without a streaming standby: agent stopped after ` +
+          `${stoppedMs.toFixed(0)} ms, new primary ` +
+          `${(performance.now() - stopBeganMs).toFixed(0)} ms after the stop began`,
+      );
     });
   },
 });
