@@ -1,7 +1,7 @@
 /**
  * The target of a leadership transfer: every transfer the agent submits (an operator's
- * switchover, a scheduled one, a planned stop) goes through {@link awaitStreamingTransferTarget}
- * (agent.ts, `submit`).
+ * switchover, a scheduled one, a planned stop) goes through {@link planTransfer} (agent.ts,
+ * `submit`).
  *
  * The core picks the voter whose reported position holds the most WAL, but a position says
  * nothing of whether that standby streams from this primary right now. A standby that was
@@ -26,6 +26,13 @@ export interface StreamingStandby {
   readonly state: string;
 }
 
+/** The other voters that may lead (not tagged nofailover): the targets a transfer may have. */
+function otherCandidates(state: NodeState): NodeId[] {
+  return state.membership.voters.filter((voter) =>
+    voter !== state.id && failoverTagBlocker(state.applied, voter) === null
+  );
+}
+
 /** The application names (node ids) of the standbys in state "streaming". */
 function streamingNames(replication: readonly StreamingStandby[]): Set<string> {
   return new Set(
@@ -42,9 +49,7 @@ export function streamingTransferTarget(
   replication: readonly StreamingStandby[],
 ): NodeId | null {
   if (state.role !== "leader") return null;
-  const candidates = state.membership.voters.filter((voter) =>
-    voter !== state.id && failoverTagBlocker(state.applied, voter) === null
-  );
+  const candidates = otherCandidates(state);
   const streaming = streamingNames(replication);
   const ready = candidates.filter((voter) => streaming.has(voter));
   if (ready.length === 0 || ready.length === candidates.length) return null;
@@ -54,7 +59,7 @@ export function streamingTransferTarget(
   )[0]!;
 }
 
-/** How long a planned stop waits for another voter to stream before it hands over anyway. */
+/** How long a transfer waits for a standby to stream before it is submitted (or refused) anyway. */
 export const STREAMING_WAIT_MS = 3_000;
 const STREAMING_POLL_MS = 100;
 
@@ -129,10 +134,7 @@ function connectionProblem(
   if (requested !== null) {
     return connected.has(requested) ? null : `${requested} does not stream from this primary`;
   }
-  const candidates = state.membership.voters.filter((voter) =>
-    voter !== state.id && failoverTagBlocker(state.applied, voter) === null
-  );
-  return candidates.some((voter) => connected.has(voter))
+  return otherCandidates(state).some((voter) => connected.has(voter))
     ? null
     : "no standby that may lead streams from this primary";
 }

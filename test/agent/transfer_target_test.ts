@@ -40,6 +40,15 @@ async function targetOf(...args: Parameters<typeof planTransfer>): Promise<strin
   return (await planTransfer(...args)).target;
 }
 
+/** A replication reader that answers `rows(n)` on its n-th read (from 1) and counts reads. */
+function countedReads(rows: (read: number) => ReturnType<typeof streaming>[]) {
+  const reader = {
+    reads: 0,
+    read: () => Promise.resolve(rows(++reader.reads)),
+  };
+  return reader;
+}
+
 const streaming = (name: string) => ({ application_name: name, state: "streaming" });
 const catchingUp = (name: string) => ({ application_name: name, state: "catchup" });
 
@@ -83,64 +92,36 @@ Deno.test("a follower names no target", () => {
 Deno.test("a planned stop waits for a voter to stream, then names it; gives up after the wait", async () => {
   const state = leader(["n1", "n2", "n3"]);
   // n3 switches to this primary's timeline on the third read.
-  let reads = 0;
-  const target = await targetOf(
-    () => state,
-    () => {
-      reads++;
-      return Promise.resolve(reads < 3 ? [catchingUp("n3")] : [catchingUp("n2"), streaming("n3")]);
-    },
-    null,
-    5_000,
+  const switching = countedReads((read) =>
+    read < 3 ? [catchingUp("n3")] : [catchingUp("n2"), streaming("n3")]
   );
-  assertEquals([target, reads], ["n3", 3]);
+  const target = await targetOf(() => state, switching.read, null, 5_000);
+  assertEquals([target, switching.reads], ["n3", 3]);
   // No voter ever streams: after the wait the core chooses (null), having read repeatedly.
-  let idleReads = 0;
+  const idle = countedReads(() => [catchingUp("n2")]);
   const started = Date.now();
-  const none = await targetOf(
-    () => state,
-    () => {
-      idleReads++;
-      return Promise.resolve([catchingUp("n2")]);
-    },
-    null,
-    300,
-  );
+  const none = await targetOf(() => state, idle.read, null, 300);
   assertEquals(none, null);
-  assertEquals(idleReads > 1 && Date.now() - started >= 300, true);
+  assertEquals(idle.reads > 1 && Date.now() - started >= 300, true);
 });
 
 Deno.test("a switchover right after a failover waits for the standby still switching timelines", async () => {
   // n2 was just promoted; n1 (the old primary) is dead, n3 still follows n2's old timeline
   // and streams from the third read on. The request named no target: n3, once it streams.
   const state = leader(["n1", "n2", "n3"]);
-  let reads = 0;
-  const target = await targetOf(
-    () => state,
-    () => {
-      reads++;
-      return Promise.resolve(reads < 3 ? [] : [streaming("n3")]);
-    },
-    null,
-    5_000,
-  );
-  assertEquals([target, reads], ["n3", 3]);
+  const replication = countedReads((read) => read < 3 ? [] : [streaming("n3")]);
+  const target = await targetOf(() => state, replication.read, null, 5_000);
+  assertEquals([target, replication.reads], ["n3", 3]);
 });
 
 Deno.test("a named target is waited for, and named after the wait whatever happened", async () => {
   const state = leader(["n1", "n2", "n3"]);
-  let reads = 0;
-  const named = await targetOf(
-    () => state,
-    () => {
-      reads++;
-      // n3 streams at once, but n2 was asked for: it streams on the second read.
-      return Promise.resolve(reads < 2 ? [streaming("n3")] : [streaming("n2"), streaming("n3")]);
-    },
-    "n2",
-    5_000,
+  // n3 streams at once, but n2 was asked for: it streams on the second read.
+  const replication = countedReads((read) =>
+    read < 2 ? [streaming("n3")] : [streaming("n2"), streaming("n3")]
   );
-  assertEquals([named, reads], ["n2", 2]);
+  const named = await targetOf(() => state, replication.read, "n2", 5_000);
+  assertEquals([named, replication.reads], ["n2", 2]);
   const never = await targetOf(
     () => state,
     () => Promise.resolve([]),
@@ -156,29 +137,13 @@ Deno.test("no wait when this node's Postgres is not a running primary, or it is 
     ...leader(["n1", "n2", "n3"]),
     postgres: { ...RUNNING_PRIMARY, status: "stopped" as const },
   };
-  let reads = 0;
+  const replication = countedReads(() => []);
   const started = Date.now();
-  const target = await targetOf(
-    () => stopped,
-    () => {
-      reads++;
-      return Promise.resolve([]);
-    },
-    null,
-    5_000,
-  );
-  assertEquals([target, reads], [null, 0]);
+  const target = await targetOf(() => stopped, replication.read, null, 5_000);
+  assertEquals([target, replication.reads], [null, 0]);
   // The only voter: the core refuses at once ("no voter is ready"), so no wait either.
-  const alone = await targetOf(
-    () => leader(["n1"]),
-    () => {
-      reads++;
-      return Promise.resolve([]);
-    },
-    null,
-    5_000,
-  );
-  assertEquals([alone, reads], [null, 0]);
+  const alone = await targetOf(() => leader(["n1"]), replication.read, null, 5_000);
+  assertEquals([alone, replication.reads], [null, 0]);
   assertEquals(Date.now() - started < 1_000, true);
 });
 

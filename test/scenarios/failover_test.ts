@@ -5,12 +5,12 @@
 // - a graceful restart of every node, one by one, keeps a writable primary most of the time
 //   and loses nothing.
 import { assert, assertEquals } from "../harness/test_assertions.ts";
-import type { WriteRecord } from "../harness/write_history.ts";
 import { type ScenarioCluster, withScenarioCluster } from "./scenario_cluster.ts";
 import {
   assertNoAcknowledgedWriteLost,
   assertSingleWriter,
   FAILOVER_TIMEOUT_MS,
+  longestAcknowledgementGapMs,
   REJOIN_TIMEOUT_MS,
   type ScenarioLoad,
   startLoad,
@@ -23,17 +23,6 @@ import {
 const FAILOVER_ROUNDS = 3;
 /** Longest stretch without an acknowledged write during a rolling restart. */
 const MAX_ROLLING_GAP_MS = 10_000;
-
-/** Longest time between two consecutive acknowledgements, in milliseconds. */
-function longestAcknowledgementGapMs(writes: readonly WriteRecord[]): number {
-  const ends = writes.filter((w) => w.outcome === "acknowledged" && w.endMs !== null)
-    .map((w) => w.endMs ?? 0).sort((a, b) => a - b);
-  let longest = 0;
-  for (let i = 1; i < ends.length; i++) {
-    longest = Math.max(longest, (ends[i] ?? 0) - (ends[i - 1] ?? 0));
-  }
-  return longest;
-}
 
 /** Stops the load, then checks S1 and D1 on the final primary and every other node. */
 async function finish(cluster: ScenarioCluster, load: ScenarioLoad): Promise<void> {

@@ -28,6 +28,18 @@ export const WRITES_PER_PHASE = 20;
 /** Default wait for a number of acknowledged writes. */
 const WRITES_TIMEOUT_MS = 30_000;
 
+/**
+ * Longest time in milliseconds between two consecutive acknowledgements among the writes
+ * acknowledged at or after `sinceMs` (performance.now() time; default: all of them).
+ */
+export function longestAcknowledgementGapMs(writes: readonly WriteRecord[], sinceMs = 0): number {
+  const ends = writes.filter((w) => w.outcome === "acknowledged" && w.endMs !== null)
+    .map((w) => w.endMs ?? 0).filter((end) => end >= sinceMs).sort((a, b) => a - b);
+  let longest = 0;
+  for (let i = 1; i < ends.length; i++) longest = Math.max(longest, ends[i]! - ends[i - 1]!);
+  return longest;
+}
+
 /** The prober and the writer of one scenario. */
 export interface ScenarioLoad {
   readonly prober: WriteProber;

@@ -10,25 +10,35 @@
 //   stop for a transfer that cannot succeed (before: the stop took 8.05 s, 3 s of wait and
 //   the transfer's 5 s, and the new primary came 9.4-9.6 s after it began).
 import { assert } from "../harness/test_assertions.ts";
-import { POSTGRES_PORT, withScenarioCluster } from "./scenario_cluster.ts";
+import { POSTGRES_PORT, type ScenarioCluster, withScenarioCluster } from "./scenario_cluster.ts";
 import {
   assertNoAcknowledgedWriteLost,
   assertSingleWriter,
   FAILOVER_TIMEOUT_MS,
+  longestAcknowledgementGapMs,
   REJOIN_TIMEOUT_MS,
   startLoad,
   stopLoad,
   waitForWrites,
 } from "./scenario_load.ts";
-import type { WriteRecord } from "../harness/write_history.ts";
 
-/** Longest time between two acknowledgements that end after `sinceMs`. */
-function longestGapSinceMs(writes: readonly WriteRecord[], sinceMs: number): number {
-  const ends = writes.filter((w) => w.outcome === "acknowledged" && (w.endMs ?? 0) >= sinceMs)
-    .map((w) => w.endMs ?? 0).sort((a, b) => a - b);
-  let longest = 0;
-  for (let i = 1; i < ends.length; i++) longest = Math.max(longest, ends[i]! - ends[i - 1]!);
-  return longest;
+/**
+ * Cuts replication between `primary` and `standbys` (the Postgres port only: Raft still
+ * reaches them, so they stay healthy voters), ends their WAL senders and waits until none is
+ * left.
+ */
+async function cutReplication(
+  cluster: ScenarioCluster,
+  primary: number,
+  standbys: readonly number[],
+): Promise<void> {
+  await cluster.network.partitionPort([primary], standbys, POSTGRES_PORT);
+  const names = standbys.map((index) => `'${cluster.node(index).id}'`).join(", ");
+  const senders = `SELECT pid FROM pg_stat_replication WHERE application_name IN (${names})`;
+  await cluster.sql(primary, `SELECT pg_terminate_backend(pid) FROM (${senders}) s`);
+  await cluster.waitFor(`no WAL sender for ${names}`, async () => {
+    return (await cluster.sql(primary, senders)).length === 0;
+  }, 30_000);
 }
 
 Deno.test({
@@ -65,7 +75,9 @@ Deno.test({
         console.log(
           `switchover accepted after ${answeredMs.toFixed(0)} ms, ${cluster.node(third).id} ` +
             `primary after ${movedMs.toFixed(0)} ms; longest stretch without an acknowledged ` +
-            `write since the request ${longestGapSinceMs(writes, requestedMs).toFixed(0)} ms`,
+            `write since the request ${
+              longestAcknowledgementGapMs(writes, requestedMs).toFixed(0)
+            } ms`,
         );
       } catch (error) {
         await stopLoad(load).catch(() => {});
@@ -86,13 +98,7 @@ Deno.test({
         const primary = await cluster.waitHealthy(REJOIN_TIMEOUT_MS);
         const target = cluster.nodes.map((n) => n.index).find((i) => i !== primary)!;
         const name = cluster.node(target).id;
-        // Replication only: Raft still reaches the target, so it stays a healthy voter.
-        await cluster.network.partitionPort([primary], [target], POSTGRES_PORT);
-        const senders = `SELECT pid FROM pg_stat_replication WHERE application_name = '${name}'`;
-        await cluster.sql(primary, `SELECT pg_terminate_backend(pid) FROM (${senders}) s`);
-        await cluster.waitFor(`${name} has no WAL sender`, async () => {
-          return (await cluster.sql(primary, senders)).length === 0;
-        }, 30_000);
+        await cutReplication(cluster, primary, [target]);
         const requestedMs = performance.now();
         const config = cluster.node(primary).configPath;
         const answer = await cluster.hactl(primary, [
@@ -123,7 +129,7 @@ Deno.test({
         console.log(
           `switchover to cut-off ${name} refused after ${answeredMs.toFixed(0)} ms ` +
             `(${output.trim()}); longest stretch without an acknowledged write since the ` +
-            `request ${longestGapSinceMs(writes, requestedMs).toFixed(0)} ms`,
+            `request ${longestAcknowledgementGapMs(writes, requestedMs).toFixed(0)} ms`,
         );
       } catch (error) {
         await stopLoad(load).catch(() => {});
@@ -141,12 +147,7 @@ Deno.test({
     await withScenarioCluster({ nodes: 3, name: "stop-without-stream" }, async (cluster) => {
       const primary = await cluster.waitHealthy(REJOIN_TIMEOUT_MS);
       const others = cluster.nodes.map((n) => n.index).filter((i) => i !== primary);
-      await cluster.network.partitionPort([primary], others, POSTGRES_PORT);
-      const senders = "SELECT pid FROM pg_stat_replication";
-      await cluster.sql(primary, `SELECT pg_terminate_backend(pid) FROM (${senders}) s`);
-      await cluster.waitFor("no standby has a WAL sender", async () => {
-        return (await cluster.sql(primary, senders)).length === 0;
-      }, 30_000);
+      await cutReplication(cluster, primary, others);
       const stopBeganMs = performance.now();
       await cluster.stopAgent(primary);
       const stoppedMs = performance.now() - stopBeganMs;
